@@ -1,0 +1,317 @@
+"""Run configuration: defaults, then a TOML/JSON file, then ``--set`` overrides.
+
+Every key is declared once in ``SCHEMA`` with its type, default and meaning;
+docs/config.md is the user's copy of it. Unknown keys and bad values are refused
+by name (and file).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from .errors import ConfigError
+
+_DUR = re.compile(r"^\s*(\d+)\s*(ns|us|ms|s|m|h|d)?\s*$")
+_DUR_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
+           "d": 86400 * 10**9, None: 10**9}
+
+
+def parse_duration_ns(v: Any) -> int:
+    """'250ms', '1m', '2h', '1d' or a number of seconds -> nanoseconds."""
+    if isinstance(v, bool):
+        raise ValueError("expected a duration such as '1m' or '250ms'")
+    if isinstance(v, int):
+        return v * 10**9
+    m = _DUR.match(str(v))
+    if not m:
+        raise ValueError(f"{v!r} is not a duration such as '1m', '250ms' or '1h'")
+    return int(m.group(1)) * _DUR_NS[m.group(2)]
+
+
+def parse_decimal(v: Any) -> Decimal:
+    if isinstance(v, bool):
+        raise ValueError("expected a number")
+    try:
+        d = Decimal(repr(v)) if isinstance(v, float) else Decimal(str(v).strip())
+    except InvalidOperation:
+        raise ValueError(f"{v!r} is not a number") from None
+    if not d.is_finite():
+        raise ValueError(f"{v!r} is not a finite number")
+    return d
+
+
+def parse_time_ns(v: Any) -> int | None:
+    """ISO-8601 time (UTC when naive) -> ns since epoch; '' or None -> None."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, datetime):
+        dt = v
+    else:
+        try:
+            dt = datetime.fromisoformat(str(v))
+        except ValueError:
+            raise ValueError(f"{v!r} is not an ISO-8601 time such as '2024-01-02T00:00:00'") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    delta = dt - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in allowed:
+            raise ValueError(f"{v!r} is not one of {', '.join(allowed)}")
+        return v
+    return check
+
+
+def _int(lo: int, hi: int | None = None) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            try:
+                v = int(str(v).replace("_", ""))
+            except ValueError:
+                raise ValueError(f"{v!r} is not a whole number") from None
+        if v < lo or (hi is not None and v > hi):
+            raise ValueError(f"{v} is outside {lo}..{hi if hi is not None else 'inf'}")
+        return v
+    return check
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if str(v).lower() in ("true", "1", "yes", "on"):
+        return True
+    if str(v).lower() in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{v!r} is not true or false")
+
+
+def _nonneg_decimal(v: Any) -> Decimal:
+    d = parse_decimal(v)
+    if d < 0:
+        raise ValueError(f"{v!r} is negative")
+    return d
+
+
+def _pos_decimal(v: Any) -> Decimal:
+    d = parse_decimal(v)
+    if d <= 0:
+        raise ValueError(f"{v!r} is not positive")
+    return d
+
+
+def _symbols(v: Any) -> list[str]:
+    if isinstance(v, str):
+        v = [s for s in v.split(",") if s.strip()]
+    if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+        raise ValueError("expected a list of symbol names")
+    return [s.strip() for s in v]
+
+
+def _currency(v: Any) -> str:
+    if not isinstance(v, str) or not re.fullmatch(r"[A-Z0-9]{2,6}", v):
+        raise ValueError(f"{v!r} is not a currency code such as 'USD'")
+    return v
+
+
+def _duration(v: Any) -> int:
+    ns = parse_duration_ns(v)
+    return ns
+
+
+def _positive_duration(v: Any) -> int:
+    ns = parse_duration_ns(v)
+    if ns <= 0:
+        raise ValueError("must be longer than zero")
+    return ns
+
+
+def _opt_int(v: Any) -> int | None:
+    if v is None or v == "":
+        return None
+    return _int(0, 18)(v)
+
+
+# section -> key -> (parser, default, help)
+SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], Any, str]]] = {
+    "run": {
+        "account_mode": (_choice("netting"), "netting", "netting: one position per symbol"),
+        "log_level": (_choice("off", "trades", "events", "ticks"), "trades",
+                      "off: summary only; trades: orders, fills, positions, sampled equity; ticks: equity every tick"),
+        "equity_interval": (_positive_duration, "1m", "equity sampling interval below log level ticks"),
+        "close_at_end": (_bool, False, "close open positions at the last quote when the data ends"),
+        "latency": (_duration, "0", "orders act on the first tick at or after ts + latency (and after ts)"),
+        "chunk_rows": (_int(1), 1_000_000, "rows read per batch from each source"),
+        "buffer_rows": (_int(16), 65_536, "rows held per log buffer before it is flushed to disk"),
+        "on_bad_rows": (_choice("error", "skip"), "error", "error: stop at the first bad row; skip: drop and count"),
+    },
+    "account": {
+        "currency": (_currency, "USD", "account currency"),
+        "initial_cash": (_nonneg_decimal, Decimal("100000"), "starting cash in account currency"),
+        "minor_digits": (_opt_int, None, "decimal places of the minor unit; default from the currency"),
+    },
+    "data": {
+        "symbols": (_symbols, [], "symbols to run; empty = every symbol in the archive"),
+        "start": (parse_time_ns, None, "first time included (ISO-8601, UTC when naive)"),
+        "end": (parse_time_ns, None, "first time excluded"),
+    },
+    "commission": {
+        "fraction": (_nonneg_decimal, Decimal(0), "fraction of notional per fill, e.g. 0.00002"),
+        "per_lot": (_nonneg_decimal, Decimal(0), "account currency per lot per fill"),
+        "per_order": (_nonneg_decimal, Decimal(0), "account currency per fill of an order"),
+        "minimum": (_nonneg_decimal, Decimal(0), "least commission per fill"),
+    },
+}
+
+INSTRUMENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
+    "kind": (str, "other"),
+    "base": (str, ""),
+    "quote": (_currency, "USD"),
+    "tick_size": (_pos_decimal, None),
+    "lot_step": (_pos_decimal, None),
+    "contract_size": (_pos_decimal, Decimal(1)),
+    "min_qty": (_nonneg_decimal, Decimal(0)),
+    "max_qty": (_nonneg_decimal, Decimal(0)),
+    "quote_to_account": (_pos_decimal, None),
+}
+
+
+@dataclass
+class Config:
+    """Validated settings; ``values[section][key]`` plus per-symbol tables."""
+
+    values: dict[str, dict[str, Any]]
+    commission_by_symbol: dict[str, dict[str, Decimal]]
+    instruments: dict[str, dict[str, Any]]
+    sources: dict[str, str]  # "section.key" -> where the value came from
+
+    def __getitem__(self, dotted: str) -> Any:
+        sec, key = dotted.split(".", 1)
+        return self.values[sec][key]
+
+
+def _defaults() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for sec, keys in SCHEMA.items():
+        out[sec] = {}
+        for key, (parse, default, _h) in keys.items():
+            out[sec][key] = parse(default) if isinstance(default, str) and parse is not str else default
+    return out
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """A TOML or JSON config file as a dict."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(p.read_text())
+        else:
+            with p.open("rb") as fh:
+                data = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{p}: not valid {p.suffix.lstrip('.').upper() or 'TOML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a table")
+    return data
+
+
+def parse_instrument(symbol: str, table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Validate one instrument table; missing keys take their defaults."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: instruments.{symbol} must be a table")
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in INSTRUMENT_KEYS:
+            raise ConfigError(
+                f"{where}: unknown key instruments.{symbol}.{key} (known: {', '.join(INSTRUMENT_KEYS)})")
+        try:
+            out[key] = INSTRUMENT_KEYS[key][0](value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: instruments.{symbol}.{key}: {exc}") from None
+    return out
+
+
+def _apply(cfg: Config, data: Mapping[str, Any], where: str) -> None:
+    for sec, table in data.items():
+        if sec == "instruments":
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{where}: [instruments] must be a table of symbols")
+            for sym, t in table.items():
+                cfg.instruments.setdefault(sym, {}).update(parse_instrument(sym, t, where))
+            continue
+        if sec not in SCHEMA:
+            raise ConfigError(f"{where}: unknown section [{sec}] (known: {', '.join(SCHEMA)}, instruments)")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: [{sec}] must be a table")
+        for key, value in table.items():
+            if sec == "commission" and isinstance(value, Mapping):
+                per = cfg.commission_by_symbol.setdefault(key, {})
+                for k2, v2 in value.items():
+                    _set(per, "commission", k2, v2, where, f"commission.{key}.{k2}")
+                continue
+            _set(cfg.values[sec], sec, key, value, where, f"{sec}.{key}")
+            cfg.sources[f"{sec}.{key}"] = where
+
+
+def _set(target: dict[str, Any], sec: str, key: str, value: Any, where: str, name: str) -> None:
+    if key not in SCHEMA[sec]:
+        raise ConfigError(f"{where}: unknown key {name} (known in [{sec}]: {', '.join(SCHEMA[sec])})")
+    try:
+        target[key] = SCHEMA[sec][key][0](value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {name}: {exc}") from None
+
+
+def _parse_set(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected section.key=value")
+    dotted, raw = item.split("=", 1)
+    parts = dotted.strip().split(".")
+    if len(parts) < 2:
+        raise ConfigError(f"--set {item!r}: expected section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return parts, value
+
+
+def load_config(file: str | Path | None = None, overrides: Mapping[str, Any] | list[str] | None = None,
+                data: Mapping[str, Any] | None = None) -> Config:
+    """Defaults, then ``file`` (TOML/JSON), then ``data`` (a dict), then overrides.
+
+    ``overrides`` is either ``["section.key=value", ...]`` (as from ``--set``) or
+    a mapping ``{"section.key": value}``.
+    """
+    cfg = Config(_defaults(), {}, {}, {f"{s}.{k}": "default" for s, t in SCHEMA.items() for k in t})
+    if file is not None:
+        _apply(cfg, read_file(file), str(file))
+    if data:
+        _apply(cfg, data, "config")
+    items: list[tuple[list[str], Any]] = []
+    if isinstance(overrides, Mapping):
+        items = [(k.split("."), v) for k, v in overrides.items()]
+    elif overrides:
+        items = [_parse_set(s) for s in overrides]
+    for parts, value in items:
+        nested: Any = value
+        for p in reversed(parts):
+            nested = {p: nested}
+        _apply(cfg, nested, "--set " + ".".join(parts))
+    start, end = cfg["data.start"], cfg["data.end"]
+    if start is not None and end is not None and end <= start:
+        raise ConfigError("data.end must be after data.start")
+    return cfg

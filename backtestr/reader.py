@@ -1,0 +1,327 @@
+"""Tick archives: discover files, validate, convert to ticks, merge, stream.
+
+A *source* is a time-ordered run of rows: all files of one symbol (ordered by
+their first time stamp, then path), or one file holding several symbols. The
+stream merges sources by time stamp; ties go to the lower symbol index (symbols
+are sorted by name), then keep file row order (docs/architecture.md §1).
+Memory is bounded by ``chunk_rows`` rows per source.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import DataError
+from .kernels import ingest
+from .kernels.records import TickChunk
+
+RULES = {
+    ingest.NAN_PRICE: ("nan_price", "bid or ask is missing, NaN or infinite"),
+    ingest.NONPOSITIVE_PRICE: ("nonpositive_price", "bid or ask is zero or negative"),
+    ingest.CROSSED: ("crossed", "ask is below bid"),
+    ingest.OFF_TICK: ("off_tick", "price is not a whole number of ticks of the instrument's tick_size"),
+    ingest.UNSORTED: ("unsorted", "time stamp is earlier than the row before it"),
+    ingest.DUPLICATE: ("duplicate", "row repeats the previous row of the same symbol"),
+    ingest.BAD_SIZE: ("bad_size", "bid_size or ask_size is negative or NaN"),
+}
+_PART = re.compile(r"(?:^|/)([A-Za-z_][A-Za-z0-9_]*)=([^/]+)")
+_EMPTY_F = np.empty(0, np.float64)
+
+
+@dataclass
+class ParquetPart:
+    path: str
+    partitions: dict[str, str]
+    symbol: str | None  # a single symbol for the whole file, else None
+    min_ts: int | None
+    has_symbol_col: bool
+    row_groups: list[int] | None = None  # None = all
+
+
+@dataclass
+class Source:
+    name: str  # for messages
+    symbols: list[str]
+    parts: list[ParquetPart] = field(default_factory=list)
+    table: pa.Table | None = None  # in-memory source
+
+
+def _ts_to_ns(arr: pa.Array | pa.ChunkedArray, where: str) -> np.ndarray:
+    t = arr.type
+    if pa.types.is_timestamp(t):
+        if t.unit != "ns":
+            arr = pc.cast(arr, pa.timestamp("ns", tz=t.tz))
+        arr = arr.cast(pa.int64())
+    elif pa.types.is_integer(t):
+        arr = arr.cast(pa.int64())
+    else:
+        raise DataError(f"{where}: column 'ts' has type {t}; expected a timestamp or int64 nanoseconds",
+                        path=where, rule="wrong_type")
+    if arr.null_count:
+        row = int(pc.index(pc.is_null(arr), True).as_py())
+        raise DataError(f"{where}: row {row}: ts is missing", path=where, row=row, rule="null_ts")
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _price(arr: pa.Array | pa.ChunkedArray, name: str, where: str) -> np.ndarray:
+    t = arr.type
+    if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
+        raise DataError(f"{where}: column '{name}' has type {t}; expected a number", path=where,
+                        rule="wrong_type")
+    if t != pa.float64():
+        arr = pc.cast(arr, pa.float64())
+    if arr.null_count:
+        arr = arr.fill_null(np.nan)
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def discover(path: str | Path) -> list[str]:
+    """Parquet files under a file, folder or glob, sorted by path."""
+    p = str(path)
+    if any(c in p for c in "*?["):
+        files = sorted(f for f in _glob.glob(p, recursive=True) if f.endswith(".parquet"))
+        if not files:
+            raise DataError(f"no Parquet files match {p}", path=p)
+        return files
+    pp = Path(p)
+    if pp.is_file():
+        return [str(pp)]
+    if pp.is_dir():
+        files = sorted(str(f) for f in pp.rglob("*.parquet") if not f.name.startswith((".", "_")))
+        if not files:
+            raise DataError(f"{p}: no Parquet files in this folder", path=p)
+        return files
+    raise DataError(f"{p} does not exist", path=p)
+
+
+def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | None:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file: {exc}", path=path, rule="unreadable") from None
+    schema = pf.schema_arrow
+    missing = [c for c in ("ts", "bid", "ask") if c not in schema.names]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (have: {', '.join(schema.names)})",
+                        path=path, rule="missing_column")
+    parts = {k: v for k, v in _PART.findall(Path(path).as_posix())}
+    has_sym = "symbol" in schema.names
+    md = pf.metadata
+    ts_idx = schema.names.index("ts")
+    sym_idx = schema.names.index("symbol") if has_sym else -1
+    groups, mins, sym_vals = [], [], set()
+    single = True
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        st = rg.column(ts_idx).statistics
+        lo = hi = None
+        if st is not None and st.has_min_max:
+            lo, hi = _stat_ns(st.min), _stat_ns(st.max)
+        if start is not None and hi is not None and hi < start:
+            continue
+        if end is not None and lo is not None and lo >= end:
+            continue
+        groups.append(g)
+        if lo is not None:
+            mins.append(lo)
+        if has_sym:
+            ss = rg.column(sym_idx).statistics
+            if ss is not None and ss.has_min_max and ss.min == ss.max:
+                sym_vals.add(ss.min if isinstance(ss.min, str) else bytes(ss.min).decode())
+            else:
+                single = False
+    if md.num_row_groups and not groups:
+        return None
+    symbol = parts.get("symbol")
+    if symbol is None and has_sym and single and len(sym_vals) == 1:
+        symbol = next(iter(sym_vals))
+    if symbol is None and not has_sym:
+        raise DataError(f"{path}: no symbol: add a 'symbol' column or a symbol=NAME folder", path=path,
+                        rule="missing_column")
+    return ParquetPart(path, parts, symbol, min(mins) if mins else None, has_sym,
+                       None if len(groups) == md.num_row_groups else groups)
+
+
+def _stat_ns(v: object) -> int:
+    if isinstance(v, int):
+        return v
+    return int(pa.scalar(v, type=pa.timestamp("ns", tz="UTC")).cast(pa.int64()).as_py())
+
+
+def _multi_symbols(part: ParquetPart) -> list[str]:
+    col = pq.read_table(part.path, columns=["symbol"]).column("symbol")
+    return sorted(str(s) for s in pc.unique(col).to_pylist() if s is not None)
+
+
+def plan_sources(path: str | Path, start: int | None = None, end: int | None = None) -> list[Source]:
+    """Group the files of an archive into time-ordered sources."""
+    by_symbol: dict[str, list[ParquetPart]] = {}
+    multi: list[Source] = []
+    for f in discover(path):
+        part = _inspect(f, start, end)
+        if part is None:
+            continue
+        if part.symbol is not None:
+            by_symbol.setdefault(part.symbol, []).append(part)
+        else:
+            multi.append(Source(f, _multi_symbols(part), [part]))
+    out = []
+    for sym in sorted(by_symbol):
+        parts = sorted(by_symbol[sym], key=lambda p: (p.min_ts if p.min_ts is not None else -1, p.path))
+        out.append(Source(f"symbol {sym}", [sym], parts))
+    return out + multi
+
+
+def frame_sources(table: pa.Table) -> list[Source]:
+    """In-memory ticks (ts, symbol, bid, ask): one source per symbol."""
+    for c in ("ts", "symbol", "bid", "ask"):
+        if c not in table.column_names:
+            raise DataError(f"tick frame: missing column {c!r} (have: {', '.join(table.column_names)})",
+                            rule="missing_column")
+    syms = sorted(str(s) for s in pc.unique(table.column("symbol")).to_pylist())
+    out = []
+    for s in syms:
+        t = table.filter(pc.equal(table.column("symbol"), s))
+        out.append(Source(f"tick frame, symbol {s}", [s], table=t))
+    return out
+
+
+@dataclass
+class StreamStats:
+    rows_read: int = 0
+    rows_kept: int = 0
+    bad_rows: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+
+
+class TickStream:
+    """Iterate merged ``TickChunk``s over sources, validated and in ticks."""
+
+    def __init__(self, sources: list[Source], symbols: list[str], inv_tick: np.ndarray,
+                 start: int | None, end: int | None, chunk_rows: int, skip_bad: bool) -> None:
+        self.sources = sources
+        self.symbols = symbols
+        self.index = {s: i for i, s in enumerate(symbols)}
+        self.inv_tick = inv_tick
+        self.start = start if start is not None else np.iinfo(np.int64).min
+        self.end = end if end is not None else np.iinfo(np.int64).max
+        self.chunk_rows = chunk_rows
+        self.skip = skip_bad
+        self.stats = StreamStats()
+        self._counts = np.zeros(ingest.N_RULES, np.int64)
+
+    # -- one source -----------------------------------------------------------
+    def _batches(self, src: Source) -> Iterator[tuple[str, int, pa.RecordBatch]]:
+        if src.table is not None:
+            row = 0
+            for b in src.table.to_batches(max_chunksize=self.chunk_rows):
+                yield src.name, row, b
+                row += b.num_rows
+            return
+        for part in src.parts:
+            self.stats.files += 1
+            pf = pq.ParquetFile(part.path)
+            cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
+            groups = part.row_groups if part.row_groups is not None else range(pf.metadata.num_row_groups)
+            md = pf.metadata
+            for g in groups:
+                row = sum(md.row_group(j).num_rows for j in range(g))
+                for b in pf.iter_batches(batch_size=self.chunk_rows, row_groups=[g], columns=cols):
+                    yield part.path, row, b
+                    row += b.num_rows
+
+    def _converted(self, src: Source) -> Iterator[tuple[np.ndarray, ...]]:
+        last = np.zeros((len(self.symbols) + 1, 4), np.int64)
+        single = src.symbols[0] if len(src.symbols) == 1 and (src.table is not None or src.parts[0].symbol) else None
+        for where, row0, b in self._batches(src):
+            n = b.num_rows
+            if n == 0:
+                continue
+            ts = _ts_to_ns(b.column("ts"), where)
+            bid = _price(b.column("bid"), "bid", where)
+            ask = _price(b.column("ask"), "ask", where)
+            if single is not None:
+                sym = np.full(n, self.index.get(single, -1), np.int32)
+            else:
+                idx = pc.index_in(pc.cast(b.column("symbol"), pa.string()),
+                                  value_set=pa.array(self.symbols, pa.string()))
+                sym = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+            out = (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64),
+                   np.empty(n, np.int64), _EMPTY_F, _EMPTY_F)
+            k, bad, rule = ingest.convert_batch(ts, sym, bid, ask, _EMPTY_F, _EMPTY_F, self.inv_tick,
+                                                self.start, self.end, self.skip, last, out, self._counts)
+            self.stats.rows_read += n
+            if bad >= 0:
+                name, text = RULES[rule]
+                s = self.symbols[sym[bad]]
+                raise DataError(
+                    f"{where}: row {row0 + bad}: {text} [rule {name}] "
+                    f"(symbol {s}, ts {np.datetime64(int(ts[bad]), 'ns')}, bid {bid[bad]!r}, ask {ask[bad]!r})",
+                    path=where, row=row0 + bad, rule=name)
+            if k:
+                yield tuple(a[:k] for a in out[:4])
+
+    # -- merge ----------------------------------------------------------------
+    def __iter__(self) -> Iterator[TickChunk]:
+        iters = [self._converted(s) for s in self.sources]
+        bufs: list[tuple[np.ndarray, ...] | None] = [None] * len(iters)
+        live = list(range(len(iters)))
+
+        def refill(j: int) -> bool:
+            nxt = next(iters[j], None)
+            if nxt is None:
+                return False
+            old = bufs[j]
+            bufs[j] = nxt if old is None or old[0].shape[0] == 0 else tuple(
+                np.concatenate([a, b]) for a, b in zip(old, nxt, strict=True))
+            return True
+
+        for j in list(live):
+            if not refill(j):
+                live.remove(j)
+        while True:
+            if not live:
+                rest = [b for b in bufs if b is not None and b[0].shape[0]]
+                if rest:
+                    yield self._emit(rest)
+                break
+            horizon = min(int(bufs[j][0][-1]) for j in live)
+            pieces = []
+            for j, b in enumerate(bufs):
+                if b is None or b[0].shape[0] == 0:
+                    continue
+                cut = int(np.searchsorted(b[0], horizon, side="left"))
+                if cut:
+                    pieces.append(tuple(a[:cut] for a in b))
+                    bufs[j] = tuple(a[cut:] for a in b)
+            if pieces:
+                yield self._emit(pieces)
+            for j in list(live):
+                at_horizon = bufs[j][0].shape[0] == 0 or int(bufs[j][0][-1]) == horizon
+                if at_horizon and not refill(j):
+                    live.remove(j)
+
+    def _emit(self, pieces: list[tuple[np.ndarray, ...]]) -> TickChunk:
+        if len(pieces) == 1:
+            ts, sym, bid, ask = pieces[0]
+        else:
+            bounds = np.zeros(len(pieces) + 1, np.int64)
+            bounds[1:] = np.cumsum([p[0].shape[0] for p in pieces])
+            cols = [np.concatenate([p[c] for p in pieces]) for c in range(4)]
+            perm = ingest.merge_order(cols[0], bounds)
+            ts, sym, bid, ask = (np.take(c, perm) for c in cols)
+        self.stats.rows_kept += ts.shape[0]
+        self._sync_bad()
+        return TickChunk(ts, sym, bid, ask, _EMPTY_F, _EMPTY_F)
+
+    def _sync_bad(self) -> None:
+        self.stats.bad_rows = {RULES[r][0]: int(c) for r, c in enumerate(self._counts) if r in RULES and c}

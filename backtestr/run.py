@@ -1,0 +1,284 @@
+"""The driver: archive -> prefetching stream -> kernel -> logs -> results."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from . import __version__
+from .config import Config, load_config
+from .errors import BacktestrError, ConfigError, DataError
+from .instruments import kernel_table, load_registry, minor_digits
+from .kernels import engine
+from .kernels.records import (
+    PARAMS,
+    AccountMode,
+    LogLevel,
+    OrderStatus,
+    Reason,
+    Status,
+    grow_positions,
+    new_book,
+    new_logs,
+)
+from .kernels.rounding import mul_div_round
+from .orders import load_orders
+from .reader import Source, TickStream, frame_sources, plan_sources
+from .summary import build_summary
+from .writer import Decoder, LogSink, publish, staging_dir, write_json
+
+LEVELS = {"off": LogLevel.OFF, "trades": LogLevel.TRADES, "events": LogLevel.EVENTS, "ticks": LogLevel.TICKS}
+
+
+@dataclass
+class Result:
+    """Outputs of a run as Polars frames (empty frames at log level off)."""
+
+    summary: dict[str, Any]
+    orders: pl.DataFrame = field(default_factory=pl.DataFrame)
+    fills: pl.DataFrame = field(default_factory=pl.DataFrame)
+    positions: pl.DataFrame = field(default_factory=pl.DataFrame)
+    equity: pl.DataFrame = field(default_factory=pl.DataFrame)
+    out: Path | None = None
+
+
+def _prefetch(it: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``it`` in a thread, ``depth`` items ahead (reading overlaps the kernel)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            q.put(exc)
+
+    th = threading.Thread(target=work, name="backtestr-reader", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def _sources(data: Any, cfg: Config) -> list[Source]:
+    if isinstance(data, pl.DataFrame):
+        df = data
+        if "ts" in df.columns and isinstance(df.schema["ts"], pl.Datetime):
+            tz = df.schema["ts"].time_zone
+            ts = pl.col("ts").dt.convert_time_zone("UTC") if tz else pl.col("ts").dt.replace_time_zone("UTC")
+            df = df.with_columns(ts.dt.cast_time_unit("ns"))
+        return frame_sources(df.to_arrow())
+    if isinstance(data, pa.Table):
+        return frame_sources(data)
+    return plan_sources(data, cfg["data.start"], cfg["data.end"])
+
+
+def _select_symbols(sources: list[Source], cfg: Config, where: str) -> tuple[list[str], list[Source]]:
+    have = sorted({s for src in sources for s in src.symbols})
+    want = cfg["data.symbols"]
+    if want:
+        missing = [s for s in want if s not in have]
+        if missing:
+            raise DataError(f"{where}: no ticks for symbol(s) {', '.join(missing)} (archive has: {', '.join(have)})")
+        have = sorted(set(want))
+    keep = [src for src in sources if any(s in have for s in src.symbols)]
+    if not keep:
+        raise DataError(f"{where}: no ticks to run on")
+    return have, keep
+
+
+def _params(cfg: Config) -> np.ndarray:
+    p = np.zeros(1, PARAMS)
+    p["account_mode"] = AccountMode.NETTING
+    p["log_level"] = LEVELS[cfg["run.log_level"]]
+    p["close_at_end"] = int(cfg["run.close_at_end"])
+    digits = minor_digits(cfg)
+    cash = cfg["account.initial_cash"] * (10**digits)
+    if cash != cash.to_integral_value():
+        raise ConfigError(f"account.initial_cash {cfg['account.initial_cash']} has more than {digits} decimals")
+    p["initial_cash_minor"] = int(cash)
+    p["equity_interval_ns"] = cfg["run.equity_interval"]
+    p["latency_ns"] = cfg["run.latency"]
+    return p
+
+
+def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> Any:
+    """Call a re-entrant kernel step until DONE, making room when asked."""
+    while True:
+        st = step(book, logs)
+        if st == Status.DONE:
+            return book
+        if st == Status.BUFFER_FULL:
+            _flush(book, logs, sink)
+        elif st == Status.POSITIONS_FULL:
+            book = grow_positions(book)
+        else:  # pragma: no cover - a kernel bug
+            raise BacktestrError(f"internal error: kernel status {st}")
+
+
+def _flush(book: Any, logs: Any, sink: LogSink) -> None:
+    a = book.acct[0]
+    for kind, buf, key in (("fills", logs.fills, "n_fill_rows"), ("positions", logs.closed, "n_closed_rows"),
+                           ("equity", logs.equity, "n_equity_rows")):
+        n = int(a[key])
+        if n:
+            sink.add(kind, buf[:n].copy())
+            a[key] = 0
+
+
+def _open_positions(book: Any, inst: np.ndarray) -> np.ndarray:
+    pos = book.pos[book.pos["is_open"] == 1].copy()
+    pos.sort(order="position_id")
+    for p in pos:
+        r = book.syms[p["symbol"]]
+        px = r["bid"] if p["side"] == 1 else r["ask"]
+        u = int(px) * int(p["qty_steps"]) - int(p["cost"])
+        u = u if p["side"] == 1 else -u
+        ins = inst[p["symbol"]]
+        p["unrealized_pnl_minor"] = mul_div_round(np.int64(u), ins["value_num"], ins["value_den"])
+    return pos
+
+
+def run(
+    data: str | Path | pl.DataFrame | pa.Table,
+    orders: str | Path | pl.DataFrame | None = None,
+    signals: str | Path | pl.DataFrame | None = None,
+    config: str | Path | Mapping[str, Any] | Config | None = None,
+    overrides: Mapping[str, Any] | list[str] | None = None,
+    instruments: list[str | Path] = (),
+    out: str | Path | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> Result:
+    """Run a backtest. With ``out`` the logs are written there atomically.
+
+    ``data``: a Parquet file, folder or glob, or a frame with ts, symbol, bid, ask.
+    ``orders``/``signals``: Parquet/CSV paths or frames (see docs/orders.md).
+    ``config``: a TOML/JSON path, a dict shaped like the file, or a ``Config``.
+    ``overrides``: ``["section.key=value"]`` or ``{"section.key": value}``.
+    """
+    t0 = time.perf_counter()
+    if isinstance(config, Config):
+        cfg = config
+    elif isinstance(config, Mapping):
+        cfg = load_config(data=config, overrides=overrides)
+    else:
+        cfg = load_config(config, overrides)
+    reg = load_registry(cfg, list(instruments))
+    where = "tick frame" if isinstance(data, pl.DataFrame | pa.Table) else str(data)
+    symbols, sources = _select_symbols(_sources(data, cfg), cfg, where)
+    unknown = [s for s in symbols if s not in reg]
+    if unknown:
+        raise ConfigError(f"unknown symbol(s) {', '.join(unknown)}: add them to the instrument registry "
+                          "(--instruments FILE or [instruments.NAME] in the config)")
+    insts = [reg[s] for s in symbols]
+    inst = kernel_table(symbols, reg, cfg)
+    params = _params(cfg)
+    ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"])
+    out_path = Path(out) if out is not None else None
+    staging = staging_dir(out_path, force) if out_path is not None else None
+    try:
+        result = _execute(cfg, symbols, sources, insts, inst, params, ob, staging, progress, t0)
+        if staging is not None and out_path is not None:
+            write_json(staging / "summary.json", result.summary)
+            publish(staging, out_path)
+            result.out = out_path
+        return result
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list, inst: np.ndarray,
+             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float) -> Result:
+    digits = minor_digits(cfg)
+    inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
+    stream = TickStream(sources, symbols, inv_tick, cfg["data.start"], cfg["data.end"],
+                        cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip")
+    level = int(params[0]["log_level"])
+    book = new_book(len(symbols), ob.records, params)
+    logs = new_logs(cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16)
+    decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),
+                      np.array([float(i.lot_step) for i in insts]), digits)
+    sink = LogSink(decoder, staging)
+    bar = _progress_bar(progress)
+    first_ts = None
+    t_kernel = 0.0
+    for chunk in _prefetch(stream):
+        if first_ts is None:
+            first_ts = int(chunk.ts[0])
+        book.acct[0]["resume"] = 0
+        tk = time.perf_counter()
+        book = _drive(lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params),
+                      book, logs, sink)
+        t_kernel += time.perf_counter() - tk
+        if bar is not None:
+            bar.update(chunk.ts.shape[0])
+    if bar is not None:
+        bar.close()
+    if first_ts is None:
+        raise DataError(f"no ticks to run on in {', '.join(s.name for s in sources)} "
+                        "(empty files, or everything filtered out by symbol or time)")
+    a = book.acct[0]
+    if params[0]["close_at_end"]:
+        book = _drive(lambda b, lg: engine.close_all(b, lg, inst, params, Reason.END_OF_DATA), book, logs, sink)
+    if level >= LogLevel.TRADES:
+        if a["n_equity_rows"] >= logs.equity.shape[0]:
+            _flush(book, logs, sink)
+        if level < LogLevel.TICKS or params[0]["close_at_end"]:
+            engine.log_final_equity(book, logs)
+        _flush(book, logs, sink)
+    recs = book.orders
+    recs["status"] = np.where(np.isin(recs["status"], (OrderStatus.NEW, OrderStatus.WORKING)),
+                              OrderStatus.UNFILLED, recs["status"])
+    open_pos = _open_positions(book, inst)
+    if level >= LogLevel.TRADES:
+        orders_sorted = np.sort(recs, order="order_id")
+        sink.add("orders", orders_sorted, ob.tags)
+        sink.add("positions", open_pos)
+        for kind, dtype in (("fills", logs.fills.dtype), ("positions", logs.closed.dtype),
+                            ("equity", logs.equity.dtype)):
+            sink.add(kind, np.zeros(0, dtype))
+    tables = sink.close()
+    wall = time.perf_counter() - t0
+    summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,
+                            t_kernel, digits, __version__)
+    frames = {k: pl.from_arrow(t) for k, t in tables.items()}
+    return Result(summary, **frames)
+
+
+def _progress_bar(enabled: bool) -> Any:
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit=" ticks", unit_scale=True, desc="backtest", file=sys.stderr)

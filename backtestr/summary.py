@@ -1,0 +1,75 @@
+"""The run summary, with the ledger identity checked before it is written."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from .config import Config
+from .errors import BacktestrError
+from .kernels.records import OrderStatus
+from .reader import StreamStats
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any, cfg: Config,
+                  symbols: list[str], stats: StreamStats, first_ts: int, wall_s: float, kernel_s: float,
+                  digits: int, version: str) -> dict[str, Any]:
+    scale = 10**digits
+    init = int(params["initial_cash_minor"])
+    cash = int(a["cash_minor"])
+    realized, comm, swap = int(a["realized_minor"]), int(a["commission_minor"]), int(a["swap_minor"])
+    if cash != init + realized - comm - swap:
+        raise BacktestrError(f"internal error: ledger does not balance: cash {cash} != {init} + {realized} "
+                             f"- {comm} - {swap}")
+    equity = int(a["equity_minor"])
+    status = orders["status"]
+
+    def money(v: int) -> float:
+        return v / scale
+
+    ticks = int(a["n_ticks"])
+    return {
+        "version": version,
+        "account_currency": cfg["account.currency"],
+        "symbols": symbols,
+        "start": _iso(first_ts),
+        "end": _iso(int(a["last_ts"])),
+        "ticks": ticks,
+        "rows_read": stats.rows_read,
+        "bad_rows_skipped": stats.bad_rows,
+        "files": stats.files,
+        "orders": int(orders.shape[0]),
+        "orders_filled": int((status == OrderStatus.FILLED).sum()),
+        "orders_rejected": int((status == OrderStatus.REJECTED).sum()),
+        "orders_unfilled": int((status == OrderStatus.UNFILLED).sum()),
+        "orders_no_action": int((status == OrderStatus.NO_ACTION).sum()),
+        "fills": int(a["n_fills"]),
+        "positions": int(a["n_positions"]),
+        "positions_open": int(open_pos.shape[0]),
+        "initial_cash": money(init),
+        "final_cash": money(cash),
+        "final_equity": money(equity),
+        "realized_pnl": money(realized),
+        "unrealized_pnl": money(int(a["unrealized_minor"])),
+        "commission": money(comm),
+        "swap": money(swap),
+        "net_pnl": money(equity - init),
+        "max_drawdown": money(int(a["max_drawdown_minor"])),
+        "max_drawdown_pct": round(float(a["max_drawdown_frac"]) * 100.0, 6),
+        "initial_cash_minor": init,
+        "final_cash_minor": cash,
+        "final_equity_minor": equity,
+        "realized_pnl_minor": realized,
+        "commission_minor": comm,
+        "swap_minor": swap,
+        "max_drawdown_minor": int(a["max_drawdown_minor"]),
+        "wall_s": round(wall_s, 4),
+        "kernel_s": round(kernel_s, 4),
+        "ticks_per_s": round(ticks / wall_s) if wall_s > 0 else None,
+    }

@@ -1,0 +1,1 @@
+"""numba kernels of backtestr, installed as ``backtestr.kernels``."""
