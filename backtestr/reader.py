@@ -125,7 +125,7 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
         st = rg.column(ts_idx).statistics
         lo = hi = None
         if st is not None and st.has_min_max:
-            lo, hi = _stat_ns(st.min), _stat_ns(st.max)
+            lo, hi = _stat_ns(st.min_raw, schema.field("ts").type), _stat_ns(st.max_raw, schema.field("ts").type)
         if start is not None and hi is not None and hi < start:
             continue
         if end is not None and lo is not None and lo >= end:
@@ -151,10 +151,13 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
                        None if len(groups) == md.num_row_groups else groups)
 
 
-def _stat_ns(v: object) -> int:
-    if isinstance(v, int):
-        return v
-    return int(pa.scalar(v, type=pa.timestamp("ns", tz="UTC")).cast(pa.int64()).as_py())
+def _stat_ns(raw: object, t: pa.DataType) -> int | None:
+    """A raw ts statistic (physical int64) in ns; None when it cannot be used."""
+    if not isinstance(raw, int):
+        return None
+    if pa.types.is_timestamp(t):
+        return raw * {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[t.unit]
+    return raw
 
 
 def _multi_symbols(part: ParquetPart) -> list[str]:

@@ -32,6 +32,7 @@ import hashlib
 import math
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -137,7 +138,7 @@ SYMBOL_PRESETS: dict[str, SynthPreset] = {
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _daily_walk(z, jumps, var_frac, x_bar, sigma_d, theta, alpha, beta):  # pragma: no cover
     """Log mid at the start of each day, the diffusion part of each day's move,
     and the daily volatility factor."""
@@ -160,7 +161,7 @@ def _daily_walk(z, jumps, var_frac, x_bar, sigma_d, theta, alpha, beta):  # prag
     return x, diff, g
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ar1(eps, phi, sd):  # pragma: no cover
     """Stationary AR(1) with unit-variance shocks scaled to marginal sd ``sd``."""
     n = eps.shape[0]
@@ -174,27 +175,103 @@ def _ar1(eps, phi, sd):  # pragma: no cover
     return out
 
 
-@njit(cache=True)
-def _tick_garch(dt_s, sd, z, jump, halflife, react, g0):  # pragma: no cover
-    """Tick log returns with a volatility factor that reverts to 1 in time and
-    reacts to squared shocks; a jump multiplies the factor."""
-    n = dt_s.shape[0]
-    r = np.empty(n)
+@njit(cache=True, nogil=True)
+def _arrivals(counts, expo, day_ns, span):  # pragma: no cover
+    """Sorted arrival times: within a minute holding ``c`` ticks, the times are
+    the normalised partial sums of ``c + 1`` exponentials (sorted uniforms).
+    Equal nanoseconds (rare) are pushed apart by 1 ns."""
+    n = 0
+    for m in range(counts.shape[0]):
+        n += counts[m]
+    ts = np.empty(n, dtype=np.int64)
+    minute = np.empty(n, dtype=np.int64)
+    e = 0
+    i = 0
+    prev = np.int64(-1)
+    for m in range(counts.shape[0]):
+        c = counts[m]
+        if c == 0:
+            continue
+        total = 0.0
+        for j in range(c + 1):
+            total += expo[e + j]
+        acc = 0.0
+        for j in range(c):
+            acc += expo[e + j]
+            t = day_ns + m * NS_PER_MIN + np.int64(acc / total * span)
+            if t <= prev:
+                t = prev + 1
+            ts[i] = t
+            minute[i] = m
+            prev = t
+            i += 1
+        e += c + 1
+    return ts, minute
+
+
+@njit(cache=True, nogil=True)
+def _quotes(
+    ts, minute, day_ns, z, z_spread, z_size, jump, vol_min, spread_min,
+    sigma_s, x0, target, scale, size_mu, size_scale, halflife, react,
+):  # pragma: no cover
+    """Mid path and quotes of one day.
+
+    Pass 1: log returns ``sqrt(g) * sigma_s * sqrt(vol * dt) * z`` where the
+    volatility factor ``g`` reverts to 1 with the given half-life (seconds),
+    reacts to squared shocks and is multiplied by 4 at a jump.
+    Pass 2: bridge the diffusion so that it ends at ``target`` (weighting by
+    cumulative variance), add the jumps, and build whole-tick bid/ask around
+    the mid with a spread of at least one tick; the spread noise decays in time.
+    """
+    n = ts.shape[0]
+    path = np.empty(n)
+    cvar = np.empty(n)
     gv = np.empty(n)
-    g = g0
     lam = math.log(2.0) / halflife
+    g = 1.0
+    p = 0.0
+    v = 0.0
+    prev = day_ns
     for i in range(n):
-        d = dt_s[i]
+        d = min((ts[i] - prev) / 1e9, 120.0)
+        prev = ts[i]
         g = 1.0 + (g - 1.0) * math.exp(-lam * d)
         gv[i] = g
+        sd = sigma_s * math.sqrt(vol_min[minute[i]] * d)
         zi = z[i]
-        r[i] = math.sqrt(g) * sd[i] * zi
+        p += math.sqrt(g) * sd * zi
+        v += sd * sd * g
+        path[i] = p
+        cvar[i] = v
         w = react * math.sqrt(min(d, halflife) / halflife)
         g = g * (1.0 + w * (zi * zi - 1.0))
         if jump[i] != 0.0:
             g *= 4.0
         g = min(max(g, 0.2), 12.0)
-    return r, gv
+    shift = p - target
+    bid = np.empty(n)
+    ask = np.empty(n)
+    bid_size = np.empty(n)
+    ask_size = np.empty(n)
+    jumps = 0.0
+    noise = z_spread[0]
+    prev = ts[0]
+    for i in range(n):
+        jumps += jump[i]
+        frac = cvar[i] / v if v > 0.0 else 1.0
+        mid = math.exp(x0 + path[i] - frac * shift + jumps) * scale
+        # Spread noise: AR(1) in time with a 5 s decay so spreads persist.
+        phi = math.exp((prev - ts[i]) / 5e9)
+        prev = ts[i]
+        noise = phi * noise + math.sqrt(1.0 - phi * phi) * z_spread[i]
+        s = spread_min[minute[i]] * math.sqrt(gv[i]) * math.exp(0.3 * noise - 0.045)
+        s = max(math.floor(s + 0.5), 1.0)
+        b = math.floor(mid - 0.5 * s + 0.5)
+        bid[i] = b / scale
+        ask[i] = (b + s) / scale
+        bid_size[i] = max(math.floor(math.exp(size_mu + 0.6 * z_size[i]) + 0.5), 1.0) / size_scale
+        ask_size[i] = max(math.floor(math.exp(size_mu + 0.6 * z_size[n + i]) + 0.5), 1.0) / size_scale
+    return bid, ask, bid_size, ask_size
 
 
 # --------------------------------------------------------------------------- tables
@@ -325,64 +402,55 @@ def synth_symbol_day(symbol: str, day: dt.date, seed: int, rate: float | None = 
     rng = np.random.default_rng([seed, _symbol_code(preset.symbol), k, _INTRADAY_TAG])
 
     # Arrivals: Poisson counts per minute, uniform times inside the minute.
-    noise = _ar1(rng.standard_normal(MINUTES), 0.97, 0.3)
-    act_noise = np.exp(noise - 0.045)
+    act_noise = np.exp(_ar1(rng.standard_normal(MINUTES), 0.97, 0.3) - 0.045)
     day_factor = math.exp(0.15 * rng.standard_normal() - 0.01125) * g_day**0.25
     lam = mean_rate * 60.0 * shapes["activity"][weekday] * act_noise * day_factor
     counts = rng.poisson(lam)
     n = int(counts.sum())
     if n == 0:
         return _empty_frame()
-    minute = np.repeat(np.arange(MINUTES), counts)
-    offsets = rng.integers(0, NS_PER_MIN - 1_000_000, size=n, dtype=np.int64)
-    rel = np.sort(minute.astype(np.int64) * NS_PER_MIN + offsets)
-    # Equal draws (rare) are pushed apart by 1 ns; the 1 ms margin keeps them in the minute.
-    idx = np.arange(n, dtype=np.int64)
-    rel = np.maximum.accumulate(rel - idx) + idx
-    minute = rel // NS_PER_MIN
-    ts = k * NS_PER_DAY + rel
+    day_ns = k * NS_PER_DAY
+    expo = rng.standard_exponential(n + int(np.count_nonzero(counts)))
+    # The 1 ms margin keeps pushed-apart equal times inside their minute.
+    ts, minute = _arrivals(counts, expo, day_ns, NS_PER_MIN - 1_000_000)
 
-    # Returns: elapsed time x volatility profile x tick GARCH factor.
-    dt_s = np.empty(n)
-    dt_s[0] = rel[0] / NS_PER_S
-    np.divide(np.diff(rel), NS_PER_S, out=dt_s[1:])
-    np.minimum(dt_s, 120.0, out=dt_s)
-    sigma_s = preset.daily_vol / math.sqrt(86_400.0) * math.sqrt(g_day)
+    # Volatility and spread per minute, shocks per tick, jumps at random ticks.
     vol_min = shapes["volatility"][weekday] * np.sqrt(act_noise)
-    sd = sigma_s * np.sqrt(vol_min[minute] * dt_s)
+    spread_min = preset.spread * shapes["spread"][weekday] * act_noise**0.3
     jump = np.zeros(n)
     for size in table["jumps"][k]:
         if size != 0.0:
             jump[rng.integers(0, n)] += size
-    r, g = _tick_garch(dt_s, sd, rng.standard_normal(n), jump, 1200.0, 0.35, 1.0)
-
-    # Bridge the diffusion to the day's target so the day ends where the next starts.
-    path = np.cumsum(r)
-    var = np.cumsum(sd * sd * g)
-    path -= (var / var[-1]) * (path[-1] - table["diff"][k])
-    path += np.cumsum(jump)
-    path += table["x"][k]
-    scale = 10**preset.digits
-    mid = np.exp(path) * scale
-
-    # Spread in whole ticks, at least one.
-    wide = shapes["spread"][weekday][minute] * np.sqrt(g) * act_noise[minute] ** 0.3
-    noisy = preset.spread * wide * np.exp(0.3 * rng.standard_normal(n) - 0.045)
-    spread = np.maximum(np.rint(noisy), 1.0).astype(np.int64)
-    bid_t = np.floor(mid - 0.5 * spread + 0.5).astype(np.int64)
-    ask_t = bid_t + spread
-
-    size_scale = 10**preset.size_digits
-    mu = math.log(preset.size_mean * size_scale) - 0.18
-    sizes = np.maximum(np.rint(np.exp(mu + 0.6 * rng.standard_normal((2, n)))), 1.0)
-
+    z = rng.standard_normal(n)
+    z_spread = rng.standard_normal(n)
+    z_size = rng.standard_normal(2 * n)
+    size_scale = float(10**preset.size_digits)
+    bid, ask, bid_size, ask_size = _quotes(
+        ts,
+        minute,
+        day_ns,
+        z,
+        z_spread,
+        z_size,
+        jump,
+        vol_min,
+        spread_min,
+        preset.daily_vol / math.sqrt(86_400.0) * math.sqrt(g_day),
+        float(table["x"][k]),
+        float(table["diff"][k]),
+        float(10**preset.digits),
+        math.log(preset.size_mean * size_scale) - 0.18,
+        size_scale,
+        1200.0,
+        0.35,
+    )
     return pl.DataFrame(
         {
-            "ts": pl.Series("ts", ts, dtype=pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"),
-            "bid": bid_t / scale,
-            "ask": ask_t / scale,
-            "bid_size": sizes[0] / size_scale,
-            "ask_size": sizes[1] / size_scale,
+            "ts": pl.Series("ts", ts.view("datetime64[ns]")).dt.replace_time_zone("UTC"),
+            "bid": bid,
+            "ask": ask,
+            "bid_size": bid_size,
+            "ask_size": ask_size,
         },
         schema=TICK_POLARS_SCHEMA,
     )
@@ -425,30 +493,41 @@ def write_archive(
     start: dt.date = dt.date(2024, 1, 1),
     rate: float | None = None,
     progress: bool = False,
+    workers: int = 1,
 ) -> dict:
     """Write ``days`` consecutive UTC days from ``start`` for each symbol as a
     hive-partitioned archive under ``out``. Closed days write no file.
+
+    Every file depends only on (seed, symbol, day, rate), so ``workers``
+    threads give the same files as one.
 
     Returns ``{"files": n, "ticks": n, "symbols": {symbol: ticks}}``.
     """
     if days < 0:
         raise ValueError(f"days must be >= 0, got {days}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     names = [_preset(s).symbol for s in symbols]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate symbols in {symbols}")
+    seed = _check_seed(seed)
     out = Path(out)
-    files = 0
-    per_symbol: dict[str, int] = {}
-    for name in names:
-        per_symbol[name] = 0
-        for i in range(days):
-            day = start + dt.timedelta(days=i)
-            frame = synth_symbol_day(name, day, seed, rate)
-            if frame.height == 0:
-                continue
+    jobs = [(name, start + dt.timedelta(days=i)) for name in names for i in range(days)]
+
+    def one(job: tuple[str, dt.date]) -> int:
+        name, day = job
+        frame = synth_symbol_day(name, day, seed, rate)
+        if frame.height:
             write_tick_file(partition_path(out, name, day), frame)
-            files += 1
-            per_symbol[name] += frame.height
+        return frame.height
+
+    files = 0
+    per_symbol = dict.fromkeys(names, 0)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for (name, day), ticks in zip(jobs, pool.map(one, jobs), strict=True):
+            if ticks:
+                files += 1
+                per_symbol[name] += ticks
             if progress:
-                print(f"{name} {day.isoformat()} {frame.height:>10,} ticks", file=sys.stderr, flush=True)
+                print(f"{name} {day.isoformat()} {ticks:>12,} ticks", file=sys.stderr, flush=True)
     return {"files": files, "ticks": sum(per_symbol.values()), "symbols": per_symbol}

@@ -1,0 +1,286 @@
+"""The kernel against the Decimal reference model, on random scenarios.
+
+``tests/scenarios.py`` draws small netting scenarios; each is run through
+``tests.oracle.simulate`` and through ``backtestr.run`` and the two must agree
+fill by fill, order by order, position by position and on every ledger total
+(docs/architecture.md §2 and §3).  Two more properties: splitting the stream
+into chunks and the logs into buffers of any size changes nothing, and two runs
+of the same inputs write byte-identical Parquet files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import backtestr as bt
+from tests.oracle import OCommission, OInstrument
+from tests.scenarios import BASE_TS, SPECS, Scenario, scenario
+
+EFFECTS = {"open": 0, "increase": 1, "reduce": 2, "close": 3}
+FILL_KEYS = (
+    "order_id",
+    "position_id",
+    "ts",
+    "symbol",
+    "side",
+    "effect",
+    "qty_steps",
+    "price_ticks",
+    "commission_minor",
+    "realized_pnl_minor",
+    "cash_after_minor",
+)
+SUMMARY_KEYS = (
+    "final_cash_minor",
+    "final_equity_minor",
+    "realized_pnl_minor",
+    "commission_minor",
+    "max_drawdown_minor",
+)
+RUN_DEPENDENT = ("wall_s", "kernel_s", "ticks_per_s")
+_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+
+
+def kernel_order(sc: Scenario) -> Scenario:
+    """The scenario with its orders renumbered the way ``bt.run`` numbers them.
+
+    ``bt.run`` gives the rows of the orders frame ids 0..n-1 and the signals
+    rows the ids after them; the oracle numbers orders by list index.  Market
+    orders first, then target orders, each in their original order, makes the
+    two numberings the same.
+    """
+    market = [o for o in sc.orders if o["type"] == "market"]
+    target = [o for o in sc.orders if o["type"] == "target"]
+    return dataclasses.replace(sc, orders=market + target)
+
+
+def inputs(sc: Scenario) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """``(data, orders, signals)`` frames for ``bt.run`` (orders in ``kernel_order``)."""
+    data, frame = sc.frames()
+    market = frame.filter(pl.col("type") == "market").select("ts", "symbol", "side", "qty")
+    signals = frame.filter(pl.col("type") == "target").select("ts", "symbol", "target")
+    return data, (market if market.height else None), (signals if signals.height else None)
+
+
+def config(sc: Scenario, **run) -> dict:
+    c = sc.commission
+    return {
+        "account": {"initial_cash": str(sc.initial_cash), "currency": sc.currency, "minor_digits": sc.minor_digits},
+        "commission": {
+            "fraction": str(c.fraction),
+            "per_lot": str(c.per_lot),
+            "per_order": str(c.per_order),
+            "minimum": str(c.minimum),
+        },
+        "run": {"close_at_end": sc.close_at_end, "log_level": "trades", **run},
+        "instruments": {
+            s: {
+                "tick_size": str(i.tick_size),
+                "lot_step": str(i.lot_step),
+                "contract_size": str(i.contract_size),
+                "min_qty": str(i.min_qty),
+                "max_qty": "0",
+                "quote": sc.currency,
+                "quote_to_account": str(i.quote_to_account),
+            }
+            for s, i in sc.instruments.items()
+        },
+    }
+
+
+def run_kernel(sc: Scenario, out=None, **run) -> bt.Result:
+    data, orders, signals = inputs(sc)
+    return bt.run(data=data, orders=orders, signals=signals, config=config(sc, **run), out=out)
+
+
+def kernel_fills(res: bt.Result) -> list[dict]:
+    df = res.fills.with_columns(
+        pl.col("ts").dt.epoch("ns").alias("ts"),
+        pl.col("symbol_name").cast(pl.String).alias("symbol"),
+    )
+    return [{k: row[k] for k in FILL_KEYS} for row in df.iter_rows(named=True)]
+
+
+def oracle_fills(ores) -> list[dict]:
+    return [{**{k: f[k] for k in FILL_KEYS}, "effect": EFFECTS[f["effect"]]} for f in ores.fills]
+
+
+def tick_steps(value: Decimal, sc: Scenario, symbol: str) -> int:
+    inst = sc.instruments[symbol]
+    n = value / (inst.tick_size * inst.lot_step)
+    assert n == n.to_integral_value(), (symbol, value)
+    return int(n)
+
+
+def check_against_oracle(sc: Scenario) -> None:
+    sc = kernel_order(sc)
+    ores = sc.run_oracle()
+    res = run_kernel(sc, log_level="ticks")
+    why = "\n" + sc.describe()
+
+    # fill by fill
+    kf, of = kernel_fills(res), oracle_fills(ores)
+    assert len(kf) == len(of), why
+    for i, (k, o) in enumerate(zip(kf, of, strict=True)):
+        assert k == o, f"fill {i}: kernel {k} != oracle {o}{why}"
+    reasons = res.fills.get_column("reason_name").to_list()
+    assert reasons == ["end_of_data" if f["order_id"] < 0 else "signal" for f in of], why
+
+    # order by order
+    orders = res.orders.sort("order_id")
+    assert orders.get_column("order_id").to_list() == list(range(len(sc.orders))), why
+    assert orders.get_column("status_name").to_list() == ores.order_status, why
+    rejected = orders.filter(pl.col("status_name") == "rejected").get_column("reason_name").to_list()
+    assert rejected == [r for s, r in zip(ores.order_status, ores.order_reason, strict=True) if s == "rejected"], why
+
+    # ledger totals
+    s = res.summary
+    want = {
+        "final_cash_minor": ores.final_cash_minor,
+        "final_equity_minor": ores.final_equity_minor,
+        "realized_pnl_minor": ores.realized_minor,
+        "commission_minor": ores.commission_minor,
+        "max_drawdown_minor": ores.max_drawdown_minor,
+    }
+    assert {k: s[k] for k in SUMMARY_KEYS} == want, why
+    initial = s["initial_cash_minor"]
+    assert initial == int(sc.initial_cash.scaleb(sc.minor_digits)), why
+    fills = res.fills
+    realized = int(fills.get_column("realized_pnl_minor").sum()) if fills.height else 0
+    commission = int(fills.get_column("commission_minor").sum()) if fills.height else 0
+    assert (s["realized_pnl_minor"], s["commission_minor"]) == (realized, commission), why
+    assert s["final_cash_minor"] == initial + realized - commission, why
+    if fills.height:
+        assert fills.get_column("cash_after_minor")[-1] == s["final_cash_minor"], why
+
+    # position by position
+    kpos = {r["position_id"]: r for r in res.positions.iter_rows(named=True)}
+    assert sorted(kpos) == [p["position_id"] for p in ores.positions], why
+    for p in ores.positions:
+        k = kpos[p["position_id"]]
+        got = {
+            "symbol": k["symbol_name"],
+            "side": k["side"],
+            "is_open": bool(k["is_open"]),
+            "qty_steps": k["qty_steps"],
+            "entry_steps": k["entry_steps"],
+            "exit_steps": k["exit_steps"],
+            "cost": k["cost"],
+            "realized_pnl_minor": k["realized_pnl_minor"],
+            "commission_minor": k["commission_minor"],
+            "entry_value": k["entry_value"],
+            "exit_value": k["exit_value"],
+        }
+        exp = {
+            "symbol": p["symbol"],
+            "side": p["side"],
+            "is_open": p["is_open"],
+            "qty_steps": p["qty_steps"],
+            "entry_steps": p["entry_qty_steps"],
+            "exit_steps": p["exit_qty_steps"],
+            "cost": p["cost_tick_steps"],
+            "realized_pnl_minor": p["realized_pnl_minor"],
+            "commission_minor": p["commission_minor"],
+            "entry_value": tick_steps(p["entry_value"], sc, p["symbol"]),
+            "exit_value": tick_steps(p["exit_value"], sc, p["symbol"]),
+        }
+        assert got == exp, f"position {p['position_id']}{why}"
+    closed = [r["position_id"] for r in res.positions.iter_rows(named=True) if not r["is_open"]]
+    open_ = [r["position_id"] for r in res.positions.iter_rows(named=True) if r["is_open"]]
+    assert open_ == sorted(open_), why
+    close_fill = {f["position_id"]: i for i, f in enumerate(of) if f["effect"] == EFFECTS["close"]}
+    assert closed == sorted(closed, key=close_fill.__getitem__), why
+
+    # equity after every tick (plus the state after the end-of-data closes)
+    eq = res.equity.select(pl.col("ts").dt.epoch("ns"), "equity_minor")
+    assert list(eq.iter_rows()) == ores.equity, why
+
+
+@settings(max_examples=150, **_SETTINGS)
+@given(scenario())
+def test_kernel_matches_oracle(sc: Scenario) -> None:
+    check_against_oracle(sc)
+
+
+def _frames(res: bt.Result) -> dict:
+    summary = {k: v for k, v in res.summary.items() if k not in RUN_DEPENDENT}
+    return {"summary": summary, **{k: getattr(res, k) for k in ("orders", "fills", "positions", "equity")}}
+
+
+@settings(max_examples=25, **_SETTINGS)
+@given(scenario(max_ticks=120, max_orders=30), st.sampled_from(["trades", "ticks"]))
+def test_chunking_changes_nothing(sc: Scenario, level: str) -> None:
+    sc = kernel_order(sc)
+    base = None
+    for chunk_rows in (1, 3, 1_000_000):
+        for buffer_rows in (16, 65536):
+            got = _frames(run_kernel(sc, chunk_rows=chunk_rows, buffer_rows=buffer_rows, log_level=level))
+            if base is None:
+                base = got
+                continue
+            assert got["summary"] == base["summary"], (chunk_rows, buffer_rows)
+            for k in ("orders", "fills", "positions", "equity"):
+                assert got[k].equals(base[k]), (k, chunk_rows, buffer_rows, got[k], base[k])
+
+
+@pytest.mark.parametrize("level", ["trades", "ticks"])
+def test_parquet_outputs_are_byte_identical(tmp_path, level: str) -> None:
+    sc = kernel_order(_fixed_scenario())
+    a = run_kernel(sc, out=tmp_path / "a", log_level=level, buffer_rows=16, chunk_rows=5)
+    run_kernel(sc, out=tmp_path / "b", log_level=level, buffer_rows=16, chunk_rows=5)
+    assert a.fills.height > 0 and a.positions.height > 0
+    for name in ("orders", "fills", "positions", "equity"):
+        pa_, pb = tmp_path / "a" / f"{name}.parquet", tmp_path / "b" / f"{name}.parquet"
+        assert pa_.read_bytes() == pb.read_bytes(), name
+    assert pl.read_parquet(tmp_path / "a" / "fills.parquet").equals(a.fills)
+
+
+def _fixed_scenario() -> Scenario:
+    """A fixed two-symbol scenario with reversals, a rejection and end-of-data closes."""
+    rng = random.Random(20240101)
+    symbols = ["BTCUSD", "EURUSD"]
+    instruments = {
+        s: OInstrument(s, SPECS[s].tick_size, SPECS[s].lot_step, SPECS[s].contract_size, Decimal(1),
+                       SPECS[s].min_qty * (5 if s == "EURUSD" else 1))
+        for s in symbols
+    }
+    bid = {s: SPECS[s].level_ticks for s in symbols}
+    ticks = []
+    ts = BASE_TS
+    for _ in range(400):
+        ts += rng.choice([1, 2, 1000, 60_000_000_000])
+        for s in symbols:
+            if rng.random() < 0.7:
+                sp = SPECS[s]
+                bid[s] += rng.randint(-sp.max_move, sp.max_move)
+                ask = bid[s] + rng.randint(0, sp.max_spread)
+                ticks.append((ts, s, bid[s] * sp.tick_size, ask * sp.tick_size))
+    orders = []
+    for _ in range(60):
+        s = rng.choice(symbols)
+        sp = SPECS[s]
+        t = rng.choice(ticks)[0] + rng.choice([-1, 0, 1])
+        q = Decimal(rng.randint(1, sp.max_steps // 5)) * sp.lot_step
+        if rng.random() < 0.7:
+            orders.append({"ts": t, "symbol": s, "type": "market", "side": rng.choice(["buy", "sell"]),
+                           "qty": q, "target": None})
+        else:
+            orders.append({"ts": t, "symbol": s, "type": "target", "side": None, "qty": None,
+                           "target": q * rng.choice([-1, 0, 1])})
+    orders.sort(key=lambda o: o["ts"])
+    return Scenario(
+        symbols=symbols,
+        instruments=instruments,
+        ticks=ticks,
+        orders=orders,
+        commission=OCommission(Decimal("0.00002"), Decimal("3.5"), Decimal("0.5"), Decimal("1")),
+        initial_cash=Decimal("100000.00"),
+        close_at_end=True,
+    )
