@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/backtestr demo --data data/sample --out out/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,3 +29,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache .ruff_cache
+	find kernels backtestr -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -123,6 +123,8 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config) ->
         com.update(cfg.commission_by_symbol.get(sym, {}))
         r = out[i]
         r["value_num"], r["value_den"] = _frac(v, f"tick value of {sym}")
+        r["value_inv"] = 1.0 / r["value_den"]
+        r["value_lim"] = (1 << 52) // max(1, abs(int(r["value_num"])))
         r["comm_frac_num"], r["comm_frac_den"] = _frac(Fraction(com["fraction"]) * v, f"commission.fraction x tick value of {sym}")
         lot = Fraction(com["per_lot"]) * 10**digits * Fraction(ins.lot_step)
         r["comm_lot_num"], r["comm_lot_den"] = _frac(lot, f"commission.per_lot of {sym}")

@@ -2,20 +2,30 @@
 
 from numba import njit
 
-from .rounding import mul_div_round
+from .rounding import mul_div_round_fast
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def symbol_unrealized(r, ins):
     """R(V x (bid*Q_long - C_long + C_short - ask*Q_short)) in minor units."""
-    u = 0
-    if r.long_steps != 0:
-        u += r.bid * r.long_steps - r.long_cost
-    if r.short_steps != 0:
-        u += r.short_cost - r.ask * r.short_steps
-    if u == 0:
-        return 0
-    return mul_div_round(u, ins.value_num, ins.value_den)
+    u = r.bid * r.long_steps - r.long_cost + r.short_cost - r.ask * r.short_steps
+    return mul_div_round_fast(u, ins.value_num, ins.value_den, ins.value_inv, ins.value_lim)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def drawdown_step(eq, peak, max_dd, max_frac):
+    """Peak, largest drawdown and largest drawdown fraction after equity ``eq``."""
+    if eq > peak:
+        peak = eq
+    dd = peak - eq
+    if dd > 0:
+        if dd > max_dd:
+            max_dd = dd
+        if peak > 0:
+            f = dd / peak
+            if f > max_frac:
+                max_frac = f
+    return peak, max_dd, max_frac
 
 
 @njit(cache=True, nogil=True)
@@ -26,13 +36,6 @@ def mark(acct, r, ins):
     r.unrealized_minor = m
     eq = acct.cash_minor + acct.unrealized_minor
     acct.equity_minor = eq
-    if eq > acct.peak_minor:
-        acct.peak_minor = eq
-    dd = acct.peak_minor - eq
-    if dd > 0:
-        if dd > acct.max_drawdown_minor:
-            acct.max_drawdown_minor = dd
-        if acct.peak_minor > 0:
-            f = dd / acct.peak_minor
-            if f > acct.max_drawdown_frac:
-                acct.max_drawdown_frac = f
+    acct.peak_minor, acct.max_drawdown_minor, acct.max_drawdown_frac = drawdown_step(
+        eq, acct.peak_minor, acct.max_drawdown_minor, acct.max_drawdown_frac
+    )

@@ -257,6 +257,8 @@ INSTRUMENT = np.dtype(
     [
         ("value_num", I64),  # V = value_num / value_den minor units per tick*step
         ("value_den", I64),
+        ("value_inv", F64),  # 1 / value_den, for the branch-free marking path
+        ("value_lim", I64),  # 2**52 // value_num: marking stays exact below it
         ("comm_frac_num", I64),  # commission per tick*step of notional
         ("comm_frac_den", I64),
         ("comm_lot_num", I64),  # commission per lot step

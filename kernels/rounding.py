@@ -4,29 +4,61 @@ Every money amount in the kernel is produced by one of these two functions
 (docs/architecture.md §2). The Decimal oracle applies ``ROUND_HALF_EVEN``.
 """
 
+import numpy as np
 from numba import njit
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _half_even(q, r, d):
+    """q + R(r / d) for 0 <= r < d, deciding a tie by the parity of q itself."""
+    twice = 2 * r
+    return q + (np.int64(twice > d) | (np.int64(twice == d) & (q & 1)))
 
 
 @njit(cache=True, nogil=True, inline="always")
 def round_half_even_div(n, d):
     """R(n / d) for int64 n and d > 0: nearest integer, ties to even."""
     q = n // d  # floor
-    r = n - q * d  # 0 <= r < d
-    twice = 2 * r
-    if twice > d or (twice == d and (q & 1) == 1):
-        q += 1
-    return q
+    return _half_even(q, n - q * d, d)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def mul_div_round(a, num, den):
     """R(a * num / den) without overflowing a * num.
 
-    a = q*den + r, so a*num/den = q*num + r*num/den with 0 <= r < den.
+    a = q*den + r, so a*num/den = q*num + f + s/den with f, s from r*num
+    (0 <= r < den); the tie is decided on the whole quotient q*num + f.
     Exact as long as q*num and r*num fit in int64.
     """
     if den == 1:
         return a * num
     q = a // den
     r = a - q * den
-    return q * num + round_half_even_div(r * num, den)
+    rn = r * num
+    f = rn // den
+    return _half_even(q * num + f, rn - f * den, den)
+
+
+_FAST = 1 << 52  # |u * num| below this: float64 holds it exactly
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mul_div_round_fast(a, num, den, inv_den, lim):
+    """Same value as ``mul_div_round``; branch-free on the hot path.
+
+    For |a| < lim (= 2**52 // num) the product a*num is exact in a float64 and
+    floor(a*num/den) from the reciprocal is off by at most one, which the two
+    corrections below repair; larger values take the exact integer path.
+    """
+    if a >= lim or a <= -lim:
+        return mul_div_round(a, num, den)
+    v = a * num
+    q = np.int64(np.floor(v * inv_den))
+    r = v - q * den
+    neg = np.int64(r < 0)
+    q -= neg
+    r += den * neg
+    big = np.int64(r >= den)
+    q += big
+    r -= den * big
+    return _half_even(q, r, den)

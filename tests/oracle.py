@@ -23,8 +23,8 @@ Rules implemented (netting account, latency 0):
 * Money: ``R`` rounds to the nearest minor unit, ties to even.
 * End of data: orders that never acted are ``unfilled``; with ``close_at_end``
   each open position is closed at its symbol's last quote (long at bid, short
-  at ask) at that symbol's last tick ts, with commission, in the order of the
-  ``instruments`` mapping.
+  at ask) at that symbol's last tick ts, with commission, in position-id
+  order.
 """
 
 from __future__ import annotations
@@ -415,10 +415,11 @@ def _simulate(
             status[oid] = "unfilled"
 
     if close_at_end:
-        for sym in instruments:
-            pos = md.open_pos[sym]
-            if pos is None:
-                continue
+        still_open = sorted(
+            (p for p in md.open_pos.values() if p is not None), key=lambda p: p.position_id
+        )
+        for pos in still_open:
+            sym = pos.symbol
             md.fill(-1, sym, -pos.side, pos.qty, md.quote[sym][0], reason="end_of_data")
         if drawdown_includes_final and last_ts is not None:
             md.mark(last_ts)
