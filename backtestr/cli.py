@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--format", default="generic", help="generic | dukascopy | truefx | histdata")
     i.add_argument("--map", help="column mapping, e.g. ts=Time,bid=Bid,ask=Ask")
     i.add_argument("--ts-format", help="strptime format or epoch_s|epoch_ms|epoch_us|epoch_ns")
-    i.add_argument("--tz", default="UTC", help="time zone of naive times")
+    i.add_argument("--tz", default=None, help="time zone of naive times (default: the format's own, else UTC)")
     i.add_argument("--sep", help="field separator")
     i.add_argument("--force", action="store_true", help="overwrite existing partition files")
     i.set_defaults(fn=_import)

@@ -28,6 +28,8 @@ import polars as pl
 
 from backtestr.synth import TICK_POLARS_SCHEMA, partition_path, write_tick_file
 
+from .errors import BacktestrError
+
 __all__ = ["CSV_FORMATS", "CsvFormat", "CsvImportError", "import_csv"]
 
 FIELDS = ("ts", "bid", "ask", "bid_size", "ask_size", "symbol")
@@ -36,7 +38,7 @@ _ROW = "__row"
 _SEPARATORS = (",", ";", "\t", "|")
 
 
-class CsvImportError(ValueError):
+class CsvImportError(BacktestrError, ValueError):
     """A CSV file cannot be imported; the message names the file and the row."""
 
 
@@ -68,7 +70,13 @@ CSV_FORMATS: dict[str, CsvFormat] = {
     # Gmt time,Ask,Bid,AskVolume,BidVolume with "01.01.2024 00:00:00.123".
     "dukascopy": CsvFormat(
         has_header=True,
-        columns={"ts": "Gmt time", "ask": "Ask", "bid": "Bid", "ask_size": "AskVolume", "bid_size": "BidVolume"},
+        columns={
+            "ts": "Gmt time",
+            "ask": "Ask",
+            "bid": "Bid",
+            "ask_size": "AskVolume",
+            "bid_size": "BidVolume",
+        },
         ts_format="%d.%m.%Y %H:%M:%S%.f",
         optional=frozenset({"ask_size", "bid_size"}),
     ),
@@ -123,7 +131,9 @@ def _sniff_sep(path: Path) -> str:
     return _SEPARATORS[counts.index(max(counts))] if max(counts) > 0 else ","
 
 
-def _resolve_columns(path: Path, names: list[str], fmt: CsvFormat, mapping: dict[str, str] | None) -> dict[str, str]:
+def _resolve_columns(
+    path: Path, names: list[str], fmt: CsvFormat, mapping: dict[str, str] | None
+) -> dict[str, str]:
     """Our field -> column name in the scanned frame."""
     wanted = dict(fmt.columns)
     optional = set(fmt.optional)
@@ -157,7 +167,7 @@ def _epoch_ns(raw: pl.Expr, unit: int | pl.Expr) -> pl.Expr:
     whole = m.struct.field("2").cast(pl.Int64, strict=False)
     frac9 = m.struct.field("3").fill_null("").str.pad_end(9, "0").str.slice(0, 9).cast(pl.Int64, strict=False)
     # frac9 is the fraction in 1e-9 of a unit; the unit is ``unit`` ns.
-    ns = whole * unit + frac9 * unit // 1_000_000_000
+    ns = pl.when(whole.abs() <= (2**63 - 1) // unit - 1).then(whole * unit + frac9 * unit // 1_000_000_000)
     return pl.when(m.struct.field("1") == "-").then(-ns).otherwise(ns)
 
 
@@ -234,12 +244,14 @@ def _fast_ts(raw: pl.Series, ts_format: str | None, tz: str) -> pl.Series | None
     if first.len() == 0:
         return None
     if ts_format in EPOCH_UNITS or (ts_format is None and first.str.contains(r"^[+-]?\d+$").item()):
+        whole = raw.cast(pl.Int64, strict=False)
         unit = EPOCH_UNITS.get(ts_format or "")
+        off = pl.Series([False] * len(raw))
         if unit is None:
             unit = _apply(_auto_unit, first).item()
-        whole = raw.cast(pl.Int64, strict=False)
-        limit = (2**63 - 1) // unit
-        return (whole * unit).set(whole.abs() > limit, None)  # beyond int64 ns: unparseable
+            off = _apply(_auto_unit, raw) != unit  # other magnitudes: the general path
+        off |= whole.abs() > (2**63 - 1) // unit  # beyond int64 ns: unparseable
+        return (whole * unit).set(off, None)
     if ts_format is not None:
         return None
     for fmt, aware in _ISO_FAST:
@@ -298,7 +310,13 @@ def _convert(
         kind = "price" if key in ("bid", "ask") else "size"
         if kind == "price":
             checks.append((pl.col(f"raw_{key}").is_null(), f"raw_{key}", f"missing {key} price"))
-        checks.append((pl.col(f"raw_{key}").is_not_null() & pl.col(key).is_null(), f"raw_{key}", f"non-numeric {key} {kind}"))
+        checks.append(
+            (
+                pl.col(f"raw_{key}").is_not_null() & pl.col(key).is_null(),
+                f"raw_{key}",
+                f"non-numeric {key} {kind}",
+            )
+        )
         checks.append((~pl.col(key).is_finite(), f"raw_{key}", f"non-finite {key} {kind}"))
     if symbol is None:
         checks.append((pl.col("raw_symbol").is_null(), "raw_symbol", "missing symbol"))

@@ -51,7 +51,7 @@ def _ts_ns(df: pl.DataFrame, where: str) -> np.ndarray:
     if col.dtype == pl.Datetime or isinstance(col.dtype, pl.Datetime):
         if col.dtype.time_zone is not None:  # type: ignore[union-attr]
             col = col.dt.convert_time_zone("UTC")
-        col = col.dt.cast_time_unit("ns").dt.replace_time_zone(None).cast(pl.Int64)
+        col = col.cast(pl.Datetime("ns", col.dtype.time_zone)).dt.replace_time_zone(None).cast(pl.Int64)  # type: ignore[union-attr]
     elif col.dtype == pl.String:
         try:
             col = col.str.to_datetime(time_unit="ns", time_zone="UTC").dt.replace_time_zone(None).cast(pl.Int64)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +25,9 @@ from .errors import DataError
 from .kernels import ingest
 from .kernels.records import TickChunk
 
+_MAX = np.iinfo(np.int64).max
+RING = 3
+
 RULES = {
     ingest.NAN_PRICE: ("nan_price", "bid or ask is missing, NaN or infinite"),
     ingest.NONPOSITIVE_PRICE: ("nonpositive_price", "bid or ask is zero or negative"),
@@ -31,7 +35,6 @@ RULES = {
     ingest.OFF_TICK: ("off_tick", "price is not a whole number of ticks of the instrument's tick_size"),
     ingest.UNSORTED: ("unsorted", "time stamp is earlier than the row before it"),
     ingest.DUPLICATE: ("duplicate", "row repeats the previous row of the same symbol"),
-    ingest.BAD_SIZE: ("bad_size", "bid_size or ask_size is negative or NaN"),
 }
 _PART = re.compile(r"(?:^|/)([A-Za-z_][A-Za-z0-9_]*)=([^/]+)")
 _EMPTY_F = np.empty(0, np.float64)
@@ -206,8 +209,33 @@ class StreamStats:
     files: int = 0
 
 
+@dataclass
+class _Run:
+    """One decoded batch of one source, consumed from ``pos`` on."""
+
+    src: int
+    where: str
+    row0: int
+    ts: np.ndarray
+    bid: np.ndarray
+    ask: np.ndarray
+    sym: np.ndarray  # per-row symbol index, or empty when ``const`` applies
+    const: int  # symbol index of every row, or -1
+    pos: int = 0
+
+
+_NO_SYM = np.empty(0, np.int32)
+
+
 class TickStream:
-    """Iterate merged ``TickChunk``s over sources, validated and in ticks."""
+    """Iterate merged, validated ``TickChunk``s (prices in ticks) over sources.
+
+    Decoding runs in a reader thread, one batch ahead per source; the merge,
+    the row rules and the conversion run in one numba pass in the caller's
+    thread, writing into a ring of RING reused chunk buffers: a yielded chunk
+    stays valid while at most RING - 2 newer chunks wait in a queue for the
+    consumer (see ``backtestr.run.pipelined``).
+    """
 
     def __init__(self, sources: list[Source], symbols: list[str], inv_tick: np.ndarray,
                  start: int | None, end: int | None, chunk_rows: int, skip_bad: bool) -> None:
@@ -221,8 +249,14 @@ class TickStream:
         self.skip = skip_bad
         self.stats = StreamStats()
         self._counts = np.zeros(ingest.N_RULES, np.int64)
+        self._last = np.zeros((len(symbols), 4), np.int64)
+        self._last_src = np.zeros((len(sources), 2), np.int64)
+        self._ring: list[tuple[np.ndarray, ...] | None] = [None] * RING
+        self._n_chunks = 0
+        self._flat: tuple[np.ndarray, ...] = (np.empty(0, np.int64),)
+        self._scratch: tuple[np.ndarray, ...] = ()
 
-    # -- one source -----------------------------------------------------------
+    # -- decoding (reader thread) ----------------------------------------------
     def _batches(self, src: Source) -> Iterator[tuple[str, int, pa.RecordBatch]]:
         if src.table is not None:
             row = 0
@@ -234,97 +268,131 @@ class TickStream:
             self.stats.files += 1
             pf = pq.ParquetFile(part.path)
             cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
-            groups = part.row_groups if part.row_groups is not None else range(pf.metadata.num_row_groups)
             md = pf.metadata
+            groups = part.row_groups if part.row_groups is not None else range(md.num_row_groups)
             for g in groups:
                 row = sum(md.row_group(j).num_rows for j in range(g))
                 for b in pf.iter_batches(batch_size=self.chunk_rows, row_groups=[g], columns=cols):
                     yield part.path, row, b
                     row += b.num_rows
 
-    def _converted(self, src: Source) -> Iterator[tuple[np.ndarray, ...]]:
-        last = np.zeros((len(self.symbols) + 1, 4), np.int64)
+    def _decoded(self, j: int) -> Iterator[_Run]:
+        src = self.sources[j]
         single = src.symbols[0] if len(src.symbols) == 1 and (src.table is not None or src.parts[0].symbol) else None
+        const = self.index.get(single, -1) if single is not None else -1
         for where, row0, b in self._batches(src):
-            n = b.num_rows
-            if n == 0:
+            if b.num_rows == 0:
                 continue
             ts = _ts_to_ns(b.column("ts"), where)
             bid = _price(b.column("bid"), "bid", where)
             ask = _price(b.column("ask"), "ask", where)
-            if single is not None:
-                sym = np.full(n, self.index.get(single, -1), np.int32)
-            else:
+            sym = _NO_SYM
+            if single is None:
                 idx = pc.index_in(pc.cast(b.column("symbol"), pa.string()),
                                   value_set=pa.array(self.symbols, pa.string()))
                 sym = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
-            out = (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64),
-                   np.empty(n, np.int64), _EMPTY_F, _EMPTY_F)
-            k, bad, rule = ingest.convert_batch(ts, sym, bid, ask, _EMPTY_F, _EMPTY_F, self.inv_tick,
-                                                self.start, self.end, self.skip, last, out, self._counts)
-            self.stats.rows_read += n
-            if bad >= 0:
-                name, text = RULES[rule]
-                s = self.symbols[sym[bad]]
-                raise DataError(
-                    f"{where}: row {row0 + bad}: {text} [rule {name}] "
-                    f"(symbol {s}, ts {np.datetime64(int(ts[bad]), 'ns')}, bid {bid[bad]!r}, ask {ask[bad]!r})",
-                    path=where, row=row0 + bad, rule=name)
-            if k:
-                yield tuple(a[:k] for a in out[:4])
+            elif const < 0:
+                continue
+            self.stats.rows_read += b.num_rows
+            yield _Run(j, where, row0, ts, bid, ask, sym, const)
 
-    # -- merge ----------------------------------------------------------------
+    # -- merging (caller's thread) ------------------------------------------------
     def __iter__(self) -> Iterator[TickChunk]:
-        iters = [self._converted(s) for s in self.sources]
-        bufs: list[tuple[np.ndarray, ...] | None] = [None] * len(iters)
-        live = list(range(len(iters)))
+        from concurrent.futures import ThreadPoolExecutor
 
-        def refill(j: int) -> bool:
-            nxt = next(iters[j], None)
-            if nxt is None:
-                return False
-            old = bufs[j]
-            bufs[j] = nxt if old is None or old[0].shape[0] == 0 else tuple(
-                np.concatenate([a, b]) for a, b in zip(old, nxt, strict=True))
-            return True
+        iters = [self._decoded(j) for j in range(len(self.sources))]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtestr-read") as pool:
+            ahead = {j: pool.submit(next, it, None) for j, it in enumerate(iters)}
 
-        for j in list(live):
-            if not refill(j):
-                live.remove(j)
-        while True:
-            if not live:
-                rest = [b for b in bufs if b is not None and b[0].shape[0]]
-                if rest:
-                    yield self._emit(rest)
-                break
-            horizon = min(int(bufs[j][0][-1]) for j in live)
-            pieces = []
-            for j, b in enumerate(bufs):
-                if b is None or b[0].shape[0] == 0:
-                    continue
-                cut = int(np.searchsorted(b[0], horizon, side="left"))
-                if cut:
-                    pieces.append(tuple(a[:cut] for a in b))
-                    bufs[j] = tuple(a[cut:] for a in b)
-            if pieces:
-                yield self._emit(pieces)
-            for j in list(live):
-                at_horizon = bufs[j][0].shape[0] == 0 or int(bufs[j][0][-1]) == horizon
-                if at_horizon and not refill(j):
-                    live.remove(j)
+            def take(j: int) -> _Run | None:
+                run = ahead[j].result()
+                ahead[j] = pool.submit(next, iters[j], None) if run is not None else None
+                return run
 
-    def _emit(self, pieces: list[tuple[np.ndarray, ...]]) -> TickChunk:
-        if len(pieces) == 1:
-            ts, sym, bid, ask = pieces[0]
-        else:
-            bounds = np.zeros(len(pieces) + 1, np.int64)
-            bounds[1:] = np.cumsum([p[0].shape[0] for p in pieces])
-            cols = [np.concatenate([p[c] for p in pieces]) for c in range(4)]
-            perm = ingest.merge_order(cols[0], bounds)
-            ts, sym, bid, ask = (np.take(c, perm) for c in cols)
-        self.stats.rows_kept += ts.shape[0]
+            runs: list[_Run] = []
+            live: set[int] = set()
+            for j in range(len(iters)):
+                r = take(j)
+                if r is not None:
+                    runs.append(r)
+                    live.add(j)
+            try:
+                while runs:
+                    # the newest run of each live source bounds what is known
+                    newest = {r.src: r for r in runs}
+                    horizon = min((int(newest[j].ts[-1]) for j in live), default=_MAX)
+                    chunk = self._merge(runs, horizon)
+                    if chunk is not None:
+                        yield chunk
+                    for j in [j for j in live if int(newest[j].ts[-1]) <= horizon]:
+                        r = take(j)
+                        if r is None:
+                            live.discard(j)
+                        else:
+                            runs.append(r)
+                    runs = sorted((r for r in runs if r.pos < r.ts.shape[0]), key=lambda r: r.src)
+            finally:
+                for f in ahead.values():
+                    if f is not None:
+                        f.cancel()
+
+    def _merge(self, runs: list[_Run], horizon: int) -> TickChunk | None:
+        cuts = [int(np.searchsorted(r.ts, horizon, side="left")) for r in runs]
+        sizes = [max(0, c - r.pos) for r, c in zip(runs, cuts, strict=True)]
+        n_max = sum(sizes)
+        if n_max == 0:
+            return None
+        take = [(r, c) for r, c, n in zip(runs, cuts, sizes, strict=True) if n]
+        bounds = np.zeros(len(take) + 1, np.int64)
+        bounds[1:] = np.cumsum([c - r.pos for r, c in take])
+
+        slot = self._n_chunks % RING
+        out = self._ring[slot]
+        if out is None or out[0].shape[0] < n_max:
+            cap = max(n_max, 2 * self.chunk_rows)
+            out = self._ring[slot] = (np.empty(cap, np.int64), np.empty(cap, np.int32),
+                                      np.empty(cap, np.int64), np.empty(cap, np.int64))
+        if self._flat[0].shape[0] < n_max:
+            cap = max(n_max, 2 * self.chunk_rows)
+            self._flat = (np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.float64),
+                          np.empty(cap, np.int32))
+            self._scratch = tuple(np.empty(cap, np.int64) for _ in range(5))
+
+        def flat(get: Any, into: np.ndarray) -> np.ndarray:
+            if len(take) == 1:
+                r, c = take[0]
+                return get(r)[r.pos:c]
+            np.concatenate([get(r)[r.pos:c] for r, c in take], out=into[:n_max])
+            return into[:n_max]
+
+        ts = flat(lambda r: r.ts, self._flat[0])
+        bid = flat(lambda r: r.bid, self._flat[1])
+        ask = flat(lambda r: r.ask, self._flat[2])
+        has_sym = any(r.const < 0 for r, _ in take)
+        sym = flat(lambda r: r.sym if r.const < 0 else np.full(r.ts.shape[0], -1, np.int32),
+                   self._flat[3]) if has_sym else _NO_SYM
+        n, bad, rule = ingest.merge_convert(
+            ts, bid, ask, sym, bounds, np.array([r.src for r, _ in take], np.int64),
+            np.array([r.const for r, _ in take], np.int64), self.inv_tick, self.start, self.end, self.skip,
+            self._last, self._last_src, out, self._scratch, self._counts)
         self._sync_bad()
-        return TickChunk(ts, sym, bid, ask, _EMPTY_F, _EMPTY_F)
+        if bad >= 0:
+            j = int(np.searchsorted(bounds, bad, side="right")) - 1
+            r = take[j][0]
+            row = r.pos + bad - int(bounds[j])
+            name, text = RULES[rule]
+            s = r.const if r.const >= 0 else int(r.sym[row])
+            raise DataError(
+                f"{r.where}: row {r.row0 + row}: {text} [rule {name}] (symbol {self.symbols[s]}, "
+                f"ts {np.datetime64(int(r.ts[row]), 'ns')}, bid {r.bid[row]!r}, ask {r.ask[row]!r})",
+                path=r.where, row=r.row0 + row, rule=name)
+        for r, c in take:
+            r.pos = c
+        self.stats.rows_kept += n
+        if n == 0:
+            return None
+        self._n_chunks += 1
+        return TickChunk(out[0][:n], out[1][:n], out[2][:n], out[3][:n], _EMPTY_F, _EMPTY_F)
 
     def _sync_bad(self) -> None:
         self.stats.bad_rows = {RULES[r][0]: int(c) for r, c in enumerate(self._counts) if r in RULES and c}

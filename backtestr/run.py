@@ -53,18 +53,22 @@ class Result:
     out: Path | None = None
 
 
-def _prefetch(it: Iterable[Any], depth: int = 2) -> Iterator[Any]:
-    """Run ``it`` in a thread, ``depth`` items ahead (reading overlaps the kernel)."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
+def pipelined(stream: Iterable[Any]) -> Iterator[Any]:
+    """Produce ``stream`` in a thread one item ahead of the consumer.
+
+    The queue holds one item, so the producer is never more than two items
+    ahead of the one being consumed (TickStream's ring of three buffers).
+    """
+    q: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     done = object()
 
     def work() -> None:
         try:
-            for item in it:
+            for item in stream:
                 while not stop.is_set():
                     try:
-                        q.put(item, timeout=0.1)
+                        q.put(item, timeout=0.05)
                         break
                     except queue.Full:
                         continue
@@ -74,7 +78,7 @@ def _prefetch(it: Iterable[Any], depth: int = 2) -> Iterator[Any]:
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             q.put(exc)
 
-    th = threading.Thread(target=work, name="backtestr-reader", daemon=True)
+    th = threading.Thread(target=work, name="backtestr-merge", daemon=True)
     th.start()
     try:
         while True:
@@ -86,6 +90,7 @@ def _prefetch(it: Iterable[Any], depth: int = 2) -> Iterator[Any]:
             yield item
     finally:
         stop.set()
+        th.join()
 
 
 def _sources(data: Any, cfg: Config) -> list[Source]:
@@ -94,7 +99,7 @@ def _sources(data: Any, cfg: Config) -> list[Source]:
         if "ts" in df.columns and isinstance(df.schema["ts"], pl.Datetime):
             tz = df.schema["ts"].time_zone
             ts = pl.col("ts").dt.convert_time_zone("UTC") if tz else pl.col("ts").dt.replace_time_zone("UTC")
-            df = df.with_columns(ts.dt.cast_time_unit("ns"))
+            df = df.with_columns(ts.cast(pl.Datetime("ns", "UTC")))
         return frame_sources(df.to_arrow())
     if isinstance(data, pa.Table):
         return frame_sources(data)
@@ -233,7 +238,7 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     bar = _progress_bar(progress)
     first_ts = None
     t_kernel = 0.0
-    for chunk in _prefetch(stream):
+    for chunk in pipelined(stream):
         if first_ts is None:
             first_ts = int(chunk.ts[0])
         book.acct[0]["resume"] = 0

@@ -87,7 +87,10 @@ _SCHEDULES: dict[str, tuple | None] = {"fx": _FX_WEEK, "metal": _METAL_WEEK, "cr
 
 # Activity bumps per profile: (base, [(weight, centre hour UTC, width hours), ...]).
 _PROFILES: dict[str, tuple[float, list[tuple[float, float, float]]]] = {
-    "fx": (0.25, [(0.35, 1.5, 2.5), (1.0, 8.5, 1.5), (0.7, 11.0, 2.5), (1.3, 14.0, 1.8), (0.4, 17.5, 2.0)]),
+    "fx": (
+        0.25,
+        [(0.35, 1.5, 2.5), (1.0, 8.5, 1.5), (0.7, 11.0, 2.5), (1.3, 14.0, 1.8), (0.4, 17.5, 2.0)],
+    ),
     "metal": (0.3, [(0.3, 2.0, 2.5), (0.8, 8.5, 1.8), (1.4, 14.5, 2.0), (0.3, 18.0, 2.0)]),
     "crypto": (0.85, [(0.35, 15.0, 3.5), (0.1, 2.0, 3.0)]),
 }
@@ -101,9 +104,13 @@ _INTRADAY_TAG = 0x1D4
 class SynthPreset:
     """Parameters of one synthetic instrument.
 
-    ``level`` is the typical mid price, ``daily_vol`` the standard deviation of
-    the log return over a full trading day, ``spread`` the typical spread in
-    ticks at busy hours, ``rate`` the mean ticks per second over open time.
+    ``digits``: decimals of the price (tick size ``10**-digits``); ``level``:
+    typical mid price; ``daily_vol``: standard deviation of the log return over
+    a full trading day; ``spread``: typical spread in ticks at busy hours;
+    ``rate``: mean ticks per second over a full trading day; ``schedule``
+    ("fx", "metal", "crypto"): trading hours; ``profile``: intraday activity
+    shape; sizes are lognormal around ``size_mean`` in steps of
+    ``10**-size_digits``; ``jump_rate``: expected jumps per trading day.
     """
 
     symbol: str
@@ -123,14 +130,24 @@ class SynthPreset:
         return 1.0 / 10**self.digits
 
 
+def _fx(symbol: str, level: float, daily_vol: float, spread: float, rate: float, size: float) -> SynthPreset:
+    return SynthPreset(symbol, 5, level, daily_vol, spread, rate, "fx", "fx", size, 2, 0.08)
+
+
+def _crypto(
+    symbol: str, level: float, daily_vol: float, spread: float, size: float, size_digits: int
+) -> SynthPreset:
+    return SynthPreset(symbol, 2, level, daily_vol, spread, 3.0, "crypto", "crypto", size, size_digits, 0.1)
+
+
 SYMBOL_PRESETS: dict[str, SynthPreset] = {
     p.symbol: p
     for p in (
-        SynthPreset("EURUSD", 5, 1.08, 0.005, 6.0, 1.4, "fx", "fx", 1.5, 2, 0.08),
-        SynthPreset("GBPUSD", 5, 1.27, 0.006, 9.0, 1.3, "fx", "fx", 1.2, 2, 0.08),
+        _fx("EURUSD", level=1.08, daily_vol=0.005, spread=6.0, rate=1.4, size=1.5),
+        _fx("GBPUSD", level=1.27, daily_vol=0.006, spread=9.0, rate=1.3, size=1.2),
         SynthPreset("XAUUSD", 2, 2300.0, 0.009, 25.0, 1.5, "metal", "metal", 2.0, 2, 0.08),
-        SynthPreset("BTCUSD", 2, 60000.0, 0.03, 500.0, 3.0, "crypto", "crypto", 0.5, 4, 0.1),
-        SynthPreset("ETHUSD", 2, 3000.0, 0.035, 40.0, 3.0, "crypto", "crypto", 5.0, 3, 0.1),
+        _crypto("BTCUSD", level=60000.0, daily_vol=0.03, spread=500.0, size=0.5, size_digits=4),
+        _crypto("ETHUSD", level=3000.0, daily_vol=0.035, spread=40.0, size=5.0, size_digits=3),
     )
 }
 
@@ -211,8 +228,23 @@ def _arrivals(counts, expo, day_ns, span):  # pragma: no cover
 
 @njit(cache=True, nogil=True)
 def _quotes(
-    ts, minute, day_ns, z, z_spread, z_size, jump, vol_min, spread_min,
-    sigma_s, x0, target, scale, size_mu, size_scale, halflife, react,
+    ts,
+    minute,
+    day_ns,
+    z,
+    z_spread,
+    z_size,
+    jump,
+    vol_min,
+    spread_min,
+    sigma_s,
+    x0,
+    target,
+    scale,
+    size_mu,
+    size_scale,
+    halflife,
+    react,
 ):  # pragma: no cover
     """Mid path and quotes of one day.
 
@@ -362,7 +394,14 @@ def _daily_table(preset: SynthPreset, seed: int) -> dict[str, np.ndarray]:
     sizes[counts < 1, 0] = 0.0
     sizes[counts < 2, 1] = 0.0
     x, diff, g = _daily_walk(
-        z, sizes.sum(axis=1), var_frac, math.log(preset.level), preset.daily_vol, 1.0 / 500.0, 0.08, 0.90
+        z,
+        sizes.sum(axis=1),
+        var_frac,
+        math.log(preset.level),
+        preset.daily_vol,
+        1.0 / 500.0,
+        0.08,
+        0.90,
     )
     for arr in (x, diff, g, sizes):
         arr.flags.writeable = False

@@ -1,8 +1,9 @@
 """Validate raw quote columns, convert them to integer ticks, merge sources.
 
-``convert_batch`` is the single place where float prices become ticks and
-where the row rules of SPEC §1 are checked. ``merge_runs`` is the stable
-k-way merge of time-sorted runs (ties: lower run index first, then row order).
+``merge_convert`` is the single place where float prices become ticks and
+where the row rules of SPEC §1 are checked, fused with the stable k-way merge
+of time-sorted runs (ties: lower run index first, then row order), so each
+row is read once and written once.
 """
 
 import numpy as np
@@ -16,13 +17,12 @@ CROSSED = 3
 OFF_TICK = 4
 UNSORTED = 5
 DUPLICATE = 6
-BAD_SIZE = 7
-N_RULES = 8
+N_RULES = 7
 
 OFF_TICK_TOL = 1e-6  # in ticks
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _to_ticks(x, inv_tick):
     """(ticks, ok): ok is False when x is not within OFF_TICK_TOL of the grid."""
     q = x * inv_tick
@@ -30,129 +30,171 @@ def _to_ticks(x, inv_tick):
     return np.int64(t), abs(q - t) <= OFF_TICK_TOL
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _check(t, b, a, s, src, inv_tick, last, last_src):
+    """Row rule for one quote; returns (rule, bid_ticks, ask_ticks)."""
+    if not (np.isfinite(b) and np.isfinite(a)):
+        return NAN_PRICE, 0, 0
+    if b <= 0.0 or a <= 0.0:
+        return NONPOSITIVE_PRICE, 0, 0
+    bt, okb = _to_ticks(b, inv_tick[s])
+    at, oka = _to_ticks(a, inv_tick[s])
+    if not (okb and oka):
+        return OFF_TICK, bt, at
+    if at < bt:
+        return CROSSED, bt, at
+    if last_src[src, 1] == 1 and t < last_src[src, 0]:
+        return UNSORTED, bt, at
+    if last[s, 3] == 1 and t == last[s, 0] and bt == last[s, 1] and at == last[s, 2]:
+        return DUPLICATE, bt, at
+    return OK, bt, at
+
+
+_BIG = np.iinfo(np.int64).max
+_LINEAR_MAX_RUNS = 8
+
+
 @njit(cache=True, nogil=True)
-def convert_batch(ts, sym, bid, ask, bid_size, ask_size, inv_tick, start, end, skip, last, out, counts):
-    """Validate and convert one batch of one source.
+def _merge2(ts, ids, lo, mid, hi, o_ts, o_id):
+    """Branch-free stable merge of rows lo..mid-1 and mid..hi-1; ties take the first run."""
+    p = lo
+    q = mid
+    for i in range(lo, hi):
+        ta = ts[min(p, mid - 1)] if p < mid else _BIG
+        tb = ts[min(q, hi - 1)] if q < hi else _BIG
+        c = ta <= tb and p < mid
+        o_ts[i] = ta if c else tb
+        o_id[i] = ids[min(p, mid - 1)] if c else ids[min(q, hi - 1)]
+        p += np.int64(c)
+        q += np.int64(not c)
 
-    ts: int64 ns; sym: int32 symbol index per row (-1 = filtered out);
-    bid/ask: float64 prices; bid_size/ask_size: float64 or empty arrays;
-    inv_tick: float64 per symbol (1 / tick_size); rows with ts outside
-    [start, end) are dropped. ``last`` (n_symbols + 1, 4) int64 carries the previous
-    kept row per symbol across batches: ts, bid, ask, seen flag; its extra last
-    row holds the source-wide last kept ts (a source must be time-sorted).
-    ``out`` is a tuple (ts, sym, bid, ask, bid_size, ask_size) of output arrays
-    of at least len(ts) rows. ``counts`` (N_RULES,) accumulates bad rows.
 
-    Returns (n_out, bad_row, bad_rule): with skip False the first bad row stops
-    the batch and is reported; with skip True bad rows are counted and dropped.
+@njit(cache=True, nogil=True)
+def _merge_linear(ts, bounds, o_ts, o_id):
+    """Few runs: pick the smallest head each row (selects, no branches)."""
+    k = bounds.shape[0] - 1
+    head = bounds[:-1].copy()
+    hv = np.empty(k, np.int64)
+    for j in range(k):
+        hv[j] = ts[head[j]] if head[j] < bounds[j + 1] else _BIG
+    for i in range(bounds[k] - bounds[0]):
+        j = 0
+        best = hv[0]
+        for c in range(1, k):
+            better = hv[c] < best
+            best = hv[c] if better else best
+            j = c if better else j
+        o_ts[i] = best
+        o_id[i] = head[j]
+        head[j] += 1
+        h = head[j]
+        hv[j] = ts[min(h, bounds[j + 1] - 1)] if h < bounds[j + 1] else _BIG
+
+
+@njit(cache=True, nogil=True)
+def merge_order(ts, bounds, o_ts, o_id, cur_ts, cur_id):
+    """Merged (ts, row) of the sorted runs ts[bounds[j]:bounds[j+1]].
+
+    Stable: by ts, ties by run index, then by row. Up to 8 runs in one pass
+    choosing the smallest head; more runs are merged pairwise, level by level.
+    ``o_*`` and ``cur_*`` are caller-owned scratch of at least len(ts) rows
+    (reused, so no fresh memory is touched per call). Returns the (ts, row)
+    arrays holding the result.
     """
-    o_ts, o_sym, o_bid, o_ask, o_bsz, o_asz = out
-    has_size = bid_size.shape[0] > 0
-    src = last.shape[0] - 1
+    n = bounds[-1]
+    k = bounds.shape[0] - 1
+    if k <= _LINEAR_MAX_RUNS:
+        _merge_linear(ts, bounds, o_ts, o_id)
+        return o_ts, o_id
+    cur_ts[:n] = ts[:n]
+    for i in range(n):
+        cur_id[i] = i
+    b = bounds.copy()
+    while b.shape[0] > 2:
+        k = b.shape[0] - 1
+        nb = np.empty(k // 2 + k % 2 + 1, np.int64)
+        nb[0] = 0
+        m = 1
+        for j in range(0, k - 1, 2):
+            _merge2(cur_ts, cur_id, b[j], b[j + 1], b[j + 2], o_ts, o_id)
+            nb[m] = b[j + 2]
+            m += 1
+        if k % 2 == 1:
+            o_ts[b[k - 1]:b[k]] = cur_ts[b[k - 1]:b[k]]
+            o_id[b[k - 1]:b[k]] = cur_id[b[k - 1]:b[k]]
+            nb[m] = b[k]
+        cur_ts, o_ts = o_ts, cur_ts
+        cur_id, o_id = o_id, cur_id
+        b = nb
+    return cur_ts, cur_id
+
+
+@njit(cache=True, nogil=True)
+def merge_convert(ts, bid, ask, sym, bounds, run_src, run_sym, inv_tick, start, stop, skip,
+                  last, last_src, out, scratch, counts):
+    """Merge time-sorted runs, validate and convert every row to ticks.
+
+    Run j is rows bounds[j]..bounds[j+1]-1 of the flat arrays. Order: by ts,
+    ties to the lower run index (runs are in source order, a source's older
+    batch first), then row order. A row's symbol is run_sym[j], or sym[row]
+    when run_sym[j] < 0 (-1 there: not in this run). Rows outside
+    [start, stop) are dropped. ``last`` (n_symbols, 4) and ``last_src``
+    (n_sources, 2) carry the previous kept row across calls. ``scratch`` is
+    five int64 arrays of at least len(ts) rows, reused between calls. Returns
+    (n_out, bad_row, rule), with bad_row an index into the flat arrays, or -1.
+    """
+    o_ts, o_sym, o_bid, o_ask = out
+    s_ts, s_id, s_ts2, s_id2, row_run = scratch
+    k = bounds.shape[0] - 1
+    total = bounds[k]
+    if k == 1:
+        for i in range(total):
+            s_id[i] = i
+        mts, order = ts, s_id
+    else:
+        mts, order = merge_order(ts, bounds, s_ts, s_id, s_ts2, s_id2)
+    for j in range(k):
+        row_run[bounds[j]:bounds[j + 1]] = j
     n = 0
-    for i in range(ts.shape[0]):
-        s = sym[i]
-        if s < 0:
+    for i in range(total):
+        p = order[i]
+        t = mts[i]
+        j = row_run[p]
+        sj = run_sym[j]
+        s = sj if sj >= 0 else sym[p]
+        if s < 0 or t < start or t >= stop:
             continue
-        t = ts[i]
-        if t < start or t >= end:
-            continue
-        b = bid[i]
-        a = ask[i]
-        rule = OK
-        bt = np.int64(0)
-        at = np.int64(0)
-        if not (np.isfinite(b) and np.isfinite(a)):
-            rule = NAN_PRICE
-        elif b <= 0.0 or a <= 0.0:
-            rule = NONPOSITIVE_PRICE
-        else:
-            bt, okb = _to_ticks(b, inv_tick[s])
-            at, oka = _to_ticks(a, inv_tick[s])
-            if not (okb and oka):
-                rule = OFF_TICK
-            elif at < bt:
-                rule = CROSSED
-            elif last[src, 3] == 1 and t < last[src, 0]:
-                rule = UNSORTED
-            elif last[s, 3] == 1 and t == last[s, 0] and bt == last[s, 1] and at == last[s, 2]:
-                rule = DUPLICATE
-            elif has_size and not (bid_size[i] >= 0.0 and ask_size[i] >= 0.0):
-                rule = BAD_SIZE
-        if rule != OK:
-            counts[rule] += 1
-            if skip:
+        src = run_src[j]
+        b = bid[p]
+        a = ask[p]
+        inv = inv_tick[s]
+        qb = b * inv
+        qa = a * inv
+        bt = np.int64(qb + 0.5)
+        at = np.int64(qa + 0.5)
+        # fast path: every rule passes (NaN fails the comparisons)
+        ok = (
+            (qb > 0.5) & (qa > 0.5) & (qa < 4e18)
+            & (abs(qb - bt) <= OFF_TICK_TOL) & (abs(qa - at) <= OFF_TICK_TOL) & (at >= bt)
+            & ((last_src[src, 1] == 0) | (t >= last_src[src, 0]))
+            & ((last[s, 3] == 0) | (t != last[s, 0]) | (bt != last[s, 1]) | (at != last[s, 2]))
+        )
+        if not ok:
+            rule, bt, at = _check(t, b, a, s, src, inv_tick, last, last_src)
+            if rule != OK:
+                counts[rule] += 1
+                if not skip:
+                    return n, p, rule
                 continue
-            return n, i, rule
         last[s, 0] = t
         last[s, 1] = bt
         last[s, 2] = at
         last[s, 3] = 1
-        last[src, 0] = t
-        last[src, 3] = 1
+        last_src[src, 0] = t
+        last_src[src, 1] = 1
         o_ts[n] = t
         o_sym[n] = s
         o_bid[n] = bt
         o_ask[n] = at
-        if has_size:
-            o_bsz[n] = bid_size[i]
-            o_asz[n] = ask_size[i]
         n += 1
     return n, -1, OK
-
-
-@njit(cache=True, nogil=True)
-def _sift_down(heap_ts, heap_run, k, i):
-    while True:
-        left = 2 * i + 1
-        if left >= k:
-            return
-        m = left
-        right = left + 1
-        if right < k and (
-            heap_ts[right] < heap_ts[left]
-            or (heap_ts[right] == heap_ts[left] and heap_run[right] < heap_run[left])
-        ):
-            m = right
-        if heap_ts[m] < heap_ts[i] or (heap_ts[m] == heap_ts[i] and heap_run[m] < heap_run[i]):
-            heap_ts[m], heap_ts[i] = heap_ts[i], heap_ts[m]
-            heap_run[m], heap_run[i] = heap_run[i], heap_run[m]
-            i = m
-        else:
-            return
-
-
-@njit(cache=True, nogil=True)
-def merge_order(ts, bounds):
-    """Stable merge permutation of the sorted runs ts[bounds[j]:bounds[j+1]].
-
-    Output order: by ts, ties by run index, then by position within the run.
-    """
-    k = bounds.shape[0] - 1
-    n = bounds[k]
-    perm = np.empty(n, dtype=np.int64)
-    pos = bounds[:-1].copy()
-    heap_ts = np.empty(k, dtype=np.int64)
-    heap_run = np.empty(k, dtype=np.int64)
-    h = 0
-    for j in range(k):
-        if pos[j] < bounds[j + 1]:
-            heap_ts[h] = ts[pos[j]]
-            heap_run[h] = j
-            h += 1
-    for i in range(h // 2 - 1, -1, -1):
-        _sift_down(heap_ts, heap_run, h, i)
-    o = 0
-    while h > 0:
-        j = heap_run[0]
-        perm[o] = pos[j]
-        o += 1
-        pos[j] += 1
-        if pos[j] < bounds[j + 1]:
-            heap_ts[0] = ts[pos[j]]
-        else:
-            h -= 1
-            heap_ts[0] = heap_ts[h]
-            heap_run[0] = heap_run[h]
-        _sift_down(heap_ts, heap_run, h, 0)
-    return perm

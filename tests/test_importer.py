@@ -105,8 +105,12 @@ def test_histdata_semicolon_est_to_utc(tmp_path):
     src = write(tmp_path / "h.csv", "20240101 200000500;1.10000;1.10010;0\n20240101 185959999;1.2;1.3;0\n")
     out = tmp_path / "out"
     import_csv(src, out, "EURUSD", fmt="histdata")
-    assert rows(part(out, "EURUSD", "2024-01-02")) == [(ns(2024, 1, 2, 1, 0, 0, 500_000_000), 1.1, 1.1001, None, None)]
-    assert rows(part(out, "EURUSD", "2024-01-01")) == [(ns(2024, 1, 1, 23, 59, 59, 999_000_000), 1.2, 1.3, None, None)]
+    assert rows(part(out, "EURUSD", "2024-01-02")) == [
+        (ns(2024, 1, 2, 1, 0, 0, 500_000_000), 1.1, 1.1001, None, None)
+    ]
+    assert rows(part(out, "EURUSD", "2024-01-01")) == [
+        (ns(2024, 1, 1, 23, 59, 59, 999_000_000), 1.2, 1.3, None, None)
+    ]
     # An explicit zone wins over the preset's.
     out2 = tmp_path / "out2"
     import_csv(src, out2, "EURUSD", fmt="histdata", tz="UTC")
@@ -116,7 +120,14 @@ def test_histdata_semicolon_est_to_utc(tmp_path):
 def test_mapping_positions_and_epoch(tmp_path):
     src = write(tmp_path / "e.csv", "x,1704153600123,1.5,1.6\nx,1704153600124,1.7,1.8\n")
     out = tmp_path / "out"
-    import_csv(src, out, "BTCUSD", has_header=False, mapping={"ts": "1", "bid": "2", "ask": "3"}, ts_format="epoch_ms")
+    import_csv(
+        src,
+        out,
+        "BTCUSD",
+        has_header=False,
+        mapping={"ts": "1", "bid": "2", "ask": "3"},
+        ts_format="epoch_ms",
+    )
     assert rows(part(out, "BTCUSD", "2024-01-02")) == [
         (ns(2024, 1, 2, 0, 0, 0, 123_000_000), 1.5, 1.6, None, None),
         (ns(2024, 1, 2, 0, 0, 0, 124_000_000), 1.7, 1.8, None, None),
@@ -149,7 +160,10 @@ def test_small_batches_give_identical_files(tmp_path):
 
 
 def test_error_names_file_and_row_for_bad_price(tmp_path):
-    src = write(tmp_path / "bad.csv", "ts,bid,ask\n" + "2024-01-02T00:00:00Z,1,2\n" * 4 + "2024-01-02T00:00:01Z,1.1,abc\n")
+    src = write(
+        tmp_path / "bad.csv",
+        "ts,bid,ask\n" + "2024-01-02T00:00:00Z,1,2\n" * 4 + "2024-01-02T00:00:01Z,1.1,abc\n",
+    )
     with pytest.raises(CsvImportError) as err:
         import_csv(src, tmp_path / "out", "X", chunk_rows=2)  # the bad row is in the third batch
     msg = str(err.value)
@@ -159,7 +173,9 @@ def test_error_names_file_and_row_for_bad_price(tmp_path):
 
 def test_error_names_row_for_bad_timestamp(tmp_path):
     src = write(tmp_path / "bad.csv", "ts,bid,ask\n2024-01-02T00:00:00Z,1,2\n2024-01-32T00:00:00Z,1,2\n")
-    with pytest.raises(CsvImportError, match=r"bad\.csv: row 2 \(line 3\): unparseable timestamp '2024-01-32"):
+    with pytest.raises(
+        CsvImportError, match=r"bad\.csv: row 2 \(line 3\): unparseable timestamp '2024-01-32"
+    ):
         import_csv(src, tmp_path / "out", "X")
     src = write(tmp_path / "dk.csv", "Gmt time,Ask,Bid,AskVolume,BidVolume\n2024-01-02,1,1,1,1\n")
     with pytest.raises(CsvImportError, match=r"row 1 \(line 2\): unparseable timestamp .*format"):
@@ -178,7 +194,10 @@ def test_error_missing_values_and_dst_gap(tmp_path):
 
 def test_error_missing_mapped_column(tmp_path):
     src = write(tmp_path / "c.csv", "time,bid,ask\n2024-01-02T00:00:00Z,1,2\n")
-    with pytest.raises(CsvImportError, match=r"c\.csv: column 'ts' mapped to 'ts' not found.*\['time', 'bid', 'ask'\]"):
+    with pytest.raises(
+        CsvImportError,
+        match=r"c\.csv: column 'ts' mapped to 'ts' not found.*\['time', 'bid', 'ask'\]",
+    ):
         import_csv(src, tmp_path / "out", "X")
     with pytest.raises(CsvImportError, match="no symbol"):
         import_csv(src, tmp_path / "out", None, mapping={"ts": "time"})

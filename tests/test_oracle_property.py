@@ -70,6 +70,22 @@ def kernel_order(sc: Scenario) -> Scenario:
     )
 
 
+@st.composite
+def accounts(draw, **kw) -> Scenario:
+    """A ``scenario()``, sometimes with finer minor units and quote rates other than 1.
+
+    Rates other than 1 and more minor digits give tick values ``V`` with large
+    numerators and denominators, where rounding is most easily got wrong.
+    """
+    sc = draw(scenario(**kw))
+    digits = draw(st.sampled_from([2, 2, 3, 8]))
+    rates = st.sampled_from(["1", "1", "1.08532", "0.0067", "151.37", "0.7"])
+    instruments = {
+        s: dataclasses.replace(i, quote_to_account=Decimal(draw(rates))) for s, i in sc.instruments.items()
+    }
+    return dataclasses.replace(sc, minor_digits=digits, instruments=instruments)
+
+
 def inputs(sc: Scenario) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
     """``(data, orders, signals)`` frames for ``bt.run`` (orders in ``kernel_order``)."""
     data, frame = sc.frames()
@@ -132,7 +148,8 @@ def check_against_oracle(sc: Scenario) -> None:
     sc = kernel_order(sc)
     ores = sc.run_oracle()
     res = run_kernel(sc, log_level="ticks")
-    why = "\n" + sc.describe()
+    rates = {s: str(i.quote_to_account) for s, i in sc.instruments.items()}
+    why = f"\nminor_digits={sc.minor_digits} quote_to_account={rates}\n{sc.describe()}"
 
     # fill by fill
     kf, of = kernel_fills(res), oracle_fills(ores)
@@ -213,9 +230,72 @@ def check_against_oracle(sc: Scenario) -> None:
 
 
 @settings(max_examples=300, **_SETTINGS)
-@given(scenario())
+@given(accounts())
 def test_kernel_matches_oracle(sc: Scenario) -> None:
     check_against_oracle(sc)
+
+
+def _ties_scenario() -> Scenario:
+    """Every rounding in it is an exact half; each must go to the even neighbour.
+
+    Commission per_lot 0.50 + per_order 0.02 (BTCUSD: V = 1/10000 minor per tick.step).
+    EURUSD buy 0.01 at ts 10:  R(0.5) + 2 = 2.
+    EURUSD sell 0.02 at ts 20: 1 + 2 = 3, reversal; close part R(3 x 1/2) = R(1.5) = 2, open part 1.
+    EURUSD buy 0.03 at ts 30:  R(1.5) + 2 = 4, reversal; close part R(4/3) = 1, open part 3.
+    BTCUSD buy 0.0003 at ask 60000.00 at ts 10: R(0.015) + 2 = 2.
+    BTCUSD bid 60050.00 at ts 20: unrealized R(3 x 5000 / 10000) = R(1.5) = 2.
+    BTCUSD sell 0.0003 at bid 60050.00 at ts 30: realized R(1.5) = 2.
+    End of data: EURUSD long 0.02 closed at 1.10000 for 1 + 2 = 3.
+    """
+    eur = OInstrument("EURUSD", Decimal("0.00001"), Decimal("0.01"), Decimal("100000"), Decimal(1), Decimal("0.01"))
+    btc = OInstrument("BTCUSD", Decimal("0.01"), Decimal("0.0001"), Decimal(1), Decimal(1), Decimal("0.0001"))
+    ticks = []
+    for t, btc_bid in ((10, "60000.00"), (20, "60050.00"), (30, "60050.00"), (40, "60050.00")):
+        ticks.append((BASE_TS + t, "BTCUSD", Decimal(btc_bid), Decimal(btc_bid)))
+        ticks.append((BASE_TS + t, "EURUSD", Decimal("1.10000"), Decimal("1.10000")))
+
+    def market(t, sym, side, qty):
+        return {"ts": BASE_TS + t, "symbol": sym, "type": "market", "side": side, "qty": Decimal(qty), "target": None}
+
+    orders = [
+        market(5, "EURUSD", "buy", "0.01"),
+        market(15, "EURUSD", "sell", "0.02"),
+        market(25, "EURUSD", "buy", "0.03"),
+        market(5, "BTCUSD", "buy", "0.0003"),
+        market(25, "BTCUSD", "sell", "0.0003"),
+    ]
+    return Scenario(
+        symbols=["BTCUSD", "EURUSD"],
+        instruments={"BTCUSD": btc, "EURUSD": eur},
+        ticks=ticks,
+        orders=orders,
+        commission=OCommission(per_lot=Decimal("0.50"), per_order=Decimal("0.02")),
+        initial_cash=Decimal("1000.00"),
+        close_at_end=True,
+    )
+
+
+def test_half_even_ties() -> None:
+    sc = _ties_scenario()
+    check_against_oracle(sc)
+    res = run_kernel(sc, log_level="ticks")
+    got = res.fills.select("order_id", "symbol_name", "effect_name", "commission_minor", "realized_pnl_minor")
+    assert [tuple(r) for r in got.iter_rows()] == [
+        (3, "BTCUSD", "open", 2, 0),
+        (0, "EURUSD", "open", 2, 0),
+        (1, "EURUSD", "close", 2, 0),
+        (1, "EURUSD", "open", 1, 0),
+        (4, "BTCUSD", "close", 2, 2),
+        (2, "EURUSD", "close", 1, 0),
+        (2, "EURUSD", "open", 3, 0),
+        (-1, "EURUSD", "close", 3, 0),
+    ]
+    eq = res.equity.select(pl.col("ts").dt.epoch("ns") - BASE_TS, "unrealized_minor")
+    assert (20, 2) in [tuple(r) for r in eq.iter_rows()]
+
+
+def test_fixed_scenario_matches_oracle() -> None:
+    check_against_oracle(_fixed_scenario())
 
 
 def _frames(res: bt.Result) -> dict:
@@ -224,7 +304,7 @@ def _frames(res: bt.Result) -> dict:
 
 
 @settings(max_examples=100, **_SETTINGS)
-@given(scenario(max_ticks=120, max_orders=30), st.sampled_from(["trades", "ticks"]))
+@given(accounts(max_ticks=120, max_orders=30), st.sampled_from(["trades", "ticks"]))
 def test_chunking_changes_nothing(sc: Scenario, level: str) -> None:
     sc = kernel_order(sc)
     base = None
