@@ -289,6 +289,31 @@ def _parse_set(item: str) -> tuple[list[str], Any]:
     return parts, value
 
 
+MINOR_DIGITS = {"JPY": 0, "KRW": 0, "HUF": 0, "BTC": 8, "ETH": 8}
+
+
+def minor_digits(cfg: Config) -> int:
+    """Decimal places of the account currency's minor unit."""
+    d = cfg["account.minor_digits"]
+    return d if d is not None else MINOR_DIGITS.get(cfg["account.currency"], 2)
+
+
+def _check_money(cfg: Config) -> None:
+    """Amounts charged whole must be whole minor units of the account currency."""
+    digits = minor_digits(cfg)
+    unit = Decimal(1).scaleb(-digits)
+    checks = [("account.initial_cash", cfg["account.initial_cash"], cfg.sources["account.initial_cash"])]
+    for key in ("per_order", "minimum"):
+        checks.append((f"commission.{key}", cfg[f"commission.{key}"], cfg.sources[f"commission.{key}"]))
+        for sym, table in cfg.commission_by_symbol.items():
+            if key in table:
+                checks.append((f"commission.{sym}.{key}", table[key], "config"))
+    for name, value, where in checks:
+        if value % unit != 0:
+            raise ConfigError(f"{where}: {name} = {value} is finer than the account currency's minor unit "
+                              f"({unit} {cfg['account.currency']})")
+
+
 def load_config(file: str | Path | None = None, overrides: Mapping[str, Any] | list[str] | None = None,
                 data: Mapping[str, Any] | None = None) -> Config:
     """Defaults, then ``file`` (TOML/JSON), then ``data`` (a dict), then overrides.
@@ -311,6 +336,7 @@ def load_config(file: str | Path | None = None, overrides: Mapping[str, Any] | l
         for p in reversed(parts):
             nested = {p: nested}
         _apply(cfg, nested, "--set " + ".".join(parts))
+    _check_money(cfg)
     start, end = cfg["data.start"], cfg["data.end"]
     if start is not None and end is not None and end <= start:
         raise ConfigError("data.end must be after data.start")

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 import tomllib
 
-from .config import Config, parse_instrument
+from .config import Config, minor_digits, parse_instrument
 from .errors import ConfigError
 from .kernels.records import INSTRUMENT
 
 BUILTIN = Path(__file__).with_name("instruments.toml")
-MINOR_DIGITS = {"JPY": 0, "KRW": 0, "HUF": 0, "BTC": 8, "ETH": 8, "USDT": 2}
 _I64_SAFE = 2**62
 
 
@@ -53,11 +52,6 @@ class Instrument:
     @property
     def digits(self) -> int:
         return max(0, -self.tick_size.normalize().as_tuple().exponent)
-
-
-def minor_digits(cfg: Config) -> int:
-    d = cfg["account.minor_digits"]
-    return d if d is not None else MINOR_DIGITS.get(cfg["account.currency"], 2)
 
 
 def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instrument]:

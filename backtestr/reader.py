@@ -343,9 +343,13 @@ class TickStream:
         if n_max == 0:
             return None
         take = [(r, c) for r, c, n in zip(runs, cuts, sizes, strict=True) if n]
-        bounds = np.zeros(len(take) + 1, np.int64)
-        bounds[1:] = np.cumsum([c - r.pos for r, c in take])
-
+        # batches of one source are one run: their rows keep source order, so a
+        # row out of order at a batch or file boundary meets the unsorted rule
+        seg = np.zeros(len(take) + 1, np.int64)
+        seg[1:] = np.cumsum([c - r.pos for r, c in take])
+        first = [i for i, (r, _) in enumerate(take) if i == 0 or take[i - 1][0].src != r.src]
+        bounds = np.append(seg[first], seg[-1])
+        heads = [take[i][0] for i in first]
         slot = self._n_chunks % RING
         out = self._ring[slot]
         if out is None or out[0].shape[0] < n_max:
@@ -372,14 +376,14 @@ class TickStream:
         sym = flat(lambda r: r.sym if r.const < 0 else np.full(r.ts.shape[0], -1, np.int32),
                    self._flat[3]) if has_sym else _NO_SYM
         n, bad, rule = ingest.merge_convert(
-            ts, bid, ask, sym, bounds, np.array([r.src for r, _ in take], np.int64),
-            np.array([r.const for r, _ in take], np.int64), self.inv_tick, self.start, self.end, self.skip,
+            ts, bid, ask, sym, bounds, np.array([r.src for r in heads], np.int64),
+            np.array([r.const for r in heads], np.int64), self.inv_tick, self.start, self.end, self.skip,
             self._last, self._last_src, out, self._scratch, self._counts)
         self._sync_bad()
         if bad >= 0:
-            j = int(np.searchsorted(bounds, bad, side="right")) - 1
+            j = int(np.searchsorted(seg, bad, side="right")) - 1
             r = take[j][0]
-            row = r.pos + bad - int(bounds[j])
+            row = r.pos + bad - int(seg[j])
             name, text = RULES[rule]
             s = r.const if r.const >= 0 else int(r.sym[row])
             raise DataError(

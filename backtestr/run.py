@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,9 @@ import polars as pl
 import pyarrow as pa
 
 from . import __version__
-from .config import Config, load_config
+from .config import Config, load_config, minor_digits
 from .errors import BacktestrError, ConfigError, DataError
-from .instruments import kernel_table, load_registry, minor_digits
+from .instruments import kernel_table, load_registry
 from .kernels import engine
 from .kernels.records import (
     PARAMS,
@@ -41,16 +40,48 @@ from .writer import Decoder, LogSink, publish, staging_dir, write_json
 LEVELS = {"off": LogLevel.OFF, "trades": LogLevel.TRADES, "events": LogLevel.EVENTS, "ticks": LogLevel.TICKS}
 
 
-@dataclass
 class Result:
-    """Outputs of a run as Polars frames (empty frames at log level off)."""
+    """Outputs of a run as Polars frames (empty frames at log level off).
 
-    summary: dict[str, Any]
-    orders: pl.DataFrame = field(default_factory=pl.DataFrame)
-    fills: pl.DataFrame = field(default_factory=pl.DataFrame)
-    positions: pl.DataFrame = field(default_factory=pl.DataFrame)
-    equity: pl.DataFrame = field(default_factory=pl.DataFrame)
-    out: Path | None = None
+    After a run with ``out``, the frames are read from the written Parquet
+    files the first time they are asked for, so a long run's logs are never
+    all in memory unless you ask for them.
+    """
+
+    KINDS = ("orders", "fills", "positions", "equity")
+
+    def __init__(self, summary: dict[str, Any], frames: dict[str, pl.DataFrame] | None = None,
+                 out: Path | None = None) -> None:
+        self.summary = summary
+        self.out = out
+        self._frames = dict(frames or {})
+
+    def _get(self, kind: str) -> pl.DataFrame:
+        if kind not in self._frames:
+            path = self.out / f"{kind}.parquet" if self.out is not None else None
+            self._frames[kind] = pl.read_parquet(path) if path is not None and path.exists() else pl.DataFrame()
+        return self._frames[kind]
+
+    @property
+    def orders(self) -> pl.DataFrame:
+        return self._get("orders")
+
+    @property
+    def fills(self) -> pl.DataFrame:
+        return self._get("fills")
+
+    @property
+    def positions(self) -> pl.DataFrame:
+        return self._get("positions")
+
+    @property
+    def equity(self) -> pl.DataFrame:
+        return self._get("equity")
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"Result(ticks={s.get('ticks')}, fills={s.get('fills')}, final_equity={s.get('final_equity')}, "
+                f"out={self.out})")
 
 
 def pipelined(stream: Iterable[Any]) -> Iterator[Any]:
@@ -278,7 +309,7 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,
                             t_kernel, digits, __version__)
     frames = {k: pl.from_arrow(t) for k, t in tables.items()}
-    return Result(summary, **frames)
+    return Result(summary, frames)
 
 
 def _progress_bar(enabled: bool) -> Any:

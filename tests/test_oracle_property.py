@@ -97,7 +97,11 @@ def inputs(sc: Scenario) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFram
 def config(sc: Scenario, **run) -> dict:
     c = sc.commission
     return {
-        "account": {"initial_cash": str(sc.initial_cash), "currency": sc.currency, "minor_digits": sc.minor_digits},
+        "account": {
+            "initial_cash": str(sc.initial_cash),
+            "currency": sc.currency,
+            "minor_digits": sc.minor_digits,
+        },
         "commission": {
             "fraction": str(c.fraction),
             "per_lot": str(c.per_lot),
@@ -164,7 +168,9 @@ def check_against_oracle(sc: Scenario) -> None:
     assert orders.get_column("order_id").to_list() == list(range(len(sc.orders))), why
     assert orders.get_column("status_name").to_list() == ores.order_status, why
     rejected = orders.filter(pl.col("status_name") == "rejected").get_column("reason_name").to_list()
-    assert rejected == [r for s, r in zip(ores.order_status, ores.order_reason, strict=True) if s == "rejected"], why
+    assert rejected == [
+        r for s, r in zip(ores.order_status, ores.order_reason, strict=True) if s == "rejected"
+    ], why
 
     # ledger totals
     s = res.summary
@@ -247,7 +253,9 @@ def _ties_scenario() -> Scenario:
     BTCUSD sell 0.0003 at bid 60050.00 at ts 30: realized R(1.5) = 2.
     End of data: EURUSD long 0.02 closed at 1.10000 for 1 + 2 = 3.
     """
-    eur = OInstrument("EURUSD", Decimal("0.00001"), Decimal("0.01"), Decimal("100000"), Decimal(1), Decimal("0.01"))
+    eur = OInstrument(
+        "EURUSD", Decimal("0.00001"), Decimal("0.01"), Decimal("100000"), Decimal(1), Decimal("0.01")
+    )
     btc = OInstrument("BTCUSD", Decimal("0.01"), Decimal("0.0001"), Decimal(1), Decimal(1), Decimal("0.0001"))
     ticks = []
     for t, btc_bid in ((10, "60000.00"), (20, "60050.00"), (30, "60050.00"), (40, "60050.00")):
@@ -255,7 +263,14 @@ def _ties_scenario() -> Scenario:
         ticks.append((BASE_TS + t, "EURUSD", Decimal("1.10000"), Decimal("1.10000")))
 
     def market(t, sym, side, qty):
-        return {"ts": BASE_TS + t, "symbol": sym, "type": "market", "side": side, "qty": Decimal(qty), "target": None}
+        return {
+            "ts": BASE_TS + t,
+            "symbol": sym,
+            "type": "market",
+            "side": side,
+            "qty": Decimal(qty),
+            "target": None,
+        }
 
     orders = [
         market(5, "EURUSD", "buy", "0.01"),
@@ -303,20 +318,33 @@ def _frames(res: bt.Result) -> dict:
     return {"summary": summary, **{k: getattr(res, k) for k in ("orders", "fills", "positions", "equity")}}
 
 
-@settings(max_examples=100, **_SETTINGS)
-@given(accounts(max_ticks=120, max_orders=30), st.sampled_from(["trades", "ticks"]))
-def test_chunking_changes_nothing(sc: Scenario, level: str) -> None:
+def check_chunking(sc: Scenario, **run) -> None:
     sc = kernel_order(sc)
     base = None
     for chunk_rows in (1, 3, 1_000_000):
         for buffer_rows in (16, 65536):
-            got = _frames(run_kernel(sc, chunk_rows=chunk_rows, buffer_rows=buffer_rows, log_level=level))
+            got = _frames(run_kernel(sc, chunk_rows=chunk_rows, buffer_rows=buffer_rows, **run))
             if base is None:
                 base = got
                 continue
             assert got["summary"] == base["summary"], (chunk_rows, buffer_rows)
             for k in ("orders", "fills", "positions", "equity"):
                 assert got[k].equals(base[k]), (k, chunk_rows, buffer_rows, got[k], base[k])
+
+
+@settings(max_examples=100, **_SETTINGS)
+@given(
+    accounts(max_ticks=120, max_orders=30),
+    st.sampled_from(["trades", "ticks"]),
+    st.sampled_from(["1m", "1ns", "3ns", "100ns"]),
+)
+def test_chunking_changes_nothing(sc: Scenario, level: str, interval: str) -> None:
+    check_chunking(sc, log_level=level, equity_interval=interval)
+
+
+@pytest.mark.parametrize("level", ["trades", "ticks"])
+def test_chunking_fixed_scenario(level: str) -> None:
+    check_chunking(_fixed_scenario(), log_level=level, equity_interval="1m")
 
 
 @pytest.mark.parametrize("level", ["trades", "ticks"])
@@ -338,8 +366,14 @@ def _fixed_scenario() -> Scenario:
     rng = random.Random(20240101)
     symbols = ["BTCUSD", "EURUSD"]
     instruments = {
-        s: OInstrument(s, SPECS[s].tick_size, SPECS[s].lot_step, SPECS[s].contract_size, Decimal(1),
-                       SPECS[s].min_qty * (5 if s == "EURUSD" else 1))
+        s: OInstrument(
+            s,
+            SPECS[s].tick_size,
+            SPECS[s].lot_step,
+            SPECS[s].contract_size,
+            Decimal(1),
+            SPECS[s].min_qty * (5 if s == "EURUSD" else 1),
+        )
         for s in symbols
     }
     bid = {s: SPECS[s].level_ticks for s in symbols}
@@ -360,11 +394,27 @@ def _fixed_scenario() -> Scenario:
         t = rng.choice(ticks)[0] + rng.choice([-1, 0, 1])
         q = Decimal(rng.randint(1, sp.max_steps // 5)) * sp.lot_step
         if rng.random() < 0.7:
-            orders.append({"ts": t, "symbol": s, "type": "market", "side": rng.choice(["buy", "sell"]),
-                           "qty": q, "target": None})
+            orders.append(
+                {
+                    "ts": t,
+                    "symbol": s,
+                    "type": "market",
+                    "side": rng.choice(["buy", "sell"]),
+                    "qty": q,
+                    "target": None,
+                }
+            )
         else:
-            orders.append({"ts": t, "symbol": s, "type": "target", "side": None, "qty": None,
-                           "target": q * rng.choice([-1, 0, 1])})
+            orders.append(
+                {
+                    "ts": t,
+                    "symbol": s,
+                    "type": "target",
+                    "side": None,
+                    "qty": None,
+                    "target": q * rng.choice([-1, 0, 1]),
+                }
+            )
     orders.sort(key=lambda o: o["ts"])
     return Scenario(
         symbols=symbols,

@@ -1,0 +1,218 @@
+"""The command line: ``backtestr run`` outputs and summary, errors exit 2
+leaving nothing behind, ``--force``, ``data check``, ``data synth``.
+
+EURUSD: tick 0.00001, lot step 0.01, contract 100000, USD account with 2
+minor digits: one tick on one lot step is 1 minor unit; 1 lot = 100 steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from backtestr.cli import main
+from tests.tickdata import hive_file, orders_frame
+
+SUMMARY_KEYS = ("ticks", "fills", "initial_cash", "final_cash", "final_equity", "commission", "realized_pnl",
+                "max_drawdown", "wall_s", "ticks_per_s")
+OUTPUTS = ["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet", "summary.json"]
+
+
+@pytest.fixture
+def arch(tmp_path):
+    root = tmp_path / "arch"
+    hive_file(root, "EURUSD", [1, 2, 3, 4], [1.10000, 1.10001, 1.10004, 1.09990],
+              [1.10002, 1.10003, 1.10006, 1.09992])
+    return root
+
+
+@pytest.fixture
+def orders_file(tmp_path):
+    p = tmp_path / "orders.parquet"
+    # buy 1 lot at 1 s -> fills at the 2 s ask 1.10003; sell 1 at 2 s -> fills at the 3 s bid 1.10004
+    orders_frame([(1, "EURUSD", "buy", 1), (2, "EURUSD", "sell", 1)]).write_parquet(p)
+    return p
+
+
+def _leftovers(parent: Path, name: str) -> list[str]:
+    """Entries in ``parent`` that belong to the output folder ``name``."""
+    return sorted(p.name for p in parent.iterdir() if p.name == name or p.name.startswith(f".{name}"))
+
+
+def test_run_writes_every_output_and_a_balanced_summary(arch, orders_file, tmp_path, capsys):
+    out = tmp_path / "res"
+    rc = main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out),
+               "--set", "commission.per_lot=3.5", "--quiet"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    for name in OUTPUTS[:-1]:
+        pq.read_table(out / name)  # whole, readable Parquet
+    s = json.loads((out / "summary.json").read_text())
+    for k in SUMMARY_KEYS:
+        assert k in s, k
+    assert s["final_cash_minor"] == (s["initial_cash_minor"] + s["realized_pnl_minor"] - s["commission_minor"]
+                                     - s["swap_minor"])
+    # By hand: 4 ticks, 2 fills; P&L (110004 - 110003) x 100 steps x 1 minor = 100 minor;
+    # commission 3.5 USD per lot on each fill: 350 x 2 = 700 minor.
+    assert s["ticks"] == 4
+    assert s["fills"] == 2
+    assert s["initial_cash_minor"] == 10_000_000
+    assert s["realized_pnl_minor"] == 100
+    assert s["commission_minor"] == 700
+    assert s["final_cash_minor"] == 10_000_000 + 100 - 700
+    assert s["final_equity_minor"] == s["final_cash_minor"]  # flat at the end
+    assert s["initial_cash"] == 100_000.0
+    assert math.isclose(s["final_cash"], 99_994.0)
+    assert math.isclose(s["commission"], 7.0)
+    assert math.isclose(s["realized_pnl"], 1.0)
+    fills = pl.read_parquet(out / "fills.parquet")
+    assert fills["price_ticks"].to_list() == [110003, 110004]
+    assert fills["commission_minor"].to_list() == [350, 350]
+    assert _leftovers(tmp_path, "res") == ["res"]
+
+
+def test_run_prints_a_summary(arch, orders_file, tmp_path, capsys):
+    rc = main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(tmp_path / "res")])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "EURUSD" in text
+    assert str(tmp_path / "res") in text
+
+
+def test_log_level_off_writes_only_the_summary(arch, orders_file, tmp_path):
+    out = tmp_path / "res"
+    rc = main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out),
+               "--set", "run.log_level=off", "--quiet"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+
+
+def test_set_beats_config_file_on_the_command_line(arch, orders_file, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\nlog_level = "off"\n[commission]\nper_lot = "1"\n')
+    out = tmp_path / "res"
+    rc = main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out), "--config", str(cfg),
+               "--set", "run.log_level=trades", "--quiet"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS  # trades, not off
+    # per_lot 1 USD from the file: 100 minor per 1-lot fill, 2 fills
+    assert json.loads((out / "summary.json").read_text())["commission_minor"] == 200
+
+
+def _fails(argv: list[str], capsys, *words: str) -> str:
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2
+    for w in words:
+        assert w in err, (w, err)
+    return err
+
+
+def test_missing_data_path_exits_2_and_writes_nothing(orders_file, tmp_path, capsys):
+    missing = tmp_path / "no_such_archive"
+    _fails(["run", "--data", str(missing), "--orders", str(orders_file), "--out", str(tmp_path / "res"),
+            "--quiet"], capsys, str(missing))
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_unknown_config_key_exits_2_and_writes_nothing(arch, orders_file, tmp_path, capsys):
+    _fails(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(tmp_path / "res"),
+            "--set", "run.turbo=true", "--quiet"], capsys, "run.turbo")
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_unknown_key_in_config_file_exits_2(arch, orders_file, tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[account]\ncash = \"5\"\n")
+    _fails(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(tmp_path / "res"),
+            "--config", str(cfg), "--quiet"], capsys, "account.cash", str(cfg))
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_bad_orders_exit_2_and_write_nothing(arch, tmp_path, capsys):
+    bad = tmp_path / "bad.parquet"
+    orders_frame([(1, "EURUSD", "buy", 1), (1, "NOPE", "buy", 1)]).write_parquet(bad)
+    _fails(["run", "--data", str(arch), "--orders", str(bad), "--out", str(tmp_path / "res"), "--quiet"],
+           capsys, "NOPE", "row 1")
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_bad_row_found_mid_run_exits_2_and_removes_the_staging_folder(tmp_path, orders_file, capsys):
+    root = tmp_path / "arch"
+    # row 3 is crossed (ask 1.09990 < bid 1.10000); orders fill before it is read
+    f = hive_file(root, "EURUSD", [1, 2, 3, 4], [1.1, 1.1, 1.1, 1.1], [1.10002, 1.10002, 1.10002, 1.0999])
+    _fails(["run", "--data", str(root), "--orders", str(orders_file), "--out", str(tmp_path / "res"),
+            "--quiet"], capsys, str(f), "row 3", "crossed")
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_missing_orders_and_signals_exit_2(arch, tmp_path, capsys):
+    _fails(["run", "--data", str(arch), "--out", str(tmp_path / "res"), "--quiet"], capsys, "--orders")
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_existing_output_is_refused_without_force_and_replaced_with_it(arch, orders_file, tmp_path, capsys):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    argv = ["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out), "--quiet"]
+    _fails(argv, capsys, str(out), "--force")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "mine"
+    assert _leftovers(tmp_path, "res") == ["res"]
+    assert main([*argv, "--force"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    assert _leftovers(tmp_path, "res") == ["res"]
+
+
+def test_failed_forced_run_keeps_the_old_output(tmp_path, orders_file, capsys):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    root = tmp_path / "arch"
+    hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 2 crossed
+    _fails(["run", "--data", str(root), "--orders", str(orders_file), "--out", str(out), "--force", "--quiet"],
+           capsys, "crossed")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert _leftovers(tmp_path, "res") == ["res"]
+
+
+def test_data_check_good_archive_exits_0(arch, capsys):
+    assert main(["data", "check", str(arch)]) == 0
+    out = capsys.readouterr().out
+    assert "EURUSD" in out
+    assert "OK" in out
+
+
+def test_data_check_bad_row_exits_1_naming_it(tmp_path, capsys):
+    root = tmp_path / "arch"
+    f = hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 2 crossed
+    assert main(["data", "check", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert str(f) in out
+    assert "row 2" in out
+    assert "crossed" in out
+
+
+def test_data_check_missing_path_exits_2(tmp_path, capsys):
+    _fails(["data", "check", str(tmp_path / "nothing")], capsys, str(tmp_path / "nothing"))
+
+
+def test_synth_then_check_round_trip(tmp_path, capsys):
+    out = tmp_path / "synth"
+    assert main(["data", "synth", "--out", str(out), "--symbols", "EURUSD,BTCUSD", "--days", "1",
+                 "--rate", "0.05", "--seed", "3", "--quiet"]) == 0
+    files = sorted(out.rglob("*.parquet"))
+    assert {f.parent.parent.name for f in files} == {"symbol=EURUSD", "symbol=BTCUSD"}
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    capsys.readouterr()
+    assert main(["data", "check", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "OK" in text
+    assert f"{rows:,} rows" in text
+    assert "EURUSD" in text and "BTCUSD" in text
