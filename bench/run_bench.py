@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -146,23 +145,24 @@ def fresh_process() -> dict:
     return {"import_s": imp, "first_run_s": first}
 
 
-def peak_memory(archive: Path) -> dict:
-    """Peak RSS of a whole run (trades level, outputs written) in a child process."""
-    code = (
-        "import sys, tempfile, pathlib, backtestr as bt\n"
-        "sys.path.insert(0, {!r})\n"
-        "from run_bench import sparse_signals\n"
-        "sig = sparse_signals(pathlib.Path({!r}))\n"
-        "with tempfile.TemporaryDirectory() as d:\n"
-        "    r = bt.run({!r}, signals=sig, out=pathlib.Path(d) / 'o')\n"
-        "print(r.summary['ticks'], r.summary['wall_s'])\n"
-    ).format(str(ROOT / "bench"), str(archive), str(archive))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    ticks, wall = out.split()
-    return {"ticks": int(ticks), "wall_s": float(wall), "peak_rss_mib": peak_kib / 1024,
-            "note": "max over child processes" if before else ""}
+def peak_memory(archive: Path, signals: pl.DataFrame) -> dict:
+    """Peak RSS (VmHWM) of a whole run (trades level, outputs written) in a fresh child process.
+
+    VmHWM, not ru_maxrss: the latter keeps the forked parent's size across exec.
+    """
+    with tempfile.TemporaryDirectory() as d:
+        sig = Path(d) / "signals.parquet"
+        signals.write_parquet(sig)
+        code = (
+            "import sys, pathlib, backtestr as bt\n"
+            "r = bt.run(sys.argv[1], signals=sys.argv[2], out=pathlib.Path(sys.argv[3]) / 'o')\n"
+            "hwm = [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0]\n"
+            "print(r.summary['ticks'], r.summary['wall_s'], hwm)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code, str(archive), str(sig), d], check=True,
+                             capture_output=True, text=True).stdout
+    ticks, wall, rss_kib = out.split()
+    return {"ticks": int(ticks), "wall_s": float(wall), "peak_rss_mib": int(rss_kib) / 1024}
 
 
 def main() -> None:
@@ -194,9 +194,9 @@ def main() -> None:
         res["fills"] = summary["fills"]
         res["kernel"] = kernel_only(archive, a.kernel_ticks, 10_000)
         res["fresh_process"] = fresh_process()
-    res["memory"] = peak_memory(archive)
+    res["memory"] = peak_memory(archive, sparse_signals(archive))
     WORK.mkdir(parents=True, exist_ok=True)
-    last = WORK / "last.json"
+    last = WORK / ("last-memory.json" if a.memory_only else "last.json")
     prev = json.loads(last.read_text()) if last.exists() else None
     last.write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))

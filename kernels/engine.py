@@ -58,6 +58,8 @@ def run_chunk(chunk, start, book, logs, inst, params):
     orders = book.orders
     n_orders = orders.shape[0]
     next_act = orders[acct.order_cursor].act_ts if acct.order_cursor < n_orders else _NEVER
+    sample_end = acct.sample_end if sampled else _NEVER
+    cash = acct.cash_minor
     unreal = acct.unrealized_minor
     peak = acct.peak_minor
     max_dd = acct.max_drawdown_minor
@@ -67,13 +69,14 @@ def run_chunk(chunk, start, book, logs, inst, params):
     while i < n:
         t = ts[i]
         s = sym[i]
-        if sampled and t >= acct.sample_end:
+        if t >= sample_end:
             _store(acct, unreal, peak, max_dd, max_frac)
             if acct.have_sample == 1:
                 if not room(logs, acct, 0, 0, 1):
                     return _stop(acct, ts, start, i, ST_BUFFER_FULL)
                 log_equity(logs, acct, ts[i - 1] if i > start else acct.last_ts, acct.n_open)
-            acct.sample_end = (t // interval + 1) * interval
+            sample_end = (t // interval + 1) * interval
+            acct.sample_end = sample_end
             acct.have_sample = 1
         r = book.syms[s]
         r.bid = bid[i]
@@ -84,19 +87,19 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
+            cash = acct.cash_minor
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
         m = symbol_unrealized(r, inst[s])
         unreal += m - r.unrealized_minor
         r.unrealized_minor = m
-        peak, max_dd, max_frac = drawdown_step(acct.cash_minor + unreal, peak, max_dd, max_frac)
+        peak, max_dd, max_frac = drawdown_step(cash + unreal, peak, max_dd, max_frac)
         if level == LOG_TICKS:
             _store(acct, unreal, peak, max_dd, max_frac)
             if not room(logs, acct, 0, 0, 1):
                 return _stop(acct, ts, start, i, ST_BUFFER_FULL)
             log_equity(logs, acct, t, acct.n_open)
         r.last_ts = t
-        r.n_ticks += 1
         i += 1
     _store(acct, unreal, peak, max_dd, max_frac)
     return _stop(acct, ts, start, n, ST_DONE)

@@ -21,10 +21,8 @@ def drawdown_step(eq, peak, max_dd, max_frac):
     if dd > 0:
         if dd > max_dd:
             max_dd = dd
-        if peak > 0:
-            f = dd / peak
-            if f > max_frac:
-                max_frac = f
+        if peak > 0 and dd > max_frac * peak:
+            max_frac = max(max_frac, dd / peak)
     return peak, max_dd, max_frac
 
 

@@ -210,7 +210,6 @@ SYMBOL = np.dtype(
         ("bid", I64),
         ("ask", I64),
         ("last_ts", I64),
-        ("n_ticks", I64),
         ("long_steps", I64),
         ("long_cost", I64),
         ("short_steps", I64),

@@ -46,19 +46,17 @@ _FAST = 1 << 52  # |u * num| below this: float64 holds it exactly
 def mul_div_round_fast(a, num, den, inv_den, lim):
     """Same value as ``mul_div_round``; branch-free on the hot path.
 
-    For |a| < lim (= 2**52 // num) the product a*num is exact in a float64 and
-    floor(a*num/den) from the reciprocal is off by at most one, which the two
-    corrections below repair; larger values take the exact integer path.
+    For |a| < lim (= 2**52 // num) the product v = a*num is exact in a float64,
+    and rint(v / den) from the reciprocal is the nearest integer or one off
+    next to a half; r = v - q*den is exact, so |2r| > den (or == den with q
+    odd) says which way to correct. Larger values take the exact integer path.
     """
-    if a >= lim or a <= -lim:
+    if np.uint64(a + lim) >= np.uint64(2 * lim):
         return mul_div_round(a, num, den)
     v = a * num
-    q = np.int64(np.floor(v * inv_den))
-    r = v - q * den
-    neg = np.int64(r < 0)
-    q -= neg
-    r += den * neg
-    big = np.int64(r >= den)
-    q += big
-    r -= den * big
-    return _half_even(q, r, den)
+    q = np.int64(np.rint(v * inv_den))
+    t = 2 * (v - q * den)
+    odd = q & 1
+    up = np.int64(t > den) | (np.int64(t == den) & odd)
+    down = np.int64(t < -den) | (np.int64(t == -den) & odd)
+    return q + up - down

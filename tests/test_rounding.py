@@ -1,0 +1,47 @@
+"""The one rounding rule (docs/architecture.md §2) against decimal.ROUND_HALF_EVEN."""
+
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+from backtestr.kernels.rounding import mul_div_round, mul_div_round_fast, round_half_even_div
+
+
+def ref(a: int, num: int, den: int) -> int:
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return int((Decimal(a) * num / Decimal(den)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+@njit(cache=True)
+def _both(a, num, den, inv, lim):
+    return mul_div_round(a, num, den), mul_div_round_fast(a, num, den, inv, lim)
+
+
+def test_ties_go_to_even_by_hand():
+    # 1.5 -> 2, 2.5 -> 2, -1.5 -> -2, -2.5 -> -2, 0.5 -> 0
+    assert [round_half_even_div(n, 2) for n in (3, 5, -3, -5, 1)] == [2, 2, -2, -2, 0]
+    # 3 * 1 / 2 = 1.5 -> 2 and 11 * 7 / 2 = 38.5 -> 38: the parity of the whole quotient decides
+    assert mul_div_round(3, 1, 2) == 2
+    assert mul_div_round(11, 7, 2) == 38
+    # 143 * 25 / 26 = 137.5 -> 138 (a commission split seen in a reversal)
+    assert mul_div_round(143, 25, 26) == 138
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    a=st.one_of(st.integers(-10**7, 10**7), st.integers(-(2**52), 2**52), st.integers(-(2**60), 2**60)),
+    num=st.integers(1, 10**4),
+    den=st.integers(1, 10**6),
+)
+def test_mul_div_round_matches_decimal(a, num, den):
+    lim = (1 << 52) // num
+    if abs(a // den) * num >= 2**62 or den * num >= 2**62:
+        return  # outside the documented range of exactness
+    exact, fast = _both(np.int64(a), np.int64(num), np.int64(den), 1.0 / den, np.int64(lim))
+    want = ref(a, num, den)
+    assert exact == want
+    assert fast == want
