@@ -3,11 +3,10 @@
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import numpy as np
+from backtestr.kernels.rounding import mul_div_round, mul_div_round_fast, round_half_even_div
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
-
-from backtestr.kernels.rounding import mul_div_round, mul_div_round_fast, round_half_even_div
 
 
 def ref(a: int, num: int, den: int) -> int:
