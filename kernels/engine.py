@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from .costs import commission
-from .equity import drawdown_step, mark, symbol_unrealized
+from .equity import drawdown_step, frac_threshold, mark, symbol_unrealized
 from .logbuf import log_equity, room
 from .matching import activate, fill_price, process_working
 from .positions import close_slot
@@ -64,6 +64,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
     peak = acct.peak_minor
     max_dd = acct.max_drawdown_minor
     max_frac = acct.max_drawdown_frac
+    thr = frac_threshold(max_frac, peak)
     n = ts.shape[0]
     i = start
     while i < n:
@@ -93,7 +94,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         m = symbol_unrealized(r, inst[s])
         unreal += m - r.unrealized_minor
         r.unrealized_minor = m
-        peak, max_dd, max_frac = drawdown_step(cash + unreal, peak, max_dd, max_frac)
+        peak, max_dd, max_frac, thr = drawdown_step(cash + unreal, peak, max_dd, max_frac, thr)
         if level == LOG_TICKS:
             _store(acct, unreal, peak, max_dd, max_frac)
             if not room(logs, acct, 0, 0, 1):

@@ -1,8 +1,11 @@
 """Marking to market: unrealized P&L per symbol, equity, peak and drawdown."""
 
+import numpy as np
 from numba import njit
 
 from .rounding import mul_div_round_fast
+
+_NEVER = np.iinfo(np.int64).max
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -13,17 +16,28 @@ def symbol_unrealized(r, ins):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def drawdown_step(eq, peak, max_dd, max_frac):
-    """Peak, largest drawdown and largest drawdown fraction after equity ``eq``."""
+def frac_threshold(max_frac, peak):
+    """Largest drawdown that does not beat ``max_frac`` at this peak: floor(max_frac x peak)."""
+    return np.int64(max_frac * peak) if peak > 0 else _NEVER
+
+
+@njit(cache=True, nogil=True, inline="always")
+def drawdown_step(eq, peak, max_dd, max_frac, thr):
+    """Peak, largest drawdown, largest drawdown fraction after equity ``eq``.
+
+    ``thr`` = frac_threshold(max_frac, peak) keeps the fraction's float work
+    off the per-tick path: dd / peak can only beat max_frac when dd > thr.
+    """
     if eq > peak:
         peak = eq
+        thr = frac_threshold(max_frac, peak)
     dd = peak - eq
-    if dd > 0:
-        if dd > max_dd:
-            max_dd = dd
-        if peak > 0 and dd > max_frac * peak:
-            max_frac = max(max_frac, dd / peak)
-    return peak, max_dd, max_frac
+    if dd > max_dd:
+        max_dd = dd
+    if dd > thr:
+        max_frac = max(max_frac, dd / peak)
+        thr = frac_threshold(max_frac, peak)
+    return peak, max_dd, max_frac, thr
 
 
 @njit(cache=True, nogil=True)
@@ -34,6 +48,10 @@ def mark(acct, r, ins):
     r.unrealized_minor = m
     eq = acct.cash_minor + acct.unrealized_minor
     acct.equity_minor = eq
-    acct.peak_minor, acct.max_drawdown_minor, acct.max_drawdown_frac = drawdown_step(
-        eq, acct.peak_minor, acct.max_drawdown_minor, acct.max_drawdown_frac
+    peak, max_dd, max_frac, _ = drawdown_step(
+        eq, acct.peak_minor, acct.max_drawdown_minor, acct.max_drawdown_frac,
+        frac_threshold(acct.max_drawdown_frac, acct.peak_minor),
     )
+    acct.peak_minor = peak
+    acct.max_drawdown_minor = max_dd
+    acct.max_drawdown_frac = max_frac
