@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import glob as _glob
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -211,16 +211,14 @@ class StreamStats:
 
 @dataclass
 class _Run:
-    """One decoded batch of one source, consumed from ``pos`` on."""
+    """One validated, converted batch of one source, consumed from ``pos`` on."""
 
     src: int
-    where: str
-    row0: int
-    ts: np.ndarray
-    bid: np.ndarray
+    ts: np.ndarray  # int64 ns
+    sym: np.ndarray  # int32 symbol index
+    bid: np.ndarray  # int64 ticks
     ask: np.ndarray
-    sym: np.ndarray  # per-row symbol index, or empty when ``const`` applies
-    const: int  # symbol index of every row, or -1
+    buf: tuple[np.ndarray, ...] = ()  # the source's buffer the arrays view
     pos: int = 0
 
 
@@ -230,9 +228,9 @@ _NO_SYM = np.empty(0, np.int32)
 class TickStream:
     """Iterate merged, validated ``TickChunk``s (prices in ticks) over sources.
 
-    Decoding runs in a reader thread, one batch ahead per source; the merge,
-    the row rules and the conversion run in one numba pass in the caller's
-    thread, writing into a ring of RING reused chunk buffers: a yielded chunk
+    Decoding, the row rules and the conversion to ticks run in a reader thread,
+    one batch ahead per source (the rules are per source); the merge runs in
+    the caller's thread, writing into a ring of RING reused chunk buffers: a yielded chunk
     stays valid while at most RING - 2 newer chunks wait in a queue for the
     consumer (see ``backtestr.run.pipelined``).
     """
@@ -248,9 +246,8 @@ class TickStream:
         self.chunk_rows = chunk_rows
         self.skip = skip_bad
         self.stats = StreamStats()
-        self._counts = np.zeros(ingest.N_RULES, np.int64)
-        self._last = np.zeros((len(symbols), 4), np.int64)
-        self._last_src = np.zeros((len(sources), 2), np.int64)
+        self._counts = np.zeros((len(sources), ingest.N_RULES), np.int64)
+        self._free: list[deque] = [deque() for _ in sources]
         self._ring: list[tuple[np.ndarray, ...] | None] = [None] * RING
         self._n_chunks = 0
         self._flat: tuple[np.ndarray, ...] = (np.empty(0, np.int64),)
@@ -277,11 +274,19 @@ class TickStream:
                     row += b.num_rows
 
     def _decoded(self, j: int) -> Iterator[_Run]:
+        """Decode, validate and convert the batches of source ``j`` in order."""
         src = self.sources[j]
         single = src.symbols[0] if len(src.symbols) == 1 and (src.table is not None or src.parts[0].symbol) else None
         const = self.index.get(single, -1) if single is not None else -1
+        if single is not None and const < 0:
+            return
+        last = np.zeros((len(self.symbols), 4), np.int64)
+        last_src = np.zeros((1, 2), np.int64)
+        counts = self._counts[j]
+        free = self._free[j]  # buffers the merge has finished with
         for where, row0, b in self._batches(src):
-            if b.num_rows == 0:
+            n = b.num_rows
+            if n == 0:
                 continue
             ts = _ts_to_ns(b.column("ts"), where)
             bid = _price(b.column("bid"), "bid", where)
@@ -291,10 +296,23 @@ class TickStream:
                 idx = pc.index_in(pc.cast(b.column("symbol"), pa.string()),
                                   value_set=pa.array(self.symbols, pa.string()))
                 sym = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
-            elif const < 0:
-                continue
-            self.stats.rows_read += b.num_rows
-            yield _Run(j, where, row0, ts, bid, ask, sym, const)
+            out = free.pop() if free else None
+            if out is None or out[0].shape[0] < n:
+                out = (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int64))
+            k, bad, rule = ingest.convert_batch(ts, bid, ask, sym, const, self.inv_tick, self.start, self.end,
+                                                self.skip, last, last_src, out, counts)
+            self.stats.rows_read += n
+            if bad >= 0:
+                name, text = RULES[rule]
+                s = const if const >= 0 else int(sym[bad])
+                raise DataError(
+                    f"{where}: row {row0 + bad}: {text} [rule {name}] (symbol {self.symbols[s]}, "
+                    f"ts {np.datetime64(int(ts[bad]), 'ns')}, bid {bid[bad]!r}, ask {ask[bad]!r})",
+                    path=where, row=row0 + bad, rule=name)
+            if k:
+                yield _Run(j, *(a[:k] for a in out), buf=out)
+            else:
+                free.append(out)
 
     # -- merging (caller's thread) ------------------------------------------------
     def __iter__(self) -> Iterator[TickChunk]:
@@ -330,73 +348,55 @@ class TickStream:
                             live.discard(j)
                         else:
                             runs.append(r)
+                    for r in runs:
+                        if r.pos >= r.ts.shape[0]:
+                            self._free[r.src].append(r.buf)
                     runs = sorted((r for r in runs if r.pos < r.ts.shape[0]), key=lambda r: r.src)
             finally:
                 for f in ahead.values():
                     if f is not None:
                         f.cancel()
+                self._sync_bad()
 
     def _merge(self, runs: list[_Run], horizon: int) -> TickChunk | None:
         cuts = [int(np.searchsorted(r.ts, horizon, side="left")) for r in runs]
-        sizes = [max(0, c - r.pos) for r, c in zip(runs, cuts, strict=True)]
-        n_max = sum(sizes)
-        if n_max == 0:
+        take = [(r, c) for r, c in zip(runs, cuts, strict=True) if c > r.pos]
+        if not take:
             return None
-        take = [(r, c) for r, c, n in zip(runs, cuts, sizes, strict=True) if n]
-        # batches of one source are one run: their rows keep source order, so a
-        # row out of order at a batch or file boundary meets the unsorted rule
+        # the batches of one source are one run (they are in source order)
         seg = np.zeros(len(take) + 1, np.int64)
         seg[1:] = np.cumsum([c - r.pos for r, c in take])
+        n = int(seg[-1])
         first = [i for i, (r, _) in enumerate(take) if i == 0 or take[i - 1][0].src != r.src]
         bounds = np.append(seg[first], seg[-1])
-        heads = [take[i][0] for i in first]
         slot = self._n_chunks % RING
         out = self._ring[slot]
-        if out is None or out[0].shape[0] < n_max:
-            cap = max(n_max, 2 * self.chunk_rows)
+        if out is None or out[0].shape[0] < n:
+            cap = max(n, 2 * self.chunk_rows)
             out = self._ring[slot] = (np.empty(cap, np.int64), np.empty(cap, np.int32),
                                       np.empty(cap, np.int64), np.empty(cap, np.int64))
-        if self._flat[0].shape[0] < n_max:
-            cap = max(n_max, 2 * self.chunk_rows)
-            self._flat = (np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.float64),
-                          np.empty(cap, np.int32))
-            self._scratch = tuple(np.empty(cap, np.int64) for _ in range(5))
-
-        def flat(get: Any, into: np.ndarray) -> np.ndarray:
-            if len(take) == 1:
-                r, c = take[0]
-                return get(r)[r.pos:c]
-            np.concatenate([get(r)[r.pos:c] for r, c in take], out=into[:n_max])
-            return into[:n_max]
-
-        ts = flat(lambda r: r.ts, self._flat[0])
-        bid = flat(lambda r: r.bid, self._flat[1])
-        ask = flat(lambda r: r.ask, self._flat[2])
-        has_sym = any(r.const < 0 for r, _ in take)
-        sym = flat(lambda r: r.sym if r.const < 0 else np.full(r.ts.shape[0], -1, np.int32),
-                   self._flat[3]) if has_sym else _NO_SYM
-        n, bad, rule = ingest.merge_convert(
-            ts, bid, ask, sym, bounds, np.array([r.src for r in heads], np.int64),
-            np.array([r.const for r in heads], np.int64), self.inv_tick, self.start, self.end, self.skip,
-            self._last, self._last_src, out, self._scratch, self._counts)
-        self._sync_bad()
-        if bad >= 0:
-            j = int(np.searchsorted(seg, bad, side="right")) - 1
-            r = take[j][0]
-            row = r.pos + bad - int(seg[j])
-            name, text = RULES[rule]
-            s = r.const if r.const >= 0 else int(r.sym[row])
-            raise DataError(
-                f"{r.where}: row {r.row0 + row}: {text} [rule {name}] (symbol {self.symbols[s]}, "
-                f"ts {np.datetime64(int(r.ts[row]), 'ns')}, bid {r.bid[row]!r}, ask {r.ask[row]!r})",
-                path=r.where, row=r.row0 + row, rule=name)
+        if len(take) == 1:
+            r, c = take[0]
+            for o, a in zip(out, (r.ts, r.sym, r.bid, r.ask), strict=True):
+                o[:n] = a[r.pos:c]
+        else:
+            if self._flat[0].shape[0] < n:
+                cap = max(n, 2 * self.chunk_rows)
+                self._flat = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int64),
+                              np.empty(cap, np.int64))
+                self._scratch = tuple(np.empty(cap, np.int64) for _ in range(4))
+            cols = []
+            for i, f in enumerate(self._flat):
+                np.concatenate([(r.ts, r.sym, r.bid, r.ask)[i][r.pos:c] for r, c in take], out=f[:n])
+                cols.append(f[:n])
+            ingest.merge_gather(*cols, bounds, out, self._scratch)
         for r, c in take:
             r.pos = c
         self.stats.rows_kept += n
-        if n == 0:
-            return None
+        self._sync_bad()
         self._n_chunks += 1
         return TickChunk(out[0][:n], out[1][:n], out[2][:n], out[3][:n], _EMPTY_F, _EMPTY_F)
 
     def _sync_bad(self) -> None:
-        self.stats.bad_rows = {RULES[r][0]: int(c) for r, c in enumerate(self._counts) if r in RULES and c}
+        total = self._counts.sum(axis=0)
+        self.stats.bad_rows = {RULES[r][0]: int(c) for r, c in enumerate(total) if r in RULES and c}

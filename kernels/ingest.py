@@ -1,9 +1,10 @@
 """Validate raw quote columns, convert them to integer ticks, merge sources.
 
-``merge_convert`` is the single place where float prices become ticks and
-where the row rules of SPEC §1 are checked, fused with the stable k-way merge
-of time-sorted runs (ties: lower run index first, then row order), so each
-row is read once and written once.
+``convert_batch`` is the single place where float prices become ticks and
+where the row rules of SPEC §1 are checked, one source's batch at a time (the
+rules are per source, so this runs beside the decoding). ``merge_gather`` is
+the stable k-way merge of the converted runs (ties: lower run index first,
+then row order).
 """
 
 import numpy as np
@@ -130,41 +131,24 @@ def merge_order(ts, bounds, o_ts, o_id, cur_ts, cur_id):
 
 
 @njit(cache=True, nogil=True)
-def merge_convert(ts, bid, ask, sym, bounds, run_src, run_sym, inv_tick, start, stop, skip,
-                  last, last_src, out, scratch, counts):
-    """Merge time-sorted runs, validate and convert every row to ticks.
+def convert_batch(ts, bid, ask, sym, const_sym, inv_tick, start, stop, skip, last, last_src, out, counts):
+    """Validate one batch of one source and convert its prices to ticks.
 
-    Run j is rows bounds[j]..bounds[j+1]-1 of the flat arrays. Order: by ts,
-    ties to the lower run index (runs are in source order, a source's older
-    batch first), then row order. A row's symbol is run_sym[j], or sym[row]
-    when run_sym[j] < 0 (-1 there: not in this run). Rows outside
-    [start, stop) are dropped. ``last`` (n_symbols, 4) and ``last_src``
-    (n_sources, 2) carry the previous kept row across calls. ``scratch`` is
-    five int64 arrays of at least len(ts) rows, reused between calls. Returns
-    (n_out, bad_row, rule), with bad_row an index into the flat arrays, or -1.
+    Rows are taken in source order, so ``unsorted`` compares with the source's
+    previous kept row (``last_src``: ts, seen) and ``duplicate`` with the
+    symbol's (``last``: (n_symbols, 4) ts, bid, ask, seen), both carried across
+    batches. A row's symbol is ``const_sym``, or ``sym[row]`` when that is < 0
+    (-1 there: not in this run). Rows outside [start, stop) are dropped.
+    ``out`` = (ts, sym, bid, ask) of at least len(ts) rows. Returns
+    (n_out, bad_row, rule), bad_row -1 when every row passed or was skipped.
     """
     o_ts, o_sym, o_bid, o_ask = out
-    s_ts, s_id, s_ts2, s_id2, row_run = scratch
-    k = bounds.shape[0] - 1
-    total = bounds[k]
-    if k == 1:
-        for i in range(total):
-            s_id[i] = i
-        mts, order = ts, s_id
-    else:
-        mts, order = merge_order(ts, bounds, s_ts, s_id, s_ts2, s_id2)
-    for j in range(k):
-        row_run[bounds[j]:bounds[j + 1]] = j
     n = 0
-    for i in range(total):
-        p = order[i]
-        t = mts[i]
-        j = row_run[p]
-        sj = run_sym[j]
-        s = sj if sj >= 0 else sym[p]
+    for p in range(ts.shape[0]):
+        s = const_sym if const_sym >= 0 else sym[p]
+        t = ts[p]
         if s < 0 or t < start or t >= stop:
             continue
-        src = run_src[j]
         b = bid[p]
         a = ask[p]
         inv = inv_tick[s]
@@ -176,11 +160,11 @@ def merge_convert(ts, bid, ask, sym, bounds, run_src, run_sym, inv_tick, start, 
         ok = (
             (qb > 0.5) & (qa > 0.5) & (qa < 4e18)
             & (abs(qb - bt) <= OFF_TICK_TOL) & (abs(qa - at) <= OFF_TICK_TOL) & (at >= bt)
-            & ((last_src[src, 1] == 0) | (t >= last_src[src, 0]))
+            & ((last_src[0, 1] == 0) | (t >= last_src[0, 0]))
             & ((last[s, 3] == 0) | (t != last[s, 0]) | (bt != last[s, 1]) | (at != last[s, 2]))
         )
         if not ok:
-            rule, bt, at = _check(t, b, a, s, src, inv_tick, last, last_src)
+            rule, bt, at = _check(t, b, a, s, 0, inv_tick, last, last_src)
             if rule != OK:
                 counts[rule] += 1
                 if not skip:
@@ -190,11 +174,55 @@ def merge_convert(ts, bid, ask, sym, bounds, run_src, run_sym, inv_tick, start, 
         last[s, 1] = bt
         last[s, 2] = at
         last[s, 3] = 1
-        last_src[src, 0] = t
-        last_src[src, 1] = 1
+        last_src[0, 0] = t
+        last_src[0, 1] = 1
         o_ts[n] = t
         o_sym[n] = s
         o_bid[n] = bt
         o_ask[n] = at
         n += 1
     return n, -1, OK
+
+
+@njit(cache=True, nogil=True)
+def merge_gather(ts, sym, bid, ask, bounds, out, scratch):
+    """Merge converted, time-sorted runs into ``out`` = (ts, sym, bid, ask).
+
+    Run j is rows bounds[j]..bounds[j+1]-1. Order: by ts, ties to the lower
+    run index (runs are sources in symbol order), then row order. Up to 8
+    runs: one pass taking the smallest head; more: ``merge_order`` then a
+    gather. ``scratch``: four int64 arrays of at least len(ts) rows.
+    """
+    o_ts, o_sym, o_bid, o_ask = out
+    k = bounds.shape[0] - 1
+    total = bounds[k]
+    if k <= _LINEAR_MAX_RUNS:
+        head = bounds[:-1].copy()
+        hv = np.empty(k, np.int64)
+        for j in range(k):
+            hv[j] = ts[head[j]] if head[j] < bounds[j + 1] else _BIG
+        for i in range(total):
+            j = 0
+            best = hv[0]
+            for c in range(1, k):
+                better = hv[c] < best
+                best = hv[c] if better else best
+                j = c if better else j
+            p = head[j]
+            o_ts[i] = best
+            o_sym[i] = sym[p]
+            o_bid[i] = bid[p]
+            o_ask[i] = ask[p]
+            p += 1
+            head[j] = p
+            hv[j] = ts[min(p, bounds[j + 1] - 1)] if p < bounds[j + 1] else _BIG
+        return total
+    s_ts, s_id, s_ts2, s_id2 = scratch
+    mts, order = merge_order(ts, bounds, s_ts, s_id, s_ts2, s_id2)
+    for i in range(total):
+        p = order[i]
+        o_ts[i] = mts[i]
+        o_sym[i] = sym[p]
+        o_bid[i] = bid[p]
+        o_ask[i] = ask[p]
+    return total
