@@ -32,8 +32,8 @@ def _print_summary(s: dict[str, Any], out: Any, quiet: bool) -> None:
         f"symbols        {', '.join(s['symbols'])}",
         f"period         {s['start']} .. {s['end']}",
         f"ticks          {s['ticks']:,}   ({s['ticks_per_s']:,} ticks/s, {s['wall_s']:.2f} s)",
-        f"orders         {s['orders']:,} ({s['orders_filled']:,} filled, {s['orders_rejected']:,} rejected, "
-        f"{s['orders_unfilled']:,} unfilled)",
+        f"orders         {s['orders']:,} ({s['orders_filled']:,} filled, {s['orders_no_action']:,} already at "
+        f"target, {s['orders_rejected']:,} rejected, {s['orders_unfilled']:,} unfilled)",
         f"fills          {s['fills']:,}   positions {s['positions']:,} ({s['positions_open']:,} open)",
         f"initial cash   {s['initial_cash']:,.2f} {ccy}",
         f"final equity   {s['final_equity']:,.2f} {ccy}   (cash {s['final_cash']:,.2f})",

@@ -32,7 +32,7 @@ def _to_ticks(x, inv_tick):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _check(t, b, a, s, src, inv_tick, last, last_src):
+def _check(t, b, a, s, inv_tick, last, last_src):
     """Row rule for one quote; returns (rule, bid_ticks, ask_ticks)."""
     if not (np.isfinite(b) and np.isfinite(a)):
         return NAN_PRICE, 0, 0
@@ -44,7 +44,7 @@ def _check(t, b, a, s, src, inv_tick, last, last_src):
         return OFF_TICK, bt, at
     if at < bt:
         return CROSSED, bt, at
-    if last_src[src, 1] == 1 and t < last_src[src, 0]:
+    if last_src[0, 1] == 1 and t < last_src[0, 0]:
         return UNSORTED, bt, at
     if last[s, 3] == 1 and t == last[s, 0] and bt == last[s, 1] and at == last[s, 2]:
         return DUPLICATE, bt, at
@@ -70,43 +70,29 @@ def _merge2(ts, ids, lo, mid, hi, o_ts, o_id):
         q += np.int64(not c)
 
 
-@njit(cache=True, nogil=True)
-def _merge_linear(ts, bounds, o_ts, o_id):
-    """Few runs: pick the smallest head each row (selects, no branches)."""
-    k = bounds.shape[0] - 1
-    head = bounds[:-1].copy()
-    hv = np.empty(k, np.int64)
-    for j in range(k):
-        hv[j] = ts[head[j]] if head[j] < bounds[j + 1] else _BIG
-    for i in range(bounds[k] - bounds[0]):
-        j = 0
-        best = hv[0]
-        for c in range(1, k):
-            better = hv[c] < best
-            best = hv[c] if better else best
-            j = c if better else j
-        o_ts[i] = best
-        o_id[i] = head[j]
-        head[j] += 1
-        h = head[j]
-        hv[j] = ts[min(h, bounds[j + 1] - 1)] if h < bounds[j + 1] else _BIG
+@njit(cache=True, nogil=True, inline="always")
+def _min_head(hv, k):
+    """Index and value of the smallest head; ties to the lower index (selects, no branches)."""
+    j = 0
+    best = hv[0]
+    for c in range(1, k):
+        better = hv[c] < best
+        best = hv[c] if better else best
+        j = c if better else j
+    return j, best
 
 
 @njit(cache=True, nogil=True)
 def merge_order(ts, bounds, o_ts, o_id, cur_ts, cur_id):
     """Merged (ts, row) of the sorted runs ts[bounds[j]:bounds[j+1]].
 
-    Stable: by ts, ties by run index, then by row. Up to 8 runs in one pass
-    choosing the smallest head; more runs are merged pairwise, level by level.
-    ``o_*`` and ``cur_*`` are caller-owned scratch of at least len(ts) rows
-    (reused, so no fresh memory is touched per call). Returns the (ts, row)
-    arrays holding the result.
+    Stable: by ts, ties by run index, then by row. Adjacent runs are merged
+    pairwise, level by level, each level one branch-free pass. ``o_*`` and
+    ``cur_*`` are caller-owned scratch of at least len(ts) rows (reused, so no
+    fresh memory is touched per call). Returns the (ts, row) arrays holding
+    the result.
     """
     n = bounds[-1]
-    k = bounds.shape[0] - 1
-    if k <= _LINEAR_MAX_RUNS:
-        _merge_linear(ts, bounds, o_ts, o_id)
-        return o_ts, o_id
     cur_ts[:n] = ts[:n]
     for i in range(n):
         cur_id[i] = i
@@ -164,7 +150,7 @@ def convert_batch(ts, bid, ask, sym, const_sym, inv_tick, start, stop, skip, las
             & ((last[s, 3] == 0) | (t != last[s, 0]) | (bt != last[s, 1]) | (at != last[s, 2]))
         )
         if not ok:
-            rule, bt, at = _check(t, b, a, s, 0, inv_tick, last, last_src)
+            rule, bt, at = _check(t, b, a, s, inv_tick, last, last_src)
             if rule != OK:
                 counts[rule] += 1
                 if not skip:
@@ -202,12 +188,7 @@ def merge_gather(ts, sym, bid, ask, bounds, out, scratch):
         for j in range(k):
             hv[j] = ts[head[j]] if head[j] < bounds[j + 1] else _BIG
         for i in range(total):
-            j = 0
-            best = hv[0]
-            for c in range(1, k):
-                better = hv[c] < best
-                best = hv[c] if better else best
-                j = c if better else j
+            j, best = _min_head(hv, k)
             p = head[j]
             o_ts[i] = best
             o_sym[i] = sym[p]
