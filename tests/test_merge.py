@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from backtestr.kernels.ingest import merge_gather
 
 
