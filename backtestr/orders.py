@@ -68,14 +68,11 @@ def _ts_ns(df: pl.DataFrame, where: str) -> np.ndarray:
 
 def _symbols(df: pl.DataFrame, where: str, index: dict[str, int]) -> np.ndarray:
     col = df.get_column("symbol").cast(pl.String)
-    out = np.empty(df.height, np.int32)
-    for row, s in enumerate(col.to_list()):
-        i = index.get(s) if s is not None else None
-        if i is None:
-            known = ", ".join(index)
-            raise OrdersError(f"{where}: row {row}: unknown symbol {s!r} (this run has: {known})")
-        out[row] = i
-    return out
+    idx = col.replace_strict(index, default=None, return_dtype=pl.Int32)
+    if idx.null_count():
+        row = int(idx.is_null().arg_max())
+        raise OrdersError(f"{where}: row {row}: unknown symbol {col[row]!r} (this run has: {', '.join(index)})")
+    return idx.to_numpy().astype(np.int32)
 
 
 def _steps(qty: np.ndarray, sym: np.ndarray, inst: list[Instrument], where: str, col: str,
@@ -115,12 +112,13 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
         raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ORDER_COLUMNS)})")
     ts = _ts_ns(df, where)
     sym = _symbols(df, where, index)
-    sides = df.get_column("side").cast(pl.String).str.to_lowercase().to_list()
-    side = np.empty(df.height, np.int8)
-    for row, s in enumerate(sides):
-        if s not in ("buy", "sell"):
-            raise OrdersError(f"{where}: row {row}: side {s!r} is not buy or sell")
-        side[row] = Side.BUY if s == "buy" else Side.SELL
+    raw = df.get_column("side").cast(pl.String)
+    code = raw.str.to_lowercase().replace_strict({"buy": int(Side.BUY), "sell": int(Side.SELL)}, default=None,
+                                                 return_dtype=pl.Int8)
+    if code.null_count():
+        row = int(code.is_null().arg_max())
+        raise OrdersError(f"{where}: row {row}: side {raw[row]!r} is not buy or sell")
+    side = code.to_numpy().astype(np.int8)
     if "type" in df.columns:
         for row, t in enumerate(df.get_column("type").cast(pl.String).to_list()):
             if t is not None and t.lower() != "market":

@@ -267,8 +267,9 @@ class TickStream:
             cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
             md = pf.metadata
             groups = part.row_groups if part.row_groups is not None else range(md.num_row_groups)
+            first_row = np.cumsum([0] + [md.row_group(j).num_rows for j in range(md.num_row_groups)])
             for g in groups:
-                row = sum(md.row_group(j).num_rows for j in range(g))
+                row = int(first_row[g])
                 for b in pf.iter_batches(batch_size=self.chunk_rows, row_groups=[g], columns=cols):
                     yield part.path, row, b
                     row += b.num_rows

@@ -64,7 +64,10 @@ class Decoder:
 
     @staticmethod
     def _names(codes: np.ndarray, names: dict[int, str]) -> pa.Array:
-        return pa.array([names.get(int(c), str(int(c))) for c in codes], pa.string())
+        """Enum codes to their names, vectorised (unknown codes keep their number)."""
+        keys = np.unique(np.concatenate([np.fromiter(names, np.int64), codes.astype(np.int64)]))
+        labels = pa.array([names.get(int(k), str(int(k))) for k in keys], pa.string())
+        return labels.take(pa.array(np.searchsorted(keys, codes)))
 
     def _orders(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
         c["side_name"] = self._names(r["side"], _SIDE)

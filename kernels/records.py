@@ -311,21 +311,26 @@ def new_book(
 
 
 def grow_positions(book: Book) -> Book:
-    """Double the position table (called between kernel calls, never per tick)."""
-    cap = book.pos.shape[0]
-    pos = np.zeros(2 * cap, POSITION)
-    pos[:cap] = book.pos
-    free = np.empty(2 * cap, dtype=np.int64)
+    """Make room for one more position (between kernel calls, never per tick).
+
+    The slot table doubles only when every slot is taken (open positions);
+    the id map doubles only when every id is used (positions ever opened).
+    """
     n_free = int(book.acct[0]["n_free"])
-    free[:n_free] = book.free[:n_free]
-    new_slots = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
-    free[n_free : n_free + cap] = new_slots
-    book.acct[0]["n_free"] = n_free + cap
-    slot_of_id = book.slot_of_id
-    if slot_of_id.shape[0] < 2 * cap:
-        slot_of_id = np.full(2 * cap, -1, dtype=np.int64)
-        slot_of_id[: book.slot_of_id.shape[0]] = book.slot_of_id
-    return book._replace(pos=pos, free=free, slot_of_id=slot_of_id)
+    if n_free == 0:
+        cap = book.pos.shape[0]
+        pos = np.zeros(2 * cap, POSITION)
+        pos[:cap] = book.pos
+        free = np.empty(2 * cap, dtype=np.int64)
+        free[:cap] = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
+        book.acct[0]["n_free"] = cap
+        book = book._replace(pos=pos, free=free)
+    ids = book.slot_of_id.shape[0]
+    if int(book.acct[0]["n_positions"]) >= ids:
+        slot_of_id = np.full(2 * ids, -1, dtype=np.int64)
+        slot_of_id[:ids] = book.slot_of_id
+        book = book._replace(slot_of_id=slot_of_id)
+    return book
 
 
 def new_logs(rows: int) -> Logs:
