@@ -143,10 +143,55 @@ def _opt_int(v: Any) -> int | None:
     return _int(0, 18)(v)
 
 
+_I64_SAFE = 2**62
+
+
+def _fraction(v: Any) -> Decimal:
+    """A non-negative decimal whose exact fraction fits 64-bit integers (the kernel's num/den)."""
+    d = _nonneg_decimal(v)
+    num, den = d.as_integer_ratio()
+    if num >= _I64_SAFE or den >= _I64_SAFE:
+        raise ValueError(f"{v!r} has too many digits to be held exactly in 64-bit integers")
+    return d
+
+
+_HHMM = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def parse_hhmm(v: Any) -> str:
+    """'HH:MM' (UTC, 00:00..23:59) -> the same text, zero-padded."""
+    m = _HHMM.match(v) if isinstance(v, str) else None
+    if not m:
+        raise ValueError(f"{v!r} is not a time of day such as '22:00'")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def hhmm_ns(v: str) -> int:
+    """'HH:MM' -> ns after 00:00."""
+    h, m = v.split(":")
+    return (int(h) * 60 + int(m)) * 60 * 10**9
+
+
+def _swap_days(v: Any) -> tuple[int, ...]:
+    if (not isinstance(v, list | tuple) or len(v) != 7
+            or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 15 for x in v)):
+        raise ValueError(f"{v!r} is not a list of 7 whole numbers 0..15, Monday first")
+    return tuple(v)
+
+
+def _opt_interval(v: Any) -> int | None:
+    """A positive duration, or "none" / "" / 0 for no funding."""
+    if v is None or (isinstance(v, str) and v.strip().lower() in ("", "none")):
+        return None
+    ns = parse_duration_ns(v)
+    return ns or None
+
+
 # section -> key -> (parser, default, help)
 SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], Any, str]]] = {
     "run": {
-        "account_mode": (_choice("netting"), "netting", "netting: one position per symbol"),
+        "account_mode": (_choice("netting", "hedging"), "netting",
+                         "netting: one position per symbol; hedging: one position per entry fill"),
         "log_level": (_choice("off", "trades", "events", "ticks"), "trades",
                       "off: summary only; trades: orders, fills, positions, sampled equity; ticks: equity every tick"),
         "equity_interval": (_positive_duration, "1m", "equity sampling interval below log level ticks"),
@@ -172,6 +217,15 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], Any, str]]] = {
         "per_order": (_nonneg_decimal, Decimal(0), "account currency per fill of an order"),
         "minimum": (_nonneg_decimal, Decimal(0), "least commission per fill"),
     },
+    "execution": {
+        "model": (_choice("perfect", "realistic", "worst_case"), "perfect",
+                  "fill prices of market, stop and limit fills (docs/execution.md §5)"),
+        "slippage": (_choice("none", "fixed", "spread", "size"), "none", "slippage model in ticks"),
+        "slippage_ticks": (_int(0, 2**31 - 1), 0, "fixed: ticks; size: ticks for a fill of the full quote size"),
+        "slippage_spread": (_fraction, Decimal(0), "spread: slippage as a fraction of the spread"),
+        "random_slippage": (_bool, False, "realistic model: draw the slippage uniformly from 0..s"),
+        "seed": (_int(0, 2**63 - 1), 0, "seed of the slippage draws"),
+    },
 }
 
 INSTRUMENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
@@ -184,6 +238,15 @@ INSTRUMENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "min_qty": (_nonneg_decimal, Decimal(0)),
     "max_qty": (_nonneg_decimal, Decimal(0)),
     "quote_to_account": (_pos_decimal, None),
+    "swap_mode": (_choice("none", "points", "percent"), "none"),
+    "swap_long": (parse_decimal, Decimal(0)),
+    "swap_short": (parse_decimal, Decimal(0)),
+    "swap_time": (parse_hhmm, "22:00"),
+    "swap_days": (_swap_days, None),  # None: [1, 1, 3, 1, 1, 0, 0] for kind fx and metal, else all 1
+    "swap_year_days": (_int(1, 1000), 365),
+    "funding_rate": (parse_decimal, Decimal(0)),
+    "funding_interval": (_opt_interval, None),
+    "funding_time": (parse_hhmm, "00:00"),
 }
 
 

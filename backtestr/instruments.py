@@ -16,12 +16,15 @@ from typing import Any
 import numpy as np
 import tomllib
 
-from .config import Config, minor_digits, parse_instrument
+from .config import INSTRUMENT_KEYS, Config, hhmm_ns, minor_digits, parse_instrument
 from .errors import ConfigError
-from .kernels.records import INSTRUMENT
+from .kernels.records import INSTRUMENT, SWAP_NONE, SWAP_PERCENT, SWAP_POINTS
 
 BUILTIN = Path(__file__).with_name("instruments.toml")
 _I64_SAFE = 2**62
+SWAP_KINDS = {"none": SWAP_NONE, "points": SWAP_POINTS, "percent": SWAP_PERCENT}
+FX_SWAP_DAYS = (1, 1, 3, 1, 1, 0, 0)  # Monday first: triple Wednesday, no weekend
+ALL_SWAP_DAYS = (1, 1, 1, 1, 1, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,16 @@ class Instrument:
     base: str = ""
     kind: str = "other"
     quote_to_account: Decimal | None = None
+    # swap and funding (docs/execution.md §7)
+    swap_mode: str = "none"  # none | points | percent
+    swap_long: Decimal = Decimal(0)  # received per lot per day: points, or percent per year
+    swap_short: Decimal = Decimal(0)
+    swap_time: str = "22:00"  # rollover, UTC
+    swap_days: tuple[int, ...] = ALL_SWAP_DAYS  # multiplier per weekday, Monday first
+    swap_year_days: int = 365
+    funding_rate: Decimal = Decimal(0)  # fraction of notional per interval; a long pays a positive rate
+    funding_interval_ns: int | None = None  # None: no funding
+    funding_time: str = "00:00"
 
     def ticks(self, price: Decimal) -> int:
         t = price / self.tick_size
@@ -75,17 +88,29 @@ def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instru
         for req in ("tick_size", "lot_step"):
             if t.get(req) is None:
                 raise ConfigError(f"instrument {sym}: {req} is required")
+        kind = t.get("kind", "other")
+        days = t.get("swap_days")
+        if days is None:
+            days = FX_SWAP_DAYS if kind.lower() in ("fx", "metal") else ALL_SWAP_DAYS
+
+        def get(key: str, t: dict[str, Any] = t) -> Any:
+            return t.get(key, INSTRUMENT_KEYS[key][1])
+
         out[sym] = Instrument(
             symbol=sym, tick_size=t["tick_size"], lot_step=t["lot_step"],
             contract_size=t.get("contract_size", Decimal(1)), min_qty=t.get("min_qty", Decimal(0)),
             max_qty=t.get("max_qty", Decimal(0)), quote=t.get("quote", "USD"), base=t.get("base", ""),
-            kind=t.get("kind", "other"), quote_to_account=t.get("quote_to_account"),
+            kind=kind, quote_to_account=t.get("quote_to_account"),
+            swap_mode=get("swap_mode"), swap_long=get("swap_long"), swap_short=get("swap_short"),
+            swap_time=get("swap_time"), swap_days=tuple(days), swap_year_days=get("swap_year_days"),
+            funding_rate=get("funding_rate"), funding_interval_ns=get("funding_interval"),
+            funding_time=get("funding_time"),
         )
     return out
 
 
 def _frac(x: Fraction, what: str) -> tuple[int, int]:
-    if x.numerator >= _I64_SAFE or x.denominator >= _I64_SAFE:
+    if abs(x.numerator) >= _I64_SAFE or x.denominator >= _I64_SAFE:
         raise ConfigError(f"{what} = {x} cannot be held exactly in 64-bit integers")
     return x.numerator, x.denominator
 
@@ -126,4 +151,33 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config) ->
         r["comm_min_minor"] = _whole_minor(com["minimum"], digits, "commission.minimum")
         r["min_steps"] = -(-Fraction(ins.min_qty) // Fraction(ins.lot_step))  # ceil
         r["max_steps"] = Fraction(ins.max_qty) // Fraction(ins.lot_step)
+        _carry(r, ins, v)
     return out
+
+
+def _carry(r: np.void, ins: Instrument, v: Fraction) -> None:
+    """Swap and funding fields of one INSTRUMENT record; ``v`` = V, minor units per tick*step.
+
+    points: charge = R(steps x mult x num/den), num/den = -swap x V (ticks per lot per
+    day; one lot is 1/lot_step steps and V is per step, so lot_step cancels);
+    percent: charge = R(price x steps x mult x num/den), num/den = -swap / 100 / year_days x V;
+    funding (long): charge = R(price x steps x num/den), num/den = rate x V. A cost is > 0.
+    """
+    sym = ins.symbol
+    r["swap_kind"] = SWAP_KINDS[ins.swap_mode]
+    for side in ("long", "short"):
+        rate = Fraction(getattr(ins, f"swap_{side}"))
+        if ins.swap_mode == "points":
+            x = -rate * v
+        elif ins.swap_mode == "percent":
+            x = -rate / 100 / ins.swap_year_days * v
+        else:
+            x = Fraction(0)
+        r[f"swap_{side}_num"], r[f"swap_{side}_den"] = _frac(x, f"instruments.{sym}.swap_{side} x tick value")
+    r["swap_offset_ns"] = hhmm_ns(ins.swap_time)
+    r["swap_days"] = sum(int(m) << (4 * d) for d, m in enumerate(ins.swap_days))
+    period = ins.funding_interval_ns or 0
+    fund = Fraction(ins.funding_rate) * v if period else Fraction(0)
+    r["fund_num"], r["fund_den"] = _frac(fund, f"instruments.{sym}.funding_rate x tick value")
+    r["fund_period_ns"] = period
+    r["fund_offset_ns"] = hhmm_ns(ins.funding_time)

@@ -1,9 +1,30 @@
-"""Strategy input: an orders table or a signals table -> ORDER records.
+"""Strategy input: an orders table and/or a signals table -> ORDER records.
 
-Orders: ``ts, symbol, side (buy|sell), qty, type (market|limit|stop), price,
-sl, tp, trail, tag``; signals: ``ts, symbol, target`` (signed position in
-lots). Both act strictly after ``ts`` (docs/architecture.md §3). Order ids are
-input row numbers (orders first, then signals).
+Orders (docs/execution.md §1-§4): ``ts`` and ``symbol`` are required, every other
+column is optional: ``id`` (unique, >= 0; default the row number, orders first,
+then signals), ``action`` (new|modify|cancel|close, default new), ``side``
+(buy|sell, required for new), ``qty`` (lots; required for new, optional for
+modify and close), ``type`` (market|limit|stop|stop_limit, default market),
+``price`` (limit, stop_limit), ``stop`` (stop, stop_limit), ``tif``
+(gtc|gtd|ioc, default gtc), ``expire`` (gtd), ``oco`` (group id), ``ref`` (the
+id of the order or position a modify, cancel or close refers to), stops ``sl``/
+``tp`` (prices), ``sl_ticks``/``tp_ticks`` (whole ticks), ``sl_pct``/``tp_pct``
+(percent, at most 4 decimals), trailing ``trail`` (price distance),
+``trail_ticks``, ``trail_pct``, ``trail_activation``, ``trail_step`` (ticks),
+and ``tag``. Signals: ``ts, symbol, target`` (signed position in lots), ``tag``.
+
+A row that can never be right stops the run (``OrdersError`` naming the file,
+row and column). A row that is well formed but cannot act is kept and rejected
+at once (status ``rejected``): a price off the tick grid (``off_tick``), a GTD
+expiry at or before ``ts`` (``expiry_past``), a ``ref`` no order has
+(``unknown_ref``), in that order of precedence. Columns a row's action does not
+use are ignored, except those refused below (``price`` on market/stop orders,
+``stop`` on market/limit orders, ``expire`` without ``tif = gtd`` and ``ref`` on
+a new order, ``trail_activation``/``trail_step`` without a trailing stop).
+
+Every order acts strictly after ``ts`` (docs/architecture.md §3): the records are
+sorted stably by ``act_ts = ts + max(1 ns, latency)``; ``ref`` and ``oco_next``
+are indices into that sorted array.
 """
 
 from __future__ import annotations
@@ -16,19 +37,66 @@ import polars as pl
 
 from .errors import OrdersError
 from .instruments import Instrument
-from .kernels.records import ORDER, OrderStatus, OrderType, Side
+from .kernels.records import (
+    A_CANCEL,
+    A_CLOSE,
+    A_MODIFY,
+    A_NEW,
+    ORDER,
+    OS_NEW,
+    OS_REJECTED,
+    OT_LIMIT,
+    OT_MARKET,
+    OT_STOP,
+    OT_STOP_LIMIT,
+    OT_TARGET,
+    R_EXPIRY_PAST,
+    R_NONE,
+    R_OFF_TICK,
+    R_UNKNOWN_REF,
+    TIF_GTC,
+    TIF_GTD,
+    TIF_IOC,
+    Action,
+    OrderType,
+    Side,
+)
+from .order_fields import check, numbers, stop_spec, times, to_ticks, whole_numbers, words
 
 QTY_TOL = 1e-6  # in lot steps
-ORDER_COLUMNS = ("ts", "symbol", "side", "qty", "type", "price", "sl", "tp", "trail", "tag")
+ORDER_COLUMNS = ("id", "action", "ts", "symbol", "side", "qty", "type", "price", "stop", "tif", "expire", "oco",
+                 "ref", "sl", "tp", "sl_ticks", "tp_ticks", "sl_pct", "tp_pct", "trail", "trail_ticks",
+                 "trail_pct", "trail_activation", "trail_step", "tag")
 SIGNAL_COLUMNS = ("ts", "symbol", "target")
-_LATER = ("price", "sl", "tp", "trail")
+ACTIONS = {"new": A_NEW, "modify": A_MODIFY, "cancel": A_CANCEL, "close": A_CLOSE}
+TYPES = {"market": OT_MARKET, "limit": OT_LIMIT, "stop": OT_STOP, "stop_limit": OT_STOP_LIMIT}
+TIFS = {"gtc": TIF_GTC, "gtd": TIF_GTD, "ioc": TIF_IOC}
+SIDES = {"buy": int(Side.BUY), "sell": int(Side.SELL)}
+_ACTION_NAME = {int(a): a.name.lower() for a in Action}
+_TYPE_NAME = {int(t): t.name.lower() for t in OrderType}
+# ORDER fields an input part fills (the rest take their defaults in load_orders)
+_FIELDS = ("ts", "expire_ts", "symbol", "side", "type", "action", "tif", "qty_steps", "price_ticks",
+           "stop_ticks", "sl_kind", "sl_val", "tp_kind", "tp_val", "trail_kind", "trail_val", "trail_act",
+           "trail_step", "ref_id", "oco_group", "reason")
+_DEFAULT = {"ref_id": -1, "oco_group": -1}  # for a part that does not give the field
 
 
 @dataclass
 class OrderBook:
-    """ORDER records sorted by (act_ts, order_id) and the tags by order id."""
+    """ORDER records sorted by (act_ts, input row) and the tags by order id (non-null only)."""
 
     records: np.ndarray
+    tags: dict[int, str]
+
+
+@dataclass
+class _Part:
+    """One input table converted: ORDER fields by name (input row order), ids, tags."""
+
+    where: str
+    fields: dict[str, np.ndarray]
+    ids: np.ndarray
+    explicit: np.ndarray  # the id came from the ``id`` column
     tags: list[str | None]
 
 
@@ -47,27 +115,14 @@ def _read(src: str | Path | pl.DataFrame, what: str) -> tuple[pl.DataFrame, str]
 
 
 def _ts_ns(df: pl.DataFrame, where: str) -> np.ndarray:
-    col = df.get_column("ts")
-    if col.dtype == pl.Datetime or isinstance(col.dtype, pl.Datetime):
-        if col.dtype.time_zone is not None:  # type: ignore[union-attr]
-            col = col.dt.convert_time_zone("UTC")
-        col = col.cast(pl.Datetime("ns", col.dtype.time_zone)).dt.replace_time_zone(None).cast(pl.Int64)  # type: ignore[union-attr]
-    elif col.dtype == pl.String:
-        try:
-            col = col.str.to_datetime(time_unit="ns", time_zone="UTC").dt.replace_time_zone(None).cast(pl.Int64)
-        except Exception:  # noqa: BLE001
-            raise OrdersError(f"{where}: column ts: cannot parse times such as {col[0]!r}") from None
-    elif col.dtype.is_integer():
-        col = col.cast(pl.Int64)
-    else:
-        raise OrdersError(f"{where}: column ts has type {col.dtype}; expected a datetime or int64 ns")
-    if col.null_count():
-        raise OrdersError(f"{where}: row {int(col.is_null().arg_max())}: ts is missing")
-    return col.to_numpy().astype(np.int64)
+    ts, has = times(df, "ts", where)
+    check(~has, where, "ts is missing")
+    return ts
 
 
 def _symbols(df: pl.DataFrame, where: str, index: dict[str, int]) -> np.ndarray:
     col = df.get_column("symbol").cast(pl.String)
+    check(col.is_null().to_numpy(), where, "symbol is missing")
     idx = col.replace_strict(index, default=None, return_dtype=pl.Int32)
     if idx.null_count():
         row = int(idx.is_null().arg_max())
@@ -76,18 +131,20 @@ def _symbols(df: pl.DataFrame, where: str, index: dict[str, int]) -> np.ndarray:
 
 
 def _steps(qty: np.ndarray, sym: np.ndarray, inst: list[Instrument], where: str, col: str,
-           signed: bool) -> np.ndarray:
+           signed: bool, rows: np.ndarray | None = None) -> np.ndarray:
+    """Lots -> whole lot steps on ``rows`` (all rows when None); 0 elsewhere."""
+    rows = np.ones(qty.shape[0], bool) if rows is None else rows
     step = np.array([float(i.lot_step) for i in inst])[sym]
-    q = qty / step
-    r = np.rint(q)
-    bad = ~np.isfinite(q) | (np.abs(q - r) > QTY_TOL) | ((r <= 0) if not signed else False)
+    q = np.where(rows, qty, 0.0) / step
+    r = np.rint(np.where(np.isfinite(q), q, 0.0))
+    bad = rows & (~np.isfinite(q) | (np.abs(q - r) > QTY_TOL) | ((r <= 0) if not signed else False))
     if bad.any():
         row = int(np.argmax(bad))
         s = inst[sym[row]]
         why = (f"is not a whole number of lot steps of {s.lot_step}" if np.isfinite(q[row]) and
                (signed or r[row] > 0) else "must be a positive number")
-        raise OrdersError(f"{where}: row {row}: {col} {qty[row]!r} {why} ({s.symbol})")
-    return r.astype(np.int64)
+        raise OrdersError(f"{where}: row {row}: {col} {float(qty[row])!r} {why} ({s.symbol})")
+    return np.where(rows, r, 0).astype(np.int64)
 
 
 def _require(df: pl.DataFrame, cols: tuple[str, ...], where: str) -> None:
@@ -105,75 +162,191 @@ def _float_col(df: pl.DataFrame, name: str, where: str) -> np.ndarray:
     return col.cast(pl.Float64).to_numpy()
 
 
-def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument]) -> tuple:
-    _require(df, ("ts", "symbol", "side", "qty"), where)
+def _tags(df: pl.DataFrame) -> list[str | None]:
+    return df.get_column("tag").cast(pl.String).to_list() if "tag" in df.columns else [None] * df.height
+
+
+def _needed(df: pl.DataFrame, col: str, why: str) -> str:
+    return f"{col} is required {why}" + ("" if col in df.columns else f" (there is no {col} column)")
+
+
+def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument]) -> _Part:
     unknown = [c for c in df.columns if c not in ORDER_COLUMNS]
     if unknown:
         raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ORDER_COLUMNS)})")
+    _require(df, ("ts", "symbol"), where)
+    n = df.height
     ts = _ts_ns(df, where)
     sym = _symbols(df, where, index)
-    raw = df.get_column("side").cast(pl.String)
-    code = raw.str.to_lowercase().replace_strict({"buy": int(Side.BUY), "sell": int(Side.SELL)}, default=None,
-                                                 return_dtype=pl.Int8)
-    if code.null_count():
-        row = int(code.is_null().arg_max())
-        raise OrdersError(f"{where}: row {row}: side {raw[row]!r} is not buy or sell")
-    side = code.to_numpy().astype(np.int8)
-    if "type" in df.columns:
-        for row, t in enumerate(df.get_column("type").cast(pl.String).to_list()):
-            if t is not None and t.lower() != "market":
-                raise OrdersError(f"{where}: row {row}: order type {t!r} is not supported in this version "
-                                  "(market only)")
-    for c in _LATER:
-        if c in df.columns and df.get_column(c).null_count() < df.height:
-            row = int(df.get_column(c).is_not_null().arg_max())
-            raise OrdersError(f"{where}: row {row}: column {c} is set but only market orders are supported "
-                              "in this version; leave it null")
-    qty = _steps(_float_col(df, "qty", where), sym, inst, where, "qty", signed=False)
-    tags = df.get_column("tag").cast(pl.String).to_list() if "tag" in df.columns else [None] * df.height
-    return ts, sym, side, qty, np.full(df.height, OrderType.MARKET, np.int8), tags
+    tick = np.array([float(i.tick_size) for i in inst], np.float64)[sym]
+    action, _ = words(df, "action", where, ACTIONS, A_NEW)
+    typ, _ = words(df, "type", where, TYPES, OT_MARKET)
+    tif, _ = words(df, "tif", where, TIFS, TIF_GTC)
+    side, has_side = words(df, "side", where, SIDES, 0)
+    new, mod, cancel, close = (action == a for a in (A_NEW, A_MODIFY, A_CANCEL, A_CLOSE))
+    typ = np.where(new, typ, OT_MARKET).astype(np.int8)
+    tif = np.where(new, tif, TIF_GTC).astype(np.int8)
+    check(new & ~has_side, where, _needed(df, "side", "for action new"))
+    side = np.where(new, side, 0).astype(np.int8)
+
+    # quantity: required for new, optional (0 = unchanged / all) for modify and close
+    qty, has_qty = numbers(df, "qty", where)
+    check(new & ~has_qty, where, _needed(df, "qty", "for action new"))
+    qty_steps = _steps(qty, sym, inst, where, "qty", signed=False, rows=has_qty & (new | mod | close))
+
+    # limit and stop prices
+    price, has_price = numbers(df, "price", where)
+    stop, has_stop = numbers(df, "stop", where)
+    wants_price = new & ((typ == OT_LIMIT) | (typ == OT_STOP_LIMIT))
+    wants_stop = new & ((typ == OT_STOP) | (typ == OT_STOP_LIMIT))
+    for col, want, has in (("price", wants_price, has_price), ("stop", wants_stop, has_stop)):
+        check(want & ~has, where, lambda r, col=col: _needed(df, col, f"for type {_TYPE_NAME[int(typ[r])]}"))
+        check(new & ~want & has, where, lambda r, col=col: (
+            f"{col} is not used by a {_TYPE_NAME[int(typ[r])]} order; leave it null"))
+    for col, v, has in (("price", price, has_price), ("stop", stop, has_stop)):
+        check(has & (new | mod) & (v <= 0), where,
+              lambda r, col=col, v=v: f"{col} {float(v[r])!r} must be positive")
+    price_ticks, off_price = to_ticks(price, has_price & (new | mod), tick)
+    stop_ticks, off_stop = to_ticks(stop, has_stop & (new | mod), tick)
+
+    # time in force
+    expire, has_exp = times(df, "expire", where)
+    gtd = new & (tif == TIF_GTD)
+    check(gtd & ~has_exp, where, _needed(df, "expire", "for tif gtd"))
+    check(new & ~gtd & has_exp, where, "expire is only used with tif gtd; leave it null or set tif = gtd")
+    expire_ts = np.where(gtd, expire, 0)
+    past = gtd & (expire <= ts)
+
+    # references and groups
+    ids, has_id = whole_numbers(df, "id", where)
+    ids = np.where(has_id, ids, np.arange(n, dtype=np.int64))
+    ref, has_ref = whole_numbers(df, "ref", where)
+    check((mod | cancel) & ~has_ref, where,
+          lambda r: _needed(df, "ref", f"for action {_ACTION_NAME[int(action[r])]}"))
+    check(new & has_ref, where, "ref is only used by modify, cancel and close; leave it null")
+    oco, has_oco = whole_numbers(df, "oco", where)
+
+    # position stops (trail is the last of the loop: has_trail is the trailing stop's)
+    stops = new | mod
+    fields: dict[str, np.ndarray] = {}
+    off = off_price | off_stop
+    for base in ("sl", "tp", "trail"):
+        kind, val, off_b, has_trail = stop_spec(df, base, where, tick, stops, mod)
+        fields[f"{base}_kind"], fields[f"{base}_val"] = kind, val
+        off |= off_b
+    trail_act, has_act = whole_numbers(df, "trail_activation", where, "a whole number of ticks")
+    trail_step, has_step = whole_numbers(df, "trail_step", where, "a whole number of ticks")
+    for col, has in (("trail_activation", has_act), ("trail_step", has_step)):
+        check(stops & has & ~has_trail, where, f"{col} needs trail, trail_ticks or trail_pct on the same row")
+
+    reason = np.where(off, R_OFF_TICK, np.where(past, R_EXPIRY_PAST, R_NONE))
+    fields.update(
+        ts=ts, expire_ts=expire_ts, symbol=sym, side=side, type=typ, action=action, tif=tif,
+        qty_steps=qty_steps, price_ticks=np.where(wants_price | mod, price_ticks, 0),
+        stop_ticks=np.where(wants_stop | mod, stop_ticks, 0),
+        trail_act=np.where(stops & has_trail, trail_act, 0),
+        trail_step=np.where(stops & has_trail, trail_step, 0),
+        ref_id=np.where(has_ref & ~new, ref, -1), oco_group=np.where(new & has_oco, oco, -1), reason=reason,
+    )
+    return _Part(where, fields, ids, has_id, _tags(df))
 
 
-def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument]) -> tuple:
+def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], first_id: int
+             ) -> _Part:
     _require(df, SIGNAL_COLUMNS, where)
     unknown = [c for c in df.columns if c not in (*SIGNAL_COLUMNS, "tag")]
     if unknown:
         raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: ts, symbol, target, tag)")
+    n = df.height
     ts = _ts_ns(df, where)
     sym = _symbols(df, where, index)
     target = _steps(_float_col(df, "target", where), sym, inst, where, "target", signed=True)
-    tags = df.get_column("tag").cast(pl.String).to_list() if "tag" in df.columns else [None] * df.height
-    return ts, sym, np.zeros(df.height, np.int8), target, np.full(df.height, OrderType.TARGET, np.int8), tags
+    fields = {"ts": ts, "symbol": sym, "qty_steps": target, "type": np.full(n, OT_TARGET, np.int8)}
+    return _Part(where, fields, np.arange(first_id, first_id + n, dtype=np.int64), np.zeros(n, bool), _tags(df))
+
+
+def _check_unique(parts: list[_Part], ids: np.ndarray) -> None:
+    """Refuse a repeated id, naming the row that gave it (explicit ids before row numbers)."""
+    if ids.shape[0] < 2:
+        return
+    by_id = np.argsort(ids, kind="stable")
+    s = ids[by_id]
+    dup = np.flatnonzero(s[1:] == s[:-1])
+    if dup.shape[0] == 0:
+        return
+    a, b = by_id[dup], by_id[dup + 1]  # a < b: stable sort of the input rows
+    j = int(np.argmin(b))
+    a, b = int(a[j]), int(b[j])
+    starts = np.cumsum([0] + [p.ids.shape[0] for p in parts])
+
+    def locate(k: int) -> tuple[_Part, int]:
+        i = int(np.searchsorted(starts, k, side="right")) - 1
+        return parts[i], k - int(starts[i])
+
+    (pa_, ra), (pb, rb) = locate(a), locate(b)
+    if not pb.explicit[rb]:  # report the row that wrote the id
+        (pa_, ra), (pb, rb) = (pb, rb), (pa_, ra)
+    other = f"row {ra}" if pa_ is pb else f"{pa_.where} row {ra}"
+    note = "" if pa_.explicit[ra] else " (rows without an id take their row number, orders first, then signals)"
+    raise OrdersError(f"{pb.where}: row {rb}: id {int(ids[b])} is also the id of {other}{note}")
+
+
+def _oco_ring(group: np.ndarray) -> np.ndarray:
+    """Next index of the same group (ascending, the last back to the first); -1 outside groups."""
+    out = np.full(group.shape[0], -1, np.int64)
+    k = np.flatnonzero(group >= 0)
+    if k.shape[0] == 0:
+        return out
+    o = np.lexsort((k, group[k]))
+    ks, gs = k[o], group[k][o]
+    last = np.r_[gs[1:] != gs[:-1], True]
+    start = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+    first = ks[start][np.cumsum(np.r_[True, gs[1:] != gs[:-1]]) - 1]
+    out[ks] = np.where(last, first, np.roll(ks, -1))
+    return out
 
 
 def load_orders(orders: str | Path | pl.DataFrame | None, signals: str | Path | pl.DataFrame | None,
                 symbols: list[str], inst: list[Instrument], latency_ns: int) -> OrderBook:
     """Validate and convert; ``inst`` is aligned with ``symbols``."""
     index = {s: i for i, s in enumerate(symbols)}
-    parts = []
+    parts: list[_Part] = []
     if orders is not None:
         df, where = _read(orders, "orders")
         parts.append(_orders(df, where, index, inst))
     if signals is not None:
         df, where = _read(signals, "signals")
-        parts.append(_signals(df, where, index, inst))
-    if not parts:
-        parts.append((np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int8),
-                      np.empty(0, np.int64), np.empty(0, np.int8), []))
-    ts, sym, side, qty, typ = (np.concatenate([p[i] for p in parts]) for i in range(5))
-    tags = [t for p in parts for t in p[5]]
-    n = ts.shape[0]
+        parts.append(_signals(df, where, index, inst, sum(p.ids.shape[0] for p in parts)))
+    ids = np.concatenate([p.ids for p in parts]) if parts else np.empty(0, np.int64)
+    _check_unique(parts, ids)
+    n = ids.shape[0]
+    # columns in input order, then permuted once into the sorted records (no struct-array copy)
+    cols = {f: np.concatenate([p.fields[f] if f in p.fields else np.full(p.ids.shape[0], _DEFAULT.get(f, 0))
+                               for p in parts]) if parts else np.zeros(0, np.int64) for f in _FIELDS}
+    order = np.argsort(cols["ts"], kind="stable")  # = by act_ts: the latency is the same for all
+    pos = np.empty(n, np.int64)
+    pos[order] = np.arange(n)
+    ref_id, reason = cols["ref_id"], cols["reason"]
+    # ref ids -> internal indices after the sort; an id no order has is rejected (unknown_ref)
+    ref = np.full(n, -1, np.int64)
+    has_ref = ref_id >= 0
+    if has_ref.any():
+        by_id = np.argsort(ids, kind="stable")
+        j = np.minimum(np.searchsorted(ids[by_id], ref_id), n - 1)
+        found = has_ref & (ids[by_id][j] == ref_id)
+        ref = np.where(found, pos[by_id[j]], -1)
+        reason = np.where(has_ref & ~found & (reason == R_NONE), R_UNKNOWN_REF, reason)
     rec = np.zeros(n, ORDER)
-    rec["order_id"] = np.arange(n)
-    rec["parent_id"] = -1
-    rec["ts"] = ts
-    rec["act_ts"] = ts + max(1, int(latency_ns))
-    rec["symbol"] = sym
-    rec["side"] = side
-    rec["type"] = typ
-    rec["status"] = OrderStatus.NEW
-    rec["qty_steps"] = qty
-    rec["position_id"] = -1
-    rec["next_working"] = -1
-    order = np.argsort(rec["act_ts"], kind="stable")
-    return OrderBook(rec[order], tags)
+    for f in _FIELDS:
+        if f != "reason":
+            rec[f] = cols[f][order]
+    rec["order_id"] = ids[order]
+    rec["act_ts"] = rec["ts"] + max(1, int(latency_ns))
+    rec["reason"] = reason[order]
+    rec["status"] = np.where(rec["reason"] != R_NONE, OS_REJECTED, OS_NEW)
+    rec["ref"] = ref[order]
+    rec["oco_next"] = _oco_ring(rec["oco_group"])
+    for f in ("parent_id", "position_id", "next_working"):
+        rec[f] = -1
+    tags = {int(i): t for p in parts for i, t in zip(p.ids.tolist(), p.tags, strict=True) if t is not None}
+    return OrderBook(rec, tags)

@@ -28,6 +28,7 @@ from .kernels.records import (
     Reason,
     Status,
     grow_positions,
+    grow_stacks,
     new_book,
     new_logs,
 )
@@ -152,8 +153,20 @@ def _select_symbols(sources: list[Source], cfg: Config, where: str) -> tuple[lis
 
 
 def _params(cfg: Config) -> np.ndarray:
+    from fractions import Fraction
+
+    from .kernels.records import ExecutionModel, Slippage
+
     p = np.zeros(1, PARAMS)
-    p["account_mode"] = AccountMode.NETTING
+    p["account_mode"] = AccountMode[cfg["run.account_mode"].upper()]
+    p["exec_model"] = {"perfect": ExecutionModel.PERFECT, "realistic": ExecutionModel.REALISTIC,
+                       "worst_case": ExecutionModel.WORST}[cfg["execution.model"]]
+    p["slip_kind"] = Slippage[cfg["execution.slippage"].upper()]
+    p["slip_ticks"] = cfg["execution.slippage_ticks"]
+    spread = Fraction(cfg["execution.slippage_spread"])  # exact; config checked it fits int64
+    p["slip_num"], p["slip_den"] = spread.numerator, spread.denominator
+    p["slip_random"] = int(cfg["execution.random_slippage"])
+    p["seed"] = cfg["execution.seed"]
     p["log_level"] = LEVELS[cfg["run.log_level"]]
     p["close_at_end"] = int(cfg["run.close_at_end"])
     digits = minor_digits(cfg)
@@ -176,6 +189,8 @@ def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> Any:
             _flush(book, logs, sink)
         elif st == Status.POSITIONS_FULL:
             book = grow_positions(book)
+        elif st == Status.STACK_FULL:
+            book = grow_stacks(book)
         else:  # pragma: no cover - a kernel bug
             raise BacktestrError(f"internal error: kernel status {st}")
 
@@ -191,6 +206,7 @@ def _flush(book: Any, logs: Any, sink: LogSink) -> None:
 
 
 def _open_positions(book: Any, inst: np.ndarray) -> np.ndarray:
+    engine.report_open(book, inst)
     pos = book.pos[book.pos["is_open"] == 1].copy()
     pos.sort(order="position_id")
     for p in pos:

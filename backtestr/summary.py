@@ -9,12 +9,19 @@ import numpy as np
 
 from .config import Config
 from .errors import BacktestrError
-from .kernels.records import OrderStatus
+from .kernels.records import OrderStatus, Reason, enum_names
 from .reader import StreamStats
 
 
 def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _rejections(orders: np.ndarray) -> dict[str, int]:
+    """Rejected orders counted by reason name."""
+    names = enum_names(Reason)
+    codes, counts = np.unique(orders["reason"][orders["status"] == OrderStatus.REJECTED], return_counts=True)
+    return {names.get(int(c), str(int(c))): int(n) for c, n in zip(codes, counts, strict=True)}
 
 
 def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any, cfg: Config,
@@ -49,6 +56,10 @@ def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any,
         "orders_rejected": int((status == OrderStatus.REJECTED).sum()),
         "orders_unfilled": int((status == OrderStatus.UNFILLED).sum()),
         "orders_no_action": int((status == OrderStatus.NO_ACTION).sum()),
+        "orders_cancelled": int((status == OrderStatus.CANCELLED).sum()),
+        "orders_expired": int((status == OrderStatus.EXPIRED).sum()),
+        "orders_applied": int((status == OrderStatus.APPLIED).sum()),
+        "rejections": _rejections(orders),
         "fills": int(a["n_fills"]),
         "positions": int(a["n_positions"]),
         "positions_open": int(open_pos.shape[0]),

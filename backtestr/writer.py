@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import BacktestrError
-from .kernels.records import Effect, OrderStatus, OrderType, Reason, enum_names
+from .kernels.records import (
+    INTERNAL,
+    Action,
+    Effect,
+    OrderStatus,
+    OrderType,
+    Reason,
+    StopKind,
+    TimeInForce,
+    enum_names,
+)
 
-TS_COLS = ("ts", "act_ts", "fill_ts", "open_ts", "close_ts")
-NULL_WHEN_ZERO = ("fill_ts", "close_ts")
-DROP = {"orders": ("next_working",)}
+TS_COLS = ("ts", "act_ts", "expire_ts", "fill_ts", "open_ts", "close_ts")
+NULL_WHEN_ZERO = ("expire_ts", "fill_ts", "close_ts")
+DROP = INTERNAL  # links and working state of the live records are not output
 KINDS = ("orders", "fills", "positions", "equity")
 _SIDE = {1: "buy", -1: "sell", 0: ""}
 _POS_SIDE = {1: "long", -1: "short", 0: ""}
@@ -39,7 +50,7 @@ class Decoder:
     def money(self, minor: np.ndarray) -> np.ndarray:
         return minor.astype(np.float64) / 10.0**self.minor_digits
 
-    def table(self, kind: str, rec: np.ndarray, tags: list[str | None] | None = None) -> pa.Table:
+    def table(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None = None) -> pa.Table:
         cols: dict[str, pa.Array] = {}
         for name in rec.dtype.names:
             if name in DROP.get(kind, ()):
@@ -59,7 +70,7 @@ class Decoder:
             tick = step = np.empty(0)
         getattr(self, "_" + kind)(rec, cols, tick, step)
         if tags is not None:
-            cols["tag"] = pa.array([tags[i] for i in rec["order_id"]], pa.string())
+            cols["tag"] = pa.array([tags.get(i) for i in rec["order_id"].tolist()], pa.string())
         return pa.table(cols)
 
     @staticmethod
@@ -69,11 +80,22 @@ class Decoder:
         labels = pa.array([names.get(int(k), str(int(k))) for k in keys], pa.string())
         return labels.take(pa.array(np.searchsorted(keys, codes)))
 
+    @staticmethod
+    def _prices(ticks: np.ndarray, tick: np.ndarray) -> pa.Array:
+        """Prices in ticks -> float prices, null where 0 (not set)."""
+        return pa.array(ticks * tick, pa.float64(), mask=ticks == 0)
+
     def _orders(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
         c["side_name"] = self._names(r["side"], _SIDE)
         c["type_name"] = self._names(r["type"], enum_names(OrderType))
+        c["action_name"] = self._names(r["action"], enum_names(Action))
+        c["tif_name"] = self._names(r["tif"], enum_names(TimeInForce))
         c["status_name"] = self._names(r["status"], enum_names(OrderStatus))
         c["reason_name"] = self._names(r["reason"], enum_names(Reason))
+        for k in ("sl", "tp", "trail"):
+            c[f"{k}_kind_name"] = self._names(r[f"{k}_kind"], enum_names(StopKind))
+        c["price"] = self._prices(r["price_ticks"], tick)
+        c["stop"] = self._prices(r["stop_ticks"], tick)
         c["qty"] = pa.array(r["qty_steps"] * step)
         c["filled_qty"] = pa.array(r["filled_steps"] * step)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -106,6 +128,13 @@ class Decoder:
         c["swap"] = pa.array(self.money(r["swap_minor"]))
         c["unrealized_pnl"] = pa.array(self.money(r["unrealized_pnl_minor"]))
         c["net_pnl"] = pa.array(self.money(net))
+        c["trail_kind_name"] = self._names(r["trail_kind"], enum_names(StopKind))
+        # (the integer record already has a column trail_stop, in ticks)
+        for k, f in (("sl", "sl_ticks"), ("tp", "tp_ticks"), ("trail_stop_price", "trail_stop"),
+                     ("mae", "mae_ticks"), ("mfe", "mfe_ticks")):
+            c[k] = self._prices(r[f], tick)
+        c["mae_money"] = pa.array(self.money(r["mae_minor"]))
+        c["mfe_money"] = pa.array(self.money(r["mfe_minor"]))
 
     def _equity(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
         for k in ("cash", "equity", "unrealized", "drawdown"):
@@ -121,7 +150,7 @@ class LogSink:
         self.parts: dict[str, list[pa.Table]] = {k: [] for k in KINDS}
         self.writers: dict[str, pq.ParquetWriter] = {}
 
-    def add(self, kind: str, rec: np.ndarray, tags: list[str | None] | None = None) -> None:
+    def add(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None = None) -> None:
         if rec.shape[0] == 0 and kind in self.writers:
             return
         t = self.decoder.table(kind, rec, tags)

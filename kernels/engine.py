@@ -8,12 +8,17 @@ makes room and calls again, and the result is the same as without the stop.
 import numpy as np
 from numba import njit
 
+from .carry import carry_due
 from .costs import commission
 from .equity import drawdown_step, frac_threshold, mark, symbol_unrealized
+from .excursion import finish
+from .excursion import tick as excursion_tick
+from .execution import market_price
 from .logbuf import log_equity, room
-from .matching import activate, fill_price, process_working
+from .matching import activate, expire, process_working
 from .positions import close_slot
 from .records import LOG_TICKS, LOG_TRADES, ST_BUFFER_FULL, ST_DONE
+from .triggers import on_trigger
 
 _NEVER = np.iinfo(np.int64).max
 
@@ -43,6 +48,30 @@ def _stop(acct, ts, start, i, status):
 
 
 @njit(cache=True, nogil=True)
+def _next_event(book):
+    """The earliest time at which an order acts, an order expires or a carry is due."""
+    acct = book.acct[0]
+    orders = book.orders
+    ex = book.expiry
+    nxt = acct.next_carry
+    if acct.order_cursor < orders.shape[0]:
+        nxt = min(nxt, orders[acct.order_cursor].act_ts)
+    if acct.expire_cursor < ex.shape[0]:
+        nxt = min(nxt, orders[ex[acct.expire_cursor]].expire_ts)
+    return nxt
+
+
+@njit(cache=True, nogil=True)
+def _housekeeping(book, inst, prm, t):
+    """Steps 1-3 of a tick (docs/execution.md §6): carry, expiry, orders acting."""
+    acct = book.acct[0]
+    if t >= acct.next_carry:
+        acct.next_carry = carry_due(book, inst, t)
+    expire(book, prm, t)
+    activate(book, inst, prm, t)
+
+
+@njit(cache=True, nogil=True)
 def run_chunk(chunk, start, book, logs, inst, params):
     """Process ticks ``start..len(chunk)`` of one chunk for one account.
 
@@ -50,14 +79,14 @@ def run_chunk(chunk, start, book, logs, inst, params):
     before anything else reads it (fills, log rows, return).
     """
     ts, sym, bid, ask = chunk.ts, chunk.sym, chunk.bid, chunk.ask
+    n = ts.shape[0]
+    sizes = chunk.bid_size.shape[0] == n and chunk.ask_size.shape[0] == n
     acct = book.acct[0]
     prm = params[0]
     level = prm.log_level
     sampled = level >= LOG_TRADES and level < LOG_TICKS
     interval = prm.equity_interval_ns
-    orders = book.orders
-    n_orders = orders.shape[0]
-    next_act = orders[acct.order_cursor].act_ts if acct.order_cursor < n_orders else _NEVER
+    next_ev = _next_event(book)
     sample_end = acct.sample_end if sampled else _NEVER
     cash = acct.cash_minor
     unreal = acct.unrealized_minor
@@ -65,7 +94,6 @@ def run_chunk(chunk, start, book, logs, inst, params):
     max_dd = acct.max_drawdown_minor
     max_frac = acct.max_drawdown_frac
     thr = frac_threshold(max_frac, peak)
-    n = ts.shape[0]
     i = start
     while i < n:
         t = ts[i]
@@ -80,14 +108,29 @@ def run_chunk(chunk, start, book, logs, inst, params):
             acct.sample_end = sample_end
             acct.have_sample = 1
         r = book.syms[s]
-        r.bid = bid[i]
-        r.ask = ask[i]
-        if next_act <= t:
-            activate(book, t)
-            next_act = orders[acct.order_cursor].act_ts if acct.order_cursor < n_orders else _NEVER
+        b = bid[i]
+        a = ask[i]
+        r.bid = b
+        r.ask = a
+        if sizes:
+            r.bid_size = np.int64(chunk.bid_size[i])
+            r.ask_size = np.int64(chunk.ask_size[i])
+        if r.n_open > 0:
+            excursion_tick(r, b, a)
+        if t >= next_ev:
+            _store(acct, unreal, peak, max_dd, max_frac)
+            _housekeeping(book, inst, prm, t)
+            cash = acct.cash_minor
+            next_ev = _next_event(book)
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
+            cash = acct.cash_minor
+            if st != ST_DONE:
+                return _stop(acct, ts, start, i, st)
+        if b <= r.bid_lo or b >= r.bid_hi or a >= r.ask_hi or a <= r.ask_lo:
+            _store(acct, unreal, peak, max_dd, max_frac)
+            st = on_trigger(book, logs, inst, prm, s, t)
             cash = acct.cash_minor
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
@@ -108,29 +151,37 @@ def run_chunk(chunk, start, book, logs, inst, params):
 
 @njit(cache=True, nogil=True)
 def close_all(book, logs, inst, params, reason):
-    """Close every open position at its symbol's last quote, by position id.
+    """Close every open position at its symbol's last quote, in position-id order.
 
-    Long closes at bid, short at ask; the fill's time is the symbol's last tick.
+    Market rules (docs/execution.md §5); the fill's time is the symbol's last tick.
     """
     acct = book.acct[0]
     prm = params[0]
-    for pid in range(acct.n_positions):
-        slot = book.slot_of_id[pid]
-        if slot < 0:
-            continue
+    n = book.slot_of_order.shape[0]
+    ids = np.empty(acct.n_open, np.int64)
+    slots = np.empty(acct.n_open, np.int64)
+    m = 0
+    for k in range(n):
+        slot = book.slot_of_order[k]
+        if slot >= 0:
+            ids[m] = book.pos[slot].position_id
+            slots[m] = slot
+            m += 1
+    order = np.argsort(ids[:m], kind="mergesort")
+    for j in range(m):
         if not room(logs, acct, 1, 1, 0):
             return ST_BUFFER_FULL
+        slot = slots[order[j]]
         p = book.pos[slot]
         s = p.symbol
         r = book.syms[s]
         side = -p.side
-        price = fill_price(side, r.bid, r.ask)
         qty = p.qty_steps
+        price = market_price(prm, r, side, qty, acct.n_fills)
         comm = commission(inst[s], price, qty)
         close_slot(book, logs, inst[s], prm, slot, qty, price, r.last_ts, -1, comm, reason)
         mark(acct, r, inst[s])
     return ST_DONE
-
 
 
 @njit(cache=True, nogil=True)
@@ -138,3 +189,12 @@ def log_final_equity(book, logs):
     """One equity row with the final state; the caller makes sure there is room."""
     acct = book.acct[0]
     log_equity(logs, acct, acct.last_ts, acct.n_open)
+
+
+@njit(cache=True, nogil=True)
+def report_open(book, inst):
+    """Fill MAE/MFE and unrealized P&L of the open positions (for the positions log)."""
+    for slot in range(book.pos.shape[0]):
+        p = book.pos[slot]
+        if p.is_open == 1:
+            finish(book, inst[p.symbol], slot)

@@ -1,36 +1,255 @@
-"""Orders: activation strictly after their time stamp, working queues, fills.
+"""Orders: activation strictly after their time stamp, actions, the working queue.
 
-Orders arrive sorted by (act_ts, order_id). An order becomes WORKING on the
-first tick with ts >= act_ts (act_ts = ts + max(1 ns, latency)) and a market or
-target order fills on the next tick of its own symbol (docs §3).
+Orders arrive sorted by (act_ts, input order); internal index ``k`` is the
+position in that array. On the first tick with ts >= act_ts an order acts
+(docs/execution.md §2, §3, §6): modify and cancel take effect at once; a new
+limit, stop or stop-limit order joins its symbol's book (books.py); market,
+target, close and IOC orders join the symbol's FIFO and are executed on the
+next tick of their own symbol.
 """
 
 from numba import njit
 
+from .books import add_pending, remove_pending
+from .costs import commission
+from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
 from .logbuf import room
-from .positions import apply_fill, has_capacity, net_steps
+from .positions import apply_fill, capacity, close_slot, net_steps
 from .records import (
+    A_CANCEL,
+    A_CLOSE,
+    A_MODIFY,
     BUY,
+    K_NONE,
+    MODE_HEDGING,
+    OS_APPLIED,
+    OS_CANCELLED,
+    OS_EXPIRED,
     OS_FILLED,
     OS_NEW,
     OS_NO_ACTION,
     OS_REJECTED,
     OS_WORKING,
+    OT_LIMIT,
+    OT_MARKET,
+    OT_STOP,
     OT_TARGET,
+    R_BAD_STOPS,
+    R_CANCELLED,
+    R_EXPIRY,
+    R_IOC,
     R_NONE,
+    R_NOT_WORKING,
+    R_NOTHING_TO_CLOSE,
+    R_OCO,
     R_QTY_ABOVE_MAX,
     R_QTY_BELOW_MIN,
     R_SIGNAL,
+    R_UNKNOWN_REF,
     SELL,
     ST_BUFFER_FULL,
     ST_DONE,
-    ST_POSITIONS_FULL,
+    TIF_GTD,
+    TIF_IOC,
 )
+from .rounding import round_half_even_div
+from .stops import resolve, set_stops, sides_ok
 
 
 @njit(cache=True, nogil=True)
-def activate(book, t):
-    """Move every order with act_ts <= t onto its symbol's working queue."""
+def reject(acct, o, reason):
+    o.status = OS_REJECTED
+    o.reason = reason
+    acct.n_rejected += 1
+
+
+@njit(cache=True, nogil=True)
+def _has_stops(o):
+    return o.sl_kind != K_NONE or o.tp_kind != K_NONE or o.trail_kind != K_NONE
+
+
+@njit(cache=True, nogil=True)
+def stops_ok(o, side, entry):
+    """The order's SL/TP on the right side of ``entry`` (docs §4)."""
+    sl = resolve(o.sl_kind, o.sl_val, side, entry, True, 0)
+    tp = resolve(o.tp_kind, o.tp_val, side, entry, False, 0)
+    return sides_ok(side, sl, tp, entry)
+
+
+@njit(cache=True, nogil=True)
+def qty_ok(acct, o, ins, qty):
+    if qty < ins.min_steps:
+        reject(acct, o, R_QTY_BELOW_MIN)
+        return False
+    if ins.max_steps > 0 and qty > ins.max_steps:
+        reject(acct, o, R_QTY_ABOVE_MAX)
+        return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _cancel_oco(book, prm, k):
+    orders = book.orders
+    j = orders[k].oco_next
+    while j >= 0 and j != k:
+        o = orders[j]
+        if o.status == OS_WORKING:
+            remove_pending(book, prm, j)
+            o.status = OS_CANCELLED
+            o.reason = R_OCO
+        j = o.oco_next
+
+
+@njit(cache=True, nogil=True)
+def fill_order(book, logs, inst, prm, k, side, qty, price, t):
+    """Fill ``qty`` of order ``k``: the position, the order's record, its stops, OCO.
+
+    Needs capacity() == ST_DONE and room for two fills and one closed row.
+    """
+    o = book.orders[k]
+    s = o.symbol
+    acct = book.acct[0]
+    c_before = acct.commission_minor
+    n_before = acct.n_fills
+    slot = apply_fill(book, logs, inst[s], prm, k, s, side, qty, price, t, R_SIGNAL)
+    o.status = OS_FILLED
+    o.side = side
+    o.filled_steps += qty
+    o.fill_value += price * qty
+    o.fill_ts = t
+    o.commission_minor += acct.commission_minor - c_before
+    o.reason = R_SIGNAL if acct.n_fills > n_before else R_NONE
+    if slot >= 0 and _has_stops(o):
+        p = book.pos[slot]
+        sl = resolve(o.sl_kind, o.sl_val, side, price, True, p.sl_ticks)
+        tp = resolve(o.tp_kind, o.tp_val, side, price, False, p.tp_ticks)
+        set_stops(book, prm, slot, sl, tp, o.trail_kind, o.trail_val, o.trail_act, o.trail_step, price)
+    if o.oco_next >= 0:
+        _cancel_oco(book, prm, k)
+
+
+@njit(cache=True, nogil=True)
+def _enqueue(book, k):
+    orders = book.orders
+    o = orders[k]
+    o.next_working = -1
+    r = book.syms[o.symbol]
+    if r.work_tail >= 0:
+        orders[r.work_tail].next_working = k
+    else:
+        r.work_head = k
+    r.work_tail = k
+
+
+@njit(cache=True, nogil=True)
+def _modify(book, prm, k, t):
+    """Apply modify order ``k`` to the working order or open position it names."""
+    orders = book.orders
+    acct = book.acct[0]
+    m = orders[k]
+    j = m.ref
+    if j < 0:
+        reject(acct, m, R_UNKNOWN_REF)
+        return
+    o = orders[j]
+    if o.status == OS_WORKING:
+        price = m.price_ticks if m.price_ticks > 0 else o.price_ticks
+        stop = m.stop_ticks if m.stop_ticks > 0 else o.stop_ticks
+        entry = 0 if o.type == OT_MARKET or o.type == OT_TARGET else (stop if o.type == OT_STOP else price)
+        sl_kind = m.sl_kind if m.sl_kind != K_NONE else o.sl_kind
+        sl_val = m.sl_val if m.sl_kind != K_NONE else o.sl_val
+        tp_kind = m.tp_kind if m.tp_kind != K_NONE else o.tp_kind
+        tp_val = m.tp_val if m.tp_kind != K_NONE else o.tp_val
+        if entry > 0:
+            sl = resolve(sl_kind, sl_val, o.side, entry, True, 0)
+            tp = resolve(tp_kind, tp_val, o.side, entry, False, 0)
+            if not sides_ok(o.side, sl, tp, entry):
+                reject(acct, m, R_BAD_STOPS)
+                return
+        remove_pending(book, prm, j)
+        o.price_ticks = price
+        o.stop_ticks = stop
+        if m.qty_steps > 0:
+            o.qty_steps = m.qty_steps
+        o.sl_kind = sl_kind
+        o.sl_val = sl_val
+        o.tp_kind = tp_kind
+        o.tp_val = tp_val
+        if m.trail_kind != K_NONE:
+            o.trail_kind = m.trail_kind
+            o.trail_val = m.trail_val
+            o.trail_act = m.trail_act
+            o.trail_step = m.trail_step
+        if o.type != OT_MARKET and o.type != OT_TARGET and o.tif != TIF_IOC:
+            add_pending(book, prm, j)
+        m.status = OS_APPLIED
+        return
+    slot = book.slot_of_order[j]
+    if slot < 0:
+        reject(acct, m, R_NOT_WORKING)
+        return
+    p = book.pos[slot]
+    r = book.syms[p.symbol]
+    entry = round_half_even_div(p.entry_value, p.entry_steps)
+    sl = resolve(m.sl_kind, m.sl_val, p.side, entry, True, p.sl_ticks)
+    tp = resolve(m.tp_kind, m.tp_val, p.side, entry, False, p.tp_ticks)
+    q = r.bid if p.side == BUY else r.ask
+    if not sides_ok(p.side, sl, tp, q):
+        reject(acct, m, R_BAD_STOPS)
+        return
+    set_stops(book, prm, slot, sl, tp, m.trail_kind, m.trail_val, m.trail_act, m.trail_step, entry)
+    m.status = OS_APPLIED
+    m.position_id = p.position_id
+
+
+@njit(cache=True, nogil=True)
+def _cancel(book, prm, k):
+    orders = book.orders
+    m = orders[k]
+    j = m.ref
+    if j < 0:
+        reject(book.acct[0], m, R_UNKNOWN_REF)
+        return
+    o = orders[j]
+    if o.status != OS_WORKING:
+        reject(book.acct[0], m, R_NOT_WORKING)
+        return
+    remove_pending(book, prm, j)
+    o.status = OS_CANCELLED
+    o.reason = R_CANCELLED
+    m.status = OS_APPLIED
+
+
+@njit(cache=True, nogil=True)
+def _new(book, inst, prm, k, t):
+    """A new order acts: checks, then the FIFO or its symbol's book."""
+    o = book.orders[k]
+    acct = book.acct[0]
+    if o.tif == TIF_GTD and o.expire_ts <= t:
+        o.status = OS_EXPIRED
+        o.reason = R_EXPIRY
+        return
+    if o.type == OT_MARKET or o.type == OT_TARGET:
+        o.status = OS_WORKING
+        _enqueue(book, k)
+        return
+    if not qty_ok(acct, o, inst[o.symbol], o.qty_steps):
+        return
+    entry = o.stop_ticks if o.type == OT_STOP else o.price_ticks
+    if not stops_ok(o, o.side, entry):
+        reject(acct, o, R_BAD_STOPS)
+        return
+    o.status = OS_WORKING
+    o.stage = 0
+    if o.tif == TIF_IOC:
+        _enqueue(book, k)
+    else:
+        add_pending(book, prm, k)
+
+
+@njit(cache=True, nogil=True)
+def activate(book, inst, prm, t):
+    """Every order with act_ts <= t acts, in index order."""
     orders = book.orders
     acct = book.acct[0]
     c = acct.order_cursor
@@ -38,81 +257,182 @@ def activate(book, t):
     while c < n and orders[c].act_ts <= t:
         o = orders[c]
         if o.status == OS_NEW:
-            o.status = OS_WORKING
-            o.next_working = -1
-            r = book.syms[o.symbol]
-            if r.work_tail >= 0:
-                orders[r.work_tail].next_working = c
+            if o.action == A_MODIFY:
+                _modify(book, prm, c, t)
+            elif o.action == A_CANCEL:
+                _cancel(book, prm, c)
+            elif o.action == A_CLOSE:
+                o.status = OS_WORKING
+                _enqueue(book, c)
             else:
-                r.work_head = c
-            r.work_tail = c
+                _new(book, inst, prm, c, t)
         c += 1
     acct.order_cursor = c
 
 
 @njit(cache=True, nogil=True)
-def fill_price(side, bid, ask):
-    """Buy at ask, sell at bid (SPEC §4); slippage models attach here."""
-    return ask if side == BUY else bid
-
-
-@njit(cache=True, nogil=True)
-def _reject(acct, o, reason):
-    o.status = OS_REJECTED
-    o.reason = reason
-    acct.n_rejected += 1
-
-
-@njit(cache=True, nogil=True)
-def execute_market(book, logs, inst, params, k, t):
-    """Fill working order ``k`` (market or target) at the current quote."""
-    o = book.orders[k]
-    s = o.symbol
+def expire(book, prm, t):
+    """GTD orders with expire_ts <= t that are still working expire."""
     acct = book.acct[0]
-    if o.type == OT_TARGET:
-        delta = o.qty_steps - net_steps(book, s)
-        if delta == 0:
-            o.status = OS_NO_ACTION
-            return
-        side = BUY if delta > 0 else SELL
-        qty = delta if delta > 0 else -delta
-    else:
-        side = o.side
-        qty = o.qty_steps
-    ins = inst[s]
-    if qty < ins.min_steps:
-        _reject(acct, o, R_QTY_BELOW_MIN)
-        return
-    if ins.max_steps > 0 and qty > ins.max_steps:
-        _reject(acct, o, R_QTY_ABOVE_MAX)
-        return
+    orders = book.orders
+    ex = book.expiry
+    c = acct.expire_cursor
+    while c < ex.shape[0] and orders[ex[c]].expire_ts <= t:
+        k = ex[c]
+        o = orders[k]
+        if o.status == OS_WORKING:
+            remove_pending(book, prm, k)
+            o.status = OS_EXPIRED
+            o.reason = R_EXPIRY
+        c += 1
+    acct.expire_cursor = c
+
+
+@njit(cache=True, nogil=True)
+def _close_step(book, logs, inst, prm, k, t):
+    """One fill of close order ``k``; True when the order is finished."""
+    o = book.orders[k]
+    acct = book.acct[0]
+    s = o.symbol
     r = book.syms[s]
-    price = fill_price(side, r.bid, r.ask)
-    n_before = acct.n_fills
+    if o.ref >= 0:
+        slot = book.slot_of_order[o.ref]
+        if slot < 0 or book.pos[slot].symbol != s:
+            if o.filled_steps == 0:
+                reject(acct, o, R_NOT_WORKING if slot < 0 else R_UNKNOWN_REF)
+            return True
+        qty = book.pos[slot].qty_steps
+        if o.qty_steps > 0 and o.qty_steps < qty:
+            qty = o.qty_steps
+        last = True
+    else:
+        slot = r.long_head
+        if slot < 0 or (r.short_head >= 0 and book.pos[r.short_head].open_k < book.pos[slot].open_k):
+            slot = r.short_head
+        if slot < 0:
+            if o.filled_steps == 0:
+                reject(acct, o, R_NOTHING_TO_CLOSE)
+            else:
+                o.status = OS_FILLED
+            return True
+        qty = book.pos[slot].qty_steps
+        last = False
+    p = book.pos[slot]
+    side = -p.side
+    price = market_price(prm, r, side, qty, acct.n_fills)
+    comm = commission(inst[s], price, qty)
     c_before = acct.commission_minor
-    pid = apply_fill(book, logs, ins, params, o.order_id, s, side, qty, price, t, R_SIGNAL)
-    o.status = OS_FILLED
+    pid = p.position_id
+    close_slot(book, logs, inst[s], prm, slot, qty, price, t, o.order_id, comm, R_SIGNAL)
+    o.status = OS_FILLED if last else OS_WORKING
     o.side = side
     o.filled_steps += qty
     o.fill_value += price * qty
     o.fill_ts = t
     o.commission_minor += acct.commission_minor - c_before
+    o.reason = R_SIGNAL
     o.position_id = pid
-    o.reason = R_SIGNAL if acct.n_fills > n_before else R_NONE
+    return last
 
 
 @njit(cache=True, nogil=True)
-def process_working(book, logs, inst, params, s, t):
-    """Fill the working queue of symbol ``s``; stops early when out of room."""
+def _target_step(book, logs, inst, prm, k, t):
+    """One fill of target order ``k``; True when the order is finished."""
+    o = book.orders[k]
+    s = o.symbol
+    acct = book.acct[0]
+    r = book.syms[s]
+    delta = o.qty_steps - net_steps(book, s)
+    if delta == 0:
+        if o.filled_steps == 0:
+            o.status = OS_NO_ACTION
+        else:
+            o.status = OS_FILLED
+        return True
+    side = BUY if delta > 0 else SELL
+    qty = delta if delta > 0 else -delta
+    if o.filled_steps == 0 and not qty_ok(acct, o, inst[s], qty):
+        return True
+    if prm.account_mode == MODE_HEDGING:
+        slot = r.short_head if side == BUY else r.long_head
+        if slot >= 0:
+            q_open = book.pos[slot].qty_steps
+            q = qty if qty < q_open else q_open
+            price = market_price(prm, r, side, q, acct.n_fills)
+            comm = commission(inst[s], price, q)
+            c_before = acct.commission_minor
+            pid = book.pos[slot].position_id
+            close_slot(book, logs, inst[s], prm, slot, q, price, t, o.order_id, comm, R_SIGNAL)
+            o.status = OS_WORKING
+            o.side = side
+            o.filled_steps += q
+            o.fill_value += price * q
+            o.fill_ts = t
+            o.commission_minor += acct.commission_minor - c_before
+            o.reason = R_SIGNAL
+            o.position_id = pid
+            return False
+    price = market_price(prm, r, side, qty, acct.n_fills)
+    fill_order(book, logs, inst, prm, k, side, qty, price, t)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _execute(book, logs, inst, prm, k, t):
+    """One step of queued order ``k`` at its symbol's tick; True when it is done."""
+    o = book.orders[k]
+    acct = book.acct[0]
+    if o.status != OS_WORKING:
+        return True
+    if o.action == A_CLOSE:
+        return _close_step(book, logs, inst, prm, k, t)
+    if o.type == OT_TARGET:
+        return _target_step(book, logs, inst, prm, k, t)
+    r = book.syms[o.symbol]
+    side = o.side
+    qty = o.qty_steps
+    if o.type == OT_MARKET:
+        if not qty_ok(acct, o, inst[o.symbol], qty):
+            return True
+        price = market_price(prm, r, side, qty, acct.n_fills)
+        if _has_stops(o) and not stops_ok(o, side, price):
+            reject(acct, o, R_BAD_STOPS)
+            return True
+        fill_order(book, logs, inst, prm, k, side, qty, price, t)
+        return True
+    # IOC limit / stop / stop-limit: this tick or never
+    price = -1
+    if o.type == OT_LIMIT:
+        if limit_hit(prm, side, o.price_ticks, r):
+            price = limit_fill_price(prm, r, side, o.price_ticks)
+    elif o.type == OT_STOP:
+        if stop_hit(side, o.stop_ticks, r):
+            price = stop_fill_price(prm, r, side, o.stop_ticks, qty, acct.n_fills)
+    elif stop_hit(side, o.stop_ticks, r) and limit_hit(prm, side, o.price_ticks, r):
+        price = limit_fill_price(prm, r, side, o.price_ticks)
+    if price < 0:
+        o.status = OS_CANCELLED
+        o.reason = R_IOC
+        return True
+    fill_order(book, logs, inst, prm, k, side, qty, price, t)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def process_working(book, logs, inst, prm, s, t):
+    """Execute the FIFO of symbol ``s``; stops early when out of room."""
     r = book.syms[s]
     acct = book.acct[0]
     orders = book.orders
     while r.work_head >= 0:
-        if not (has_capacity(book) and room(logs, acct, 2, 1, 0)):
-            return ST_BUFFER_FULL if has_capacity(book) else ST_POSITIONS_FULL
+        st = capacity(book, s)
+        if st != ST_DONE:
+            return st
+        if not room(logs, acct, 2, 1, 0):
+            return ST_BUFFER_FULL
         k = r.work_head
-        execute_market(book, logs, inst, params, k, t)
-        r.work_head = orders[k].next_working
-        if r.work_head < 0:
-            r.work_tail = -1
+        if _execute(book, logs, inst, prm, k, t):
+            r.work_head = orders[k].next_working
+            if r.work_head < 0:
+                r.work_tail = -1
     return ST_DONE

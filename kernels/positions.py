@@ -1,24 +1,42 @@
 """The position table: a position changes only by applying a fill.
 
 Positions live in slots of ``book.pos``; free slots are a stack in
-``book.free``; ``book.slot_of_id`` maps a position id to its slot in O(1).
-Per-symbol, per-side aggregates (steps and cost) in ``book.syms`` make marking
-O(1) per tick. Cash moves only here (docs/architecture.md §2, ledger).
+``book.free``; ``book.slot_of_order`` maps the internal index of the order that
+opened a position (its id) to its slot in O(1). Each symbol keeps its open
+positions per side in a doubly linked list, oldest first, and per-side
+aggregates (steps and cost) that make marking O(1) per tick. Cash moves only
+here and in carry.py (docs/architecture.md §2, ledger).
 """
 
 from numba import njit
 
 from .costs import commission, split_pro_rata
+from .excursion import cut, finish, stack_room
 from .logbuf import log_closed, log_fill
-from .records import BUY, E_CLOSE, E_INCREASE, E_OPEN, E_REDUCE, LOG_TRADES, MODE_NETTING
+from .records import (
+    BUY,
+    E_CLOSE,
+    E_INCREASE,
+    E_OPEN,
+    E_REDUCE,
+    LOG_TRADES,
+    MODE_NETTING,
+    ST_DONE,
+    ST_POSITIONS_FULL,
+    ST_STACK_FULL,
+)
 from .rounding import mul_div_round
+from .stops import drop_stops
 
 
 @njit(cache=True, nogil=True)
-def has_capacity(book):
-    """Room for one more position (a slot and an id)."""
-    acct = book.acct[0]
-    return acct.n_free > 0 and acct.n_positions < book.slot_of_id.shape[0]
+def capacity(book, s):
+    """ST_DONE when one more position of symbol ``s`` can open, else what to grow."""
+    if book.acct[0].n_free <= 0:
+        return ST_POSITIONS_FULL
+    if not stack_room(book, s):
+        return ST_STACK_FULL
+    return ST_DONE
 
 
 @njit(cache=True, nogil=True)
@@ -40,21 +58,60 @@ def _book_cash(acct, pnl, comm):
 
 
 @njit(cache=True, nogil=True)
-def open_position(book, sym, side, ts, order_id, parent_id):
-    """Take a free slot for a new, empty position; returns the slot."""
+def _link(book, r, slot, side):
+    pos = book.pos
+    tail = r.long_tail if side == BUY else r.short_tail
+    pos[slot].list_prev = tail
+    pos[slot].list_next = -1
+    if tail >= 0:
+        pos[tail].list_next = slot
+    elif side == BUY:
+        r.long_head = slot
+    else:
+        r.short_head = slot
+    if side == BUY:
+        r.long_tail = slot
+    else:
+        r.short_tail = slot
+
+
+@njit(cache=True, nogil=True)
+def _unlink(book, r, slot):
+    pos = book.pos
+    p = pos[slot]
+    if p.list_prev >= 0:
+        pos[p.list_prev].list_next = p.list_next
+    elif p.side == BUY:
+        r.long_head = p.list_next
+    else:
+        r.short_head = p.list_next
+    if p.list_next >= 0:
+        pos[p.list_next].list_prev = p.list_prev
+    elif p.side == BUY:
+        r.long_tail = p.list_prev
+    else:
+        r.short_tail = p.list_prev
+
+
+@njit(cache=True, nogil=True)
+def open_position(book, sym, side, ts, k, parent_id):
+    """Take a free slot for a new, empty position opened by order index ``k``."""
     acct = book.acct[0]
+    r = book.syms[sym]
+    cut(book, sym)
     acct.n_free -= 1
     slot = book.free[acct.n_free]
-    pid = acct.n_positions
     acct.n_positions += 1
-    book.slot_of_id[pid] = slot
+    book.slot_of_order[k] = slot
     p = book.pos[slot]
-    p.position_id = pid
+    p.position_id = book.orders[k].order_id
     p.parent_id = parent_id
     p.symbol = sym
     p.side = side
     p.is_open = 1
     p.exit_reason = 0
+    p.trail_kind = 0
+    p.trail_state = 0
     p.qty_steps = 0
     p.max_qty_steps = 0
     p.cost = 0
@@ -64,16 +121,32 @@ def open_position(book, sym, side, ts, order_id, parent_id):
     p.exit_steps = 0
     p.open_ts = ts
     p.close_ts = 0
-    p.open_order_id = order_id
+    p.open_order_id = book.orders[k].order_id
     p.close_order_id = -1
     p.realized_pnl_minor = 0
     p.commission_minor = 0
     p.swap_minor = 0
     p.unrealized_pnl_minor = 0
+    p.sl_ticks = 0
+    p.tp_ticks = 0
+    p.trail_val = 0
+    p.trail_act = 0
+    p.trail_step = 0
+    p.trail_stop = 0
+    p.trail_hwm = 0
+    p.trail_next_q = 0
     p.mae_ticks = 0
     p.mfe_ticks = 0
+    p.mae_minor = 0
+    p.mfe_minor = 0
     p.n_fills = 0
+    p.open_k = k
+    p.seg0 = r.seg
+    p.trail_next = -1
+    p.trail_prev = -1
+    _link(book, r, slot, side)
     acct.n_open += 1
+    r.n_open += 1
     return slot
 
 
@@ -124,18 +197,22 @@ def reduce(book, ins, slot, qty, price, ts, order_id, comm, reason):
 
 
 @njit(cache=True, nogil=True)
-def release(book, logs, params, slot):
-    """Free the slot of a closed position, logging it first."""
+def release(book, logs, ins, params, slot):
+    """Free the slot of a closed position: stops out of their heaps, logged."""
     acct = book.acct[0]
     p = book.pos[slot]
+    sym = p.symbol
+    r = book.syms[sym]
+    drop_stops(book, params, slot)
+    finish(book, ins, slot)
     if params.log_level >= LOG_TRADES:
         log_closed(logs, acct, book.pos, slot)
-    book.slot_of_id[p.position_id] = -1
+    _unlink(book, r, slot)
+    book.slot_of_order[p.open_k] = -1
     book.free[acct.n_free] = slot
     acct.n_free += 1
     acct.n_open -= 1
-    sym = p.symbol
-    r = book.syms[sym]
+    r.n_open -= 1
     if r.net_slot == slot:
         r.net_slot = -1
 
@@ -143,11 +220,10 @@ def release(book, logs, params, slot):
 @njit(cache=True, nogil=True)
 def _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, pnl):
     acct = book.acct[0]
-    acct_fill_id = acct.n_fills - 1
     if params.log_level >= LOG_TRADES:
         p = book.pos[slot]
         log_fill(
-            logs, acct, acct_fill_id, order_id, p.position_id, ts, p.symbol, side,
+            logs, acct, acct.n_fills - 1, order_id, p.position_id, ts, p.symbol, side,
             effect, reason, qty, price, comm, pnl,
         )
 
@@ -161,27 +237,32 @@ def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, re
     effect = E_CLOSE if p.is_open == 0 else E_REDUCE
     _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, pnl)
     if p.is_open == 0:
-        release(book, logs, params, slot)
+        release(book, logs, ins, params, slot)
     return pnl
 
 
 @njit(cache=True, nogil=True)
-def apply_fill(book, logs, ins, params, order_id, sym, side, qty, price, ts, reason):
-    """Apply one order's fill of ``qty`` steps at ``price`` ticks (netting).
+def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
+    """Apply order ``k``'s fill of ``qty`` steps at ``price`` ticks.
 
-    Needs has_capacity(book) and room for two fill rows and one closed row.
-    Returns the id of the position the fill leaves open (or last touched).
+    Netting: reduces, closes or reverses the symbol's position, or opens or
+    increases it. Hedging: opens a new position. Needs capacity() == ST_DONE and
+    room for two fill rows and one closed row. Returns the slot the fill leaves
+    open or increased (-1 when it only reduced or closed).
     """
+    order_id = book.orders[k].order_id
     comm = commission(ins, price, qty)
     r = book.syms[sym]
     slot = r.net_slot if params.account_mode == MODE_NETTING else -1
+    parent = -1
     if slot >= 0 and book.pos[slot].side != side:
         q_open = book.pos[slot].qty_steps
-        pid = book.pos[slot].position_id
         if qty <= q_open:
             close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, reason)
-            return pid
+            book.orders[k].position_id = book.pos[slot].position_id
+            return -1
         # reversal: close all, open the rest; commission pro rata
+        parent = book.pos[slot].position_id
         c_close = split_pro_rata(comm, q_open, qty)
         close_slot(book, logs, ins, params, slot, q_open, price, ts, order_id, c_close, reason)
         comm -= c_close
@@ -189,13 +270,14 @@ def apply_fill(book, logs, ins, params, order_id, sym, side, qty, price, ts, rea
         slot = -1
     effect = E_INCREASE
     if slot < 0:
-        slot = open_position(book, sym, side, ts, order_id, -1)
+        slot = open_position(book, sym, side, ts, k, parent)
         if params.account_mode == MODE_NETTING:
             r.net_slot = slot
         effect = E_OPEN
     increase(book, slot, qty, price, comm)
     _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, 0)
-    return book.pos[slot].position_id
+    book.orders[k].position_id = book.pos[slot].position_id
+    return slot
 
 
 @njit(cache=True, nogil=True)

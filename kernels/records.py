@@ -24,11 +24,27 @@ BUY, SELL = 1, -1
 OT_MARKET, OT_LIMIT, OT_STOP, OT_STOP_LIMIT, OT_TARGET = 0, 1, 2, 3, 4
 
 OS_NEW, OS_WORKING, OS_FILLED, OS_REJECTED = 0, 1, 2, 3
-OS_CANCELLED, OS_EXPIRED, OS_UNFILLED, OS_NO_ACTION = 4, 5, 6, 7
+OS_CANCELLED, OS_EXPIRED, OS_UNFILLED, OS_NO_ACTION, OS_APPLIED = 4, 5, 6, 7, 8
 
+A_NEW, A_MODIFY, A_CANCEL, A_CLOSE = 0, 1, 2, 3
+
+TIF_GTC, TIF_GTD, TIF_IOC = 0, 1, 2
+
+# How a stop is given (sl_kind, tp_kind, trail_kind); on modify K_NONE = unchanged.
+K_NONE, K_PRICE, K_TICKS, K_PPM, K_REMOVE = 0, 1, 2, 3, 4
+
+# Exit, cancel and rejection reasons share one code space.
 R_NONE, R_SIGNAL, R_STOP_LOSS, R_TAKE_PROFIT, R_TRAILING = 0, 1, 2, 3, 4
 R_EXPIRY, R_STOP_OUT, R_END_OF_DATA = 5, 6, 7
-R_QTY_BELOW_MIN, R_QTY_ABOVE_MAX = 100, 101
+R_CANCELLED, R_OCO, R_IOC = 8, 9, 10
+R_QTY_BELOW_MIN, R_QTY_ABOVE_MAX, R_BAD_STOPS, R_UNKNOWN_REF = 100, 101, 102, 103
+R_NOT_WORKING, R_EXPIRY_PAST, R_OFF_TICK, R_NOTHING_TO_CLOSE = 104, 105, 106, 107
+
+EX_PERFECT, EX_REALISTIC, EX_WORST = 0, 1, 2
+
+SLIP_NONE, SLIP_FIXED, SLIP_SPREAD, SLIP_SIZE = 0, 1, 2, 3
+
+SWAP_NONE, SWAP_POINTS, SWAP_PERCENT = 0, 1, 2
 
 E_OPEN, E_INCREASE, E_REDUCE, E_CLOSE = 0, 1, 2, 3
 
@@ -36,7 +52,11 @@ MODE_NETTING, MODE_HEDGING = 0, 1
 
 LOG_OFF, LOG_TRADES, LOG_EVENTS, LOG_TICKS = 0, 1, 2, 3
 
-ST_DONE, ST_BUFFER_FULL, ST_POSITIONS_FULL = 0, 1, 2
+ST_DONE, ST_BUFFER_FULL, ST_POSITIONS_FULL, ST_STACK_FULL = 0, 1, 2, 3
+
+# Heaps (kernels/heaps.py): node columns, and which heap of a symbol.
+HK_KEY, HK_TIE, HK_CHILD, HK_SIB, HK_PREV, HK_COLS = 0, 1, 2, 3, 4, 5
+PH_SL, PH_TP = 0, HK_COLS  # column bases in Book.pnode (position heaps)
 
 
 class Side(IntEnum):
@@ -61,6 +81,41 @@ class OrderStatus(IntEnum):
     EXPIRED = OS_EXPIRED
     UNFILLED = OS_UNFILLED
     NO_ACTION = OS_NO_ACTION
+    APPLIED = OS_APPLIED
+
+
+class Action(IntEnum):
+    NEW = A_NEW
+    MODIFY = A_MODIFY
+    CANCEL = A_CANCEL
+    CLOSE = A_CLOSE
+
+
+class TimeInForce(IntEnum):
+    GTC = TIF_GTC
+    GTD = TIF_GTD
+    IOC = TIF_IOC
+
+
+class StopKind(IntEnum):
+    NONE = K_NONE
+    PRICE = K_PRICE
+    TICKS = K_TICKS
+    PPM = K_PPM
+    REMOVE = K_REMOVE
+
+
+class ExecutionModel(IntEnum):
+    PERFECT = EX_PERFECT
+    REALISTIC = EX_REALISTIC
+    WORST = EX_WORST
+
+
+class Slippage(IntEnum):
+    NONE = SLIP_NONE
+    FIXED = SLIP_FIXED
+    SPREAD = SLIP_SPREAD
+    SIZE = SLIP_SIZE
 
 
 class Reason(IntEnum):
@@ -74,8 +129,17 @@ class Reason(IntEnum):
     EXPIRY = R_EXPIRY
     STOP_OUT = R_STOP_OUT
     END_OF_DATA = R_END_OF_DATA
+    CANCELLED = R_CANCELLED
+    OCO = R_OCO
+    IOC = R_IOC
     QTY_BELOW_MIN = R_QTY_BELOW_MIN
     QTY_ABOVE_MAX = R_QTY_ABOVE_MAX
+    BAD_STOPS = R_BAD_STOPS
+    UNKNOWN_REF = R_UNKNOWN_REF
+    NOT_WORKING = R_NOT_WORKING
+    EXPIRY_PAST = R_EXPIRY_PAST
+    OFF_TICK = R_OFF_TICK
+    NOTHING_TO_CLOSE = R_NOTHING_TO_CLOSE
 
 
 class Effect(IntEnum):
@@ -103,6 +167,7 @@ class Status(IntEnum):
     DONE = ST_DONE
     BUFFER_FULL = ST_BUFFER_FULL
     POSITIONS_FULL = ST_POSITIONS_FULL
+    STACK_FULL = ST_STACK_FULL
 
 
 def enum_names(enum: type[IntEnum]) -> dict[int, str]:
@@ -115,28 +180,43 @@ def enum_names(enum: type[IntEnum]) -> dict[int, str]:
 I8, I16, I32, I64, F64 = np.int8, np.int16, np.int32, np.int64, np.float64
 
 # One row per order: the input columns, then what the kernel writes back.
+# Internal fields (links, heap state) are listed in INTERNAL and not written.
 ORDER = np.dtype(
     [
-        ("order_id", I64),
+        ("order_id", I64),  # the user's id (input `id` or row number)
         ("parent_id", I64),  # -1 when none
         ("ts", I64),  # submission time
         ("act_ts", I64),  # ts + max(1 ns, latency): acts on ticks with ts >= act_ts
+        ("expire_ts", I64),  # GTD: working on ticks with ts < expire_ts; 0 = none
         ("symbol", I32),
         ("side", I8),
         ("type", I8),
         ("status", I8),
+        ("action", I8),
+        ("tif", I8),
+        ("stage", I8),  # stop-limit: 0 waiting for its stop, 1 a limit order
         ("reason", I16),
-        ("qty_steps", I64),  # requested quantity; for TARGET the signed target position
-        ("price_ticks", I64),  # limit/stop price, 0 when unused
-        ("sl_ticks", I64),  # 0 when unused
-        ("tp_ticks", I64),
-        ("trail_ticks", I64),
+        ("sl_kind", I8),
+        ("tp_kind", I8),
+        ("trail_kind", I8),
+        ("qty_steps", I64),  # requested quantity; TARGET: the signed target; 0 = all/unchanged
+        ("price_ticks", I64),  # limit price (limit, stop-limit), 0 when unused
+        ("stop_ticks", I64),  # stop price (stop, stop-limit), 0 when unused
+        ("sl_val", I64),  # price ticks, distance ticks or parts per million by sl_kind
+        ("tp_val", I64),
+        ("trail_val", I64),
+        ("trail_act", I64),  # trailing activation distance in ticks, 0 = at once
+        ("trail_step", I64),  # trailing step in ticks, 0 = every tick
+        ("ref", I64),  # modify/cancel/close: internal index of the referenced order, -1
+        ("ref_id", I64),  # ... and its user id (-1 when none)
+        ("oco_group", I64),  # -1 when none
         ("filled_steps", I64),
         ("fill_value", I64),  # sum of price_ticks * qty_steps over its fills
         ("fill_ts", I64),  # time of the last fill, 0 when none
         ("commission_minor", I64),
         ("position_id", I64),  # position opened or changed by the last fill
         ("next_working", I64),  # intrusive FIFO link of working orders per symbol
+        ("oco_next", I64),  # ring of the OCO group (internal index), -1
     ],
     align=True,
 )
@@ -164,12 +244,14 @@ FILL = np.dtype(
 # One row per position; the live table and the positions log share it.
 POSITION = np.dtype(
     [
-        ("position_id", I64),
-        ("parent_id", I64),
+        ("position_id", I64),  # the id of the order that opened it
+        ("parent_id", I64),  # netting reversal: the position it reversed; else -1
         ("symbol", I32),
         ("side", I8),
         ("is_open", I8),
         ("exit_reason", I16),
+        ("trail_kind", I8),
+        ("trail_state", I8),  # 0 none, 1 waiting for activation, 2 trailing
         ("qty_steps", I64),  # open quantity now
         ("max_qty_steps", I64),
         ("cost", I64),  # tick*steps of the open quantity (exact; see docs §2)
@@ -185,9 +267,25 @@ POSITION = np.dtype(
         ("commission_minor", I64),
         ("swap_minor", I64),
         ("unrealized_pnl_minor", I64),  # filled in when reported open
-        ("mae_ticks", I64),  # worst closing-side quote seen while open (next issue)
-        ("mfe_ticks", I64),  # best closing-side quote seen while open (next issue)
+        ("sl_ticks", I64),  # 0 = none
+        ("tp_ticks", I64),
+        ("trail_val", I64),  # distance in ticks or ppm by trail_kind
+        ("trail_act", I64),
+        ("trail_step", I64),
+        ("trail_stop", I64),  # current trailing stop, 0 = not active
+        ("trail_hwm", I64),  # best closing-side quote since activation
+        ("trail_next_q", I64),  # the quote at which the trailing stop next moves
+        ("mae_ticks", I64),  # worst closing-side quote while open
+        ("mfe_ticks", I64),  # best closing-side quote while open
+        ("mae_minor", I64),  # the same excursions in money (docs/execution.md §8)
+        ("mfe_minor", I64),
         ("n_fills", I64),
+        ("open_k", I64),  # internal index of the opening order
+        ("seg0", I64),  # excursion segment the position opened in
+        ("list_next", I64),  # open positions of the symbol and side, oldest first
+        ("list_prev", I64),
+        ("trail_next", I64),  # trailing positions of the symbol and side
+        ("trail_prev", I64),
     ],
     align=True,
 )
@@ -209,15 +307,50 @@ SYMBOL = np.dtype(
     [
         ("bid", I64),
         ("ask", I64),
+        ("bid_size", I64),  # quote sizes in lot steps, 0 when unknown
+        ("ask_size", I64),
         ("last_ts", I64),
         ("long_steps", I64),
         ("long_cost", I64),
         ("short_steps", I64),
         ("short_cost", I64),
         ("unrealized_minor", I64),
+        ("n_open", I64),
         ("net_slot", I64),  # netting: the slot of the symbol's position, -1 when flat
-        ("work_head", I64),  # FIFO of working market/target orders (order index)
+        ("work_head", I64),  # FIFO of working market/target/close/IOC orders
         ("work_tail", I64),
+        # trigger thresholds: something may trigger when bid <= bid_lo, bid >= bid_hi,
+        # ask >= ask_hi or ask <= ask_lo (kernels/triggers.py::refresh)
+        ("bid_lo", I64),
+        ("bid_hi", I64),
+        ("ask_lo", I64),
+        ("ask_hi", I64),
+        # heap roots (-1 = empty): position stops, then pending entry orders
+        ("h_long_sl", I64),
+        ("h_long_tp", I64),
+        ("h_short_sl", I64),
+        ("h_short_tp", I64),
+        ("h_buy_stop", I64),
+        ("h_sell_stop", I64),
+        ("h_buy_limit", I64),
+        ("h_sell_limit", I64),
+        # open positions by side, oldest first (slots), and trailing lists
+        ("long_head", I64),
+        ("long_tail", I64),
+        ("short_head", I64),
+        ("short_tail", I64),
+        ("trail_long", I64),
+        ("trail_short", I64),
+        ("trail_bid", I64),  # a long trailing stop moves when bid >= this
+        ("trail_ask", I64),  # a short trailing stop moves when ask <= this
+        # excursions: extremes of the current segment and the segment number
+        ("seg", I64),
+        ("seg_bid_hi", I64),
+        ("seg_bid_lo", I64),
+        ("seg_ask_hi", I64),
+        ("seg_ask_lo", I64),
+        ("next_swap", I64),  # next rollover instant
+        ("next_fund", I64),  # next funding instant
     ],
     align=True,
 )
@@ -236,9 +369,11 @@ ACCOUNT = np.dtype(
         ("n_ticks", I64),
         ("n_fills", I64),
         ("n_open", I64),
-        ("n_positions", I64),  # positions ever opened = next position id
+        ("n_positions", I64),  # positions ever opened
         ("n_rejected", I64),
-        ("order_cursor", I64),  # next order (index in ts order) to activate
+        ("order_cursor", I64),  # next order (index in act_ts order) to activate
+        ("expire_cursor", I64),  # next GTD order (in Book.expiry) to check
+        ("next_carry", I64),  # earliest swap/funding instant over the symbols
         ("last_ts", I64),
         ("sample_end", I64),  # end of the current equity bucket (exclusive)
         ("have_sample", I8),  # a tick was seen in the current bucket
@@ -266,6 +401,20 @@ INSTRUMENT = np.dtype(
         ("comm_min_minor", I64),  # per fill
         ("min_steps", I64),
         ("max_steps", I64),  # 0 = no limit
+        # swap: charge = R(base x mult x num / den), base = steps (points) or
+        # price*steps (percent); num/den already include V and the sign (a cost > 0)
+        ("swap_kind", I8),
+        ("swap_long_num", I64),
+        ("swap_long_den", I64),
+        ("swap_short_num", I64),
+        ("swap_short_den", I64),
+        ("swap_offset_ns", I64),  # rollover time after 00:00 UTC
+        ("swap_days", I64),  # multiplier per weekday, 4 bits each, Monday lowest
+        # funding: charge = R(price*steps x num / den) per interval (long; short negated)
+        ("fund_num", I64),
+        ("fund_den", I64),
+        ("fund_period_ns", I64),  # 0 = no funding
+        ("fund_offset_ns", I64),
     ],
     align=True,
 )
@@ -275,23 +424,42 @@ PARAMS = np.dtype(
         ("account_mode", I8),
         ("log_level", I8),
         ("close_at_end", I8),
+        ("exec_model", I8),
+        ("slip_kind", I8),
+        ("slip_random", I8),
         ("initial_cash_minor", I64),
         ("equity_interval_ns", I64),
         ("latency_ns", I64),
+        ("slip_ticks", I64),  # fixed ticks; the size model's ticks per full quote size
+        ("slip_num", I64),  # spread model: fraction of the spread
+        ("slip_den", I64),
+        ("seed", I64),
     ],
     align=True,
 )
 
+# Columns of the live records that are links or working state, not output.
+INTERNAL = {
+    "orders": ("next_working", "oco_next", "ref", "stage"),
+    "positions": ("open_k", "seg0", "list_next", "list_prev", "trail_next", "trail_prev",
+                  "trail_next_q", "trail_state"),
+}
+
 # ------------------------------------------------------------------ containers
 
 TickChunk = namedtuple("TickChunk", ["ts", "sym", "bid", "ask", "bid_size", "ask_size"])
-Book = namedtuple("Book", ["acct", "syms", "orders", "pos", "free", "slot_of_id"])
+# pnode: position heap nodes (slot x [SL heap cols, TP heap cols]); onode: pending
+# order heap nodes (order index x cols); xs_seq/xs_val: excursion stacks
+# (symbol x 4 x capacity; kernels/excursion.py); expiry: GTD order indices by expire_ts.
+Book = namedtuple("Book", ["acct", "syms", "orders", "pos", "free", "slot_of_order", "pnode", "onode",
+                           "xs_n", "xs_seq", "xs_val", "expiry"])
 Logs = namedtuple("Logs", ["fills", "closed", "equity"])
 
+_BIG = np.iinfo(np.int64).max // 4  # "never" for thresholds, safe to add a few ticks to
 
-def new_book(
-    n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: int = 1024
-) -> Book:
+
+def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: int = 1024,
+             stack_capacity: int = 256) -> Book:
     """Fresh account state for one parameter set."""
     acct = np.zeros(1, ACCOUNT)
     cash = int(params[0]["initial_cash_minor"])
@@ -299,38 +467,63 @@ def new_book(
     acct[0]["equity_minor"] = cash
     acct[0]["peak_minor"] = cash
     acct[0]["sample_end"] = np.iinfo(np.int64).min
+    acct[0]["next_carry"] = np.iinfo(np.int64).min  # the first tick sets up swap and funding
     syms = np.zeros(n_symbols, SYMBOL)
-    syms["net_slot"] = -1
-    syms["work_head"] = -1
-    syms["work_tail"] = -1
+    for f in ("net_slot", "work_head", "work_tail", "h_long_sl", "h_long_tp", "h_short_sl", "h_short_tp",
+              "h_buy_stop", "h_sell_stop", "h_buy_limit", "h_sell_limit", "long_head", "long_tail",
+              "short_head", "short_tail", "trail_long", "trail_short"):
+        syms[f] = -1
+    syms["bid_lo"] = -_BIG
+    syms["ask_lo"] = -_BIG
+    syms["bid_hi"] = _BIG
+    syms["ask_hi"] = _BIG
+    syms["trail_bid"] = _BIG
+    syms["trail_ask"] = -_BIG
+    syms["next_swap"] = np.iinfo(np.int64).max
+    syms["next_fund"] = np.iinfo(np.int64).max
     pos = np.zeros(capacity, POSITION)
     free = np.arange(capacity - 1, -1, -1, dtype=np.int64)
     acct[0]["n_free"] = capacity
-    slot_of_id = np.full(capacity, -1, dtype=np.int64)
-    return Book(acct, syms, orders, pos, free, slot_of_id)
+    n_orders = max(1, orders.shape[0])
+    slot_of_order = np.full(n_orders, -1, dtype=np.int64)
+    pnode = np.full((capacity, 2 * HK_COLS), -1, dtype=np.int64)
+    pnode[:, PH_SL + HK_PREV] = -2
+    pnode[:, PH_TP + HK_PREV] = -2
+    onode = np.full((n_orders, HK_COLS), -1, dtype=np.int64)
+    onode[:, HK_PREV] = -2
+    xs_n = np.zeros((n_symbols, 4), dtype=np.int64)
+    xs_seq = np.zeros((n_symbols, 4, stack_capacity), dtype=np.int64)
+    xs_val = np.zeros((n_symbols, 4, stack_capacity), dtype=np.int64)
+    gtd = np.flatnonzero(orders["tif"] == TIF_GTD) if orders.shape[0] else np.empty(0, np.int64)
+    expiry = gtd[np.argsort(orders["expire_ts"][gtd], kind="stable")].astype(np.int64)
+    return Book(acct, syms, orders, pos, free, slot_of_order, pnode, onode, xs_n, xs_seq, xs_val, expiry)
 
 
 def grow_positions(book: Book) -> Book:
-    """Make room for one more position (between kernel calls, never per tick).
+    """Double the position slots when every slot is taken (between kernel calls)."""
+    if int(book.acct[0]["n_free"]) > 0:
+        return book
+    cap = book.pos.shape[0]
+    pos = np.zeros(2 * cap, POSITION)
+    pos[:cap] = book.pos
+    free = np.empty(2 * cap, dtype=np.int64)
+    free[:cap] = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
+    pnode = np.full((2 * cap, 2 * HK_COLS), -1, dtype=np.int64)
+    pnode[cap:, PH_SL + HK_PREV] = -2
+    pnode[cap:, PH_TP + HK_PREV] = -2
+    pnode[:cap] = book.pnode
+    book.acct[0]["n_free"] = cap
+    return book._replace(pos=pos, free=free, pnode=pnode)
 
-    The slot table doubles only when every slot is taken (open positions);
-    the id map doubles only when every id is used (positions ever opened).
-    """
-    n_free = int(book.acct[0]["n_free"])
-    if n_free == 0:
-        cap = book.pos.shape[0]
-        pos = np.zeros(2 * cap, POSITION)
-        pos[:cap] = book.pos
-        free = np.empty(2 * cap, dtype=np.int64)
-        free[:cap] = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
-        book.acct[0]["n_free"] = cap
-        book = book._replace(pos=pos, free=free)
-    ids = book.slot_of_id.shape[0]
-    if int(book.acct[0]["n_positions"]) >= ids:
-        slot_of_id = np.full(2 * ids, -1, dtype=np.int64)
-        slot_of_id[:ids] = book.slot_of_id
-        book = book._replace(slot_of_id=slot_of_id)
-    return book
+
+def grow_stacks(book: Book) -> Book:
+    """Double the excursion stacks (between kernel calls)."""
+    n_sym, k, cap = book.xs_seq.shape
+    seq = np.zeros((n_sym, k, 2 * cap), dtype=np.int64)
+    val = np.zeros((n_sym, k, 2 * cap), dtype=np.int64)
+    seq[:, :, :cap] = book.xs_seq
+    val[:, :, :cap] = book.xs_val
+    return book._replace(xs_seq=seq, xs_val=val)
 
 
 def new_logs(rows: int) -> Logs:

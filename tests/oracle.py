@@ -16,7 +16,9 @@ Rules implemented (netting account, latency 0):
 * A quantity below the instrument's ``min_qty`` is rejected
   (``qty_below_min``) at the moment the order acts; for a target order the
   traded quantity ``|target - net|`` is checked.
-* One position per symbol.  A same-side fill increases it, an opposite fill
+* One position per symbol, its id the id of the order that opened it (a
+  reversal's new position has the reversed one as ``parent_id``).  A same-side
+  fill increases it, an opposite fill
   reduces or closes it, a larger opposite fill reverses it: a close fill of the
   whole open quantity and an open fill of the rest, with the order's commission
   computed once on the whole quantity and split pro rata.
@@ -44,8 +46,16 @@ __all__ = [
     "OCommission",
     "OInstrument",
     "OracleResult",
+    "random_slip",
+    "EConfig",
+    "EInstrument",
+    "EResult",
+    "hhmm_ns",
     "round_half_even",
     "simulate",
+    "splitmix64",
+    "stop_spec",
+    "whole",
 ]
 
 # 200 significant digits: every product below is exact, and a quotient of two
@@ -75,6 +85,26 @@ def _whole(x: Decimal, unit: Decimal, what: str) -> int:
     if n != n.to_integral_value():
         raise ValueError(f"{what} {x} is not a whole multiple of {unit}")
     return int(n)
+
+
+whole = _whole  # shared with tests/oracle_engine.py
+
+# -- seeded slippage (docs/execution.md §5), shared with tests/oracle_engine.py --
+_M64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+def splitmix64(x: int) -> int:
+    """``z = x + G; z = (z ^ z>>30) * C1; z = (z ^ z>>27) * C2; z ^ z>>31``, all mod 2**64."""
+    z = (x + GOLDEN) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def random_slip(seed: int, n: int, s: int) -> int:
+    """The slippage drawn for fill number ``n``: ``splitmix64(seed + n*G) mod (s + 1)``."""
+    return splitmix64((seed + n * GOLDEN) & _M64) % (s + 1)
 
 
 @dataclass
@@ -112,6 +142,7 @@ class _Position:
     exit_value: Decimal = _ZERO
     close_ts: int | None = None
     exit_reason: str = "none"
+    parent_id: int = -1  # netting reversal: the position it reversed
 
 
 @dataclass
@@ -209,8 +240,9 @@ class _Model:
             }
         )
 
-    def open_position(self, sym, side, ts) -> _Position:
-        pos = _Position(position_id=len(self.positions), symbol=sym, side=side, open_ts=ts)
+    def open_position(self, sym, side, ts, order_id, parent_id=-1) -> _Position:
+        """A position's id is the id of the order whose fill opened it (docs/execution.md §1)."""
+        pos = _Position(position_id=order_id, symbol=sym, side=side, open_ts=ts, parent_id=parent_id)
         self.positions.append(pos)
         self.open_pos[sym] = pos
         return pos
@@ -247,7 +279,7 @@ class _Model:
         comm = self.commission_for(inst, price, qty)
         pos = self.open_pos[sym]
         if pos is None:
-            pos = self.open_position(sym, side, ts)
+            pos = self.open_position(sym, side, ts, order_id)
             self.add_to(pos, qty, price)
             self.emit(order_id, pos, ts, side, "open", qty, price, comm, _ZERO)
         elif pos.side == side:
@@ -274,7 +306,7 @@ class _Model:
             pnl = self.take_from(pos, q_close, price)
             self.emit(order_id, pos, ts, side, "close", q_close, price, comm_close, pnl)
             self.finish_position(pos, ts, reason)
-            new = self.open_position(sym, side, ts)
+            new = self.open_position(sym, side, ts, order_id, parent_id=pos.position_id)
             self.add_to(new, q_open, price)
             self.emit(order_id, new, ts, side, "open", q_open, price, comm_open, _ZERO)
 
@@ -435,12 +467,12 @@ def _simulate(
     res.realized_minor = md.to_minor(md.realized_total)
     res.commission_minor = md.to_minor(md.commission_total)
     res.equity = md.equity_log
-    for p in md.positions:
+    for p in sorted(md.positions, key=lambda p: p.position_id):
         inst = instruments[p.symbol]
         res.positions.append(
             {
                 "position_id": p.position_id,
-                "parent_id": -1,
+                "parent_id": p.parent_id,
                 "symbol": p.symbol,
                 "side": p.side,
                 "is_open": p.is_open,
@@ -462,3 +494,74 @@ def _simulate(
     if res.final_cash_minor != initial_minor + res.realized_minor - res.commission_minor:
         raise AssertionError("oracle ledger does not balance")
     return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs and outputs of the order-engine model in tests/oracle_engine.py (docs/execution.md)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EInstrument:
+    symbol: str
+    tick_size: Decimal
+    lot_step: Decimal
+    contract_size: Decimal = _ONE
+    quote_to_account: Decimal = _ONE
+    min_qty: Decimal = _ZERO
+    max_qty: Decimal = _ZERO  # 0 = no limit
+    swap_mode: str = "none"  # none | points | percent
+    swap_long: Decimal = _ZERO  # received per lot per day (points) / percent per year
+    swap_short: Decimal = _ZERO
+    swap_time: str = "00:00"
+    swap_days: tuple = (1, 1, 3, 1, 1, 0, 0)  # Monday first
+    swap_year_days: int = 365
+    funding_rate: Decimal = _ZERO
+    funding_interval_ns: int = 0  # 0 = no funding
+    funding_time: str = "00:00"
+
+
+@dataclass
+class EConfig:
+    account_mode: str = "netting"  # netting | hedging
+    model: str = "perfect"  # perfect | realistic | worst_case
+    slippage: str = "none"  # none | fixed | spread | size
+    slippage_ticks: int = 0
+    slippage_spread: Decimal = _ZERO
+    random_slippage: bool = False
+    seed: int = 0
+    latency_ns: int = 0
+    close_at_end: bool = False
+    initial_cash: Decimal = Decimal("100000")
+    minor_digits: int = 2
+
+
+@dataclass
+class EResult:
+    fills: list[dict] = field(default_factory=list)
+    orders: list[dict] = field(default_factory=list)  # by order index: id, status, reason
+    positions: list[dict] = field(default_factory=list)  # by id
+    closed_order: list[int] = field(default_factory=list)  # position ids in the order they closed
+    equity: list[tuple[int, int]] = field(default_factory=list)
+    final_cash_minor: int = 0
+    final_equity_minor: int = 0
+    realized_minor: int = 0
+    commission_minor: int = 0
+    swap_minor: int = 0
+    max_drawdown_minor: int = 0
+
+
+def hhmm_ns(s: str) -> int:
+    h, m = s.split(":")
+    return (int(h) * 60 + int(m)) * 60 * 10**9
+
+
+def stop_spec(row: dict, name: str):
+    """The stop ``name`` (sl, tp or trail) of an input row: the first of price, ticks, percent given."""
+    for kind, key in (("price", name), ("ticks", f"{name}_ticks"), ("pct", f"{name}_pct")):
+        v = row.get(key)
+        if v is not None:
+            if v == 0:
+                return ("remove", None)  # INTERPRETATION: 0 in any form removes the stop
+            return (kind, int(v) if kind == "ticks" else Decimal(v))
+    return None

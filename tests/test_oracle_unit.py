@@ -202,7 +202,7 @@ def test_reversal_split_with_pro_rata_commission():
     p0, p1 = res.positions
     assert (p0["side"], p0["realized_pnl_minor"], p0["commission_minor"]) == (1, 1000, 59)
     assert (p1["side"], p1["realized_pnl_minor"], p1["commission_minor"]) == (-1, 200, 26)
-    assert p1["parent_id"] == -1 and not p1["is_open"]
+    assert p1["parent_id"] == 0 and not p1["is_open"]  # the reversal names the position it reversed
     ledger_ok(res)
 
 
@@ -274,7 +274,7 @@ def test_btcusd_pnl_rounds_to_cents():
     assert [f["price_ticks"] for f in res.fills] == [6000001, 6001234, 6000000, 5995000, 6000000, 6015000]
     assert [f["qty_steps"] for f in res.fills] == [15, 15, 1, 1, 1, 1]
     assert [f["realized_pnl_minor"] for f in res.fills] == [0, 2, 0, 0, 0, 2]
-    assert [p["position_id"] for p in res.positions] == [0, 1, 2]
+    assert [p["position_id"] for p in res.positions] == [0, 2, 4]  # ids of the opening orders
     assert [p["side"] for p in res.positions] == [1, -1, 1]
     # Unrealized at ts 10 after the first buy: (59999.99 - 60000.01) x 0.0015 = -$0.00003
     # = -0.003 cent -> 0, so equity stays 1000000 and nothing is drawn down there.

@@ -74,20 +74,33 @@ def test_side_is_case_insensitive(arch):
     assert res.fills["side"].to_list() == [1, -1]
 
 
-def test_limit_type_is_refused(arch):
+def test_limit_without_a_price_is_refused(arch):
+    # limit orders are supported; their price is required (docs/execution.md §3)
     frame = orders_frame([(1, "EURUSD", "buy", 1), (1, "EURUSD", "buy", 1)], type=["market", "limit"])
-    _refused(arch, frame, 1, "limit")
+    _refused(arch, frame, 1, "price", "required", "type limit")
 
 
-def test_stop_loss_column_set_is_refused(arch):
+def test_unknown_order_type_is_refused(arch):
+    frame = orders_frame([(1, "EURUSD", "buy", 1), (1, "EURUSD", "buy", 1)], type=["market", "iceberg"])
+    _refused(arch, frame, 1, "type", "iceberg")
+
+
+def test_stop_loss_in_two_forms_is_refused(arch):
+    # sl (a price) and sl_ticks (a distance) on one row: at most one form of a stop
     frame = orders_frame([(1, "EURUSD", "buy", 1), (1, "EURUSD", "buy", 1)])
-    frame = frame.with_columns(pl.Series("sl", [None, 1.09], pl.Float64))
-    _refused(arch, frame, 1, "sl")
+    frame = frame.with_columns(pl.Series("sl", [1.09, 1.09], pl.Float64),
+                               pl.Series("sl_ticks", [None, 10], pl.Int64))
+    _refused(arch, frame, 1, "sl", "sl_ticks")
 
 
-def test_all_null_reserved_columns_are_accepted(arch):
+def test_all_null_engine_columns_are_accepted(arch):
     frame = orders_frame([(1, "EURUSD", "buy", 1)], type=["market"])
-    frame = frame.with_columns(*(pl.lit(None, pl.Float64).alias(c) for c in ("price", "sl", "tp", "trail")))
+    floats = ("price", "stop", "sl", "tp", "sl_pct", "tp_pct", "trail", "trail_pct")
+    ints = ("id", "oco", "ref", "sl_ticks", "tp_ticks", "trail_ticks", "trail_activation", "trail_step")
+    frame = frame.with_columns(*(pl.lit(None, pl.Float64).alias(c) for c in floats),
+                               *(pl.lit(None, pl.Int64).alias(c) for c in ints),
+                               *(pl.lit(None, pl.String).alias(c) for c in ("action", "tif", "tag")),
+                               pl.lit(None, pl.Datetime("ns", "UTC")).alias("expire"))
     assert bt.run(arch, orders=frame).summary["orders_filled"] == 1
 
 

@@ -1,18 +1,19 @@
-"""The position table grows by open positions, the id map by positions ever opened."""
+"""The position table grows by open positions; ids are the opening orders' ids."""
 
 import datetime as dt
 
 import numpy as np
 import polars as pl
-from backtestr.kernels.records import PARAMS, grow_positions, new_book
+from backtestr.kernels.records import HK_PREV, ORDER, PARAMS, PH_TP, grow_positions, grow_stacks, new_book
 
 import backtestr as bt
 
 
 def test_many_reversals_past_the_initial_capacity():
     # 3000 ticks, a target flipping between +0.01 and -0.01 lots after every tick:
-    # every signal after the first reverses, so 3000 positions are opened (ids
-    # 0..2999), far past the 1024 initial slots and ids, with one open at a time.
+    # every signal after the first reverses, so 3000 positions are opened, far past
+    # the 1024 initial slots, one open at a time. A position's id is the id of the
+    # order that opened it: signal i (its row number) opens position i.
     n = 3000
     t0 = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)
     ts = [t0 + dt.timedelta(seconds=i) for i in range(n + 1)]
@@ -24,6 +25,9 @@ def test_many_reversals_past_the_initial_capacity():
     pos = res.positions
     assert pos.height == n
     assert sorted(pos["position_id"].to_list()) == list(range(n))
+    # each reversal's position names the one it reversed as its parent
+    par = dict(zip(pos["position_id"].to_list(), pos["parent_id"].to_list(), strict=True))
+    assert par[0] == -1 and all(par[i] == i - 1 for i in range(1, n))
     assert pos["is_open"].sum() == 1
     s = res.summary
     assert s["final_cash_minor"] == s["initial_cash_minor"] + s["realized_pnl_minor"] - s["commission_minor"]
@@ -31,17 +35,25 @@ def test_many_reversals_past_the_initial_capacity():
     assert s["realized_pnl_minor"] == -2 * (n - 1)
 
 
-def test_grow_only_what_is_full():
+def test_grow_only_when_every_slot_is_taken():
     params = np.zeros(1, PARAMS)
-    book = new_book(1, np.zeros(0, dtype=[("x", "i8")]), params, capacity=4)
-    # every id used but slots free: only the id map grows
-    book.acct[0]["n_positions"] = 4
-    grown = grow_positions(book)
-    assert grown.pos.shape[0] == 4
-    assert grown.slot_of_id.shape[0] == 8
-    # every slot taken: the slot table doubles and its new slots are free
-    grown.acct[0]["n_free"] = 0
-    g2 = grow_positions(grown)
-    assert g2.pos.shape[0] == 8
+    orders = np.zeros(0, ORDER)
+    book = new_book(1, orders, params, capacity=4)
+    assert grow_positions(book) is book  # slots free: nothing grows
+    book.acct[0]["n_free"] = 0
+    book.pnode[:, :] = 7  # live heap links must be carried over
+    g2 = grow_positions(book)
+    assert g2.pos.shape[0] == 8 and g2.pnode.shape[0] == 8
     assert int(g2.acct[0]["n_free"]) == 4
     assert sorted(g2.free[:4].tolist()) == [4, 5, 6, 7]
+    assert (g2.pnode[:4] == 7).all()
+    assert (g2.pnode[4:, HK_PREV] == -2).all() and (g2.pnode[4:, PH_TP + HK_PREV] == -2).all()
+
+
+def test_stacks_grow_keeping_their_entries():
+    params = np.zeros(1, PARAMS)
+    book = new_book(2, np.zeros(0, ORDER), params, stack_capacity=2)
+    book.xs_seq[1, 3, :] = [5, 6]
+    g = grow_stacks(book)
+    assert g.xs_seq.shape == (2, 4, 4)
+    assert g.xs_seq[1, 3, :2].tolist() == [5, 6]

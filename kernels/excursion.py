@@ -1,0 +1,110 @@
+"""MAE and MFE for every position at O(1) per tick, whatever the count.
+
+Per symbol, the ticks are cut into segments at each position opening; the
+current segment keeps the extremes of bid and ask (four compares per tick
+while the symbol has open positions). A closed segment is pushed onto four
+monotone stacks (max bid, min bid, max ask, min ask; minima stored negated),
+which keep only segments whose extreme is not beaten by a later one. The
+extreme over "from my opening segment to now" is then the first stack entry
+at or after that segment (binary search) against the current segment. A
+stack never holds more entries than segments nor than distinct prices in
+ticks, and it is emptied whenever the symbol has no open position.
+"""
+
+import numpy as np
+from numba import njit
+
+from .records import BUY
+from .rounding import mul_div_round
+
+_NONE = np.iinfo(np.int64).min
+
+
+@njit(cache=True, nogil=True, inline="always")
+def tick(r, bid, ask):
+    """Fold one quote into the current segment."""
+    if bid > r.seg_bid_hi:
+        r.seg_bid_hi = bid
+    if bid < r.seg_bid_lo:
+        r.seg_bid_lo = bid
+    if ask > r.seg_ask_hi:
+        r.seg_ask_hi = ask
+    if ask < r.seg_ask_lo:
+        r.seg_ask_lo = ask
+
+
+@njit(cache=True, nogil=True)
+def stack_room(book, s):
+    return book.xs_n[s, 0] < book.xs_seq.shape[2] and book.xs_n[s, 1] < book.xs_seq.shape[2] and \
+        book.xs_n[s, 2] < book.xs_seq.shape[2] and book.xs_n[s, 3] < book.xs_seq.shape[2]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _push(book, s, k, seq, v):
+    n = book.xs_n[s, k]
+    while n > 0 and book.xs_val[s, k, n - 1] <= v:
+        n -= 1
+    book.xs_seq[s, k, n] = seq
+    book.xs_val[s, k, n] = v
+    book.xs_n[s, k] = n + 1
+
+
+@njit(cache=True, nogil=True)
+def cut(book, s):
+    """Close the current segment of symbol ``s`` (a position opens on this tick).
+
+    Needs stack_room(book, s). The new segment starts with the current quote.
+    """
+    r = book.syms[s]
+    if r.n_open == 0:
+        for k in range(4):
+            book.xs_n[s, k] = 0
+    else:
+        g = r.seg
+        _push(book, s, 0, g, r.seg_bid_hi)
+        _push(book, s, 1, g, -r.seg_bid_lo)
+        _push(book, s, 2, g, r.seg_ask_hi)
+        _push(book, s, 3, g, -r.seg_ask_lo)
+    r.seg += 1
+    r.seg_bid_hi = r.bid
+    r.seg_bid_lo = r.bid
+    r.seg_ask_hi = r.ask
+    r.seg_ask_lo = r.ask
+
+
+@njit(cache=True, nogil=True)
+def _since(book, s, k, g):
+    """Largest stacked value over segments >= g (_NONE when there is none)."""
+    n = book.xs_n[s, k]
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if book.xs_seq[s, k, mid] < g:
+            lo = mid + 1
+        else:
+            hi = mid
+    return book.xs_val[s, k, lo] if lo < n else _NONE
+
+
+@njit(cache=True, nogil=True)
+def finish(book, ins, slot):
+    """Set MAE/MFE (ticks and money) of the position in ``slot`` up to now."""
+    p = book.pos[slot]
+    s = p.symbol
+    r = book.syms[s]
+    g = p.seg0
+    if p.side == BUY:
+        hi = max(_since(book, s, 0, g), r.seg_bid_hi)
+        lo = -max(_since(book, s, 1, g), -r.seg_bid_lo)
+        p.mfe_ticks = hi
+        p.mae_ticks = lo
+        p.mfe_minor = mul_div_round(hi * p.entry_steps - p.entry_value, ins.value_num, ins.value_den)
+        p.mae_minor = mul_div_round(lo * p.entry_steps - p.entry_value, ins.value_num, ins.value_den)
+    else:
+        hi = max(_since(book, s, 2, g), r.seg_ask_hi)
+        lo = -max(_since(book, s, 3, g), -r.seg_ask_lo)
+        p.mfe_ticks = lo
+        p.mae_ticks = hi
+        p.mfe_minor = mul_div_round(p.entry_value - lo * p.entry_steps, ins.value_num, ins.value_den)
+        p.mae_minor = mul_div_round(p.entry_value - hi * p.entry_steps, ins.value_num, ins.value_den)

@@ -1,0 +1,148 @@
+"""What a tick triggers: pending entries, then position exits, then trailing.
+
+Called only when the tick's quote is past one of its symbol's thresholds
+(books.refresh), so a tick that triggers nothing never comes here. Each loop
+looks at the heap roots, acts on one, and looks again; every fill first checks
+that there is room, so the caller can stop, make room and re-run the tick.
+Order (docs/execution.md §6): stop entries (buy, sell), then limit entries
+(buy, sell), each best price first and ties by order index; then stop-losses
+(long, short), then take-profits (long, short), worst stop first.
+"""
+
+from numba import njit
+
+from .books import add_pending, refresh
+from .costs import commission
+from .execution import limit_fill_price, stop_fill_price, through
+from .heaps import pop
+from .logbuf import room
+from .matching import fill_order
+from .positions import capacity, close_slot
+from .records import (
+    BUY,
+    HK_KEY,
+    OS_WORKING,
+    OT_STOP,
+    OT_STOP_LIMIT,
+    PH_SL,
+    PH_TP,
+    R_STOP_LOSS,
+    R_TAKE_PROFIT,
+    R_TRAILING,
+    SELL,
+    ST_BUFFER_FULL,
+    ST_DONE,
+)
+from .stops import trail_pass
+
+
+@njit(cache=True, nogil=True)
+def _triggered(book, logs, inst, prm, k, t):
+    """Order ``k`` has just left its heap because the quote reached it."""
+    o = book.orders[k]
+    if o.status != OS_WORKING:
+        return
+    if o.type == OT_STOP_LIMIT and o.stage == 0:
+        o.stage = 1
+        add_pending(book, prm, k)
+        return
+    r = book.syms[o.symbol]
+    if o.type == OT_STOP:
+        price = stop_fill_price(prm, r, o.side, o.stop_ticks, o.qty_steps, book.acct[0].n_fills)
+    else:
+        price = limit_fill_price(prm, r, o.side, o.price_ticks)
+    fill_order(book, logs, inst, prm, k, o.side, o.qty_steps, price, t)
+
+
+@njit(cache=True, nogil=True)
+def pending_pass(book, logs, inst, prm, s, t):
+    """Fill the pending entry orders of symbol ``s`` that the quote reached."""
+    r = book.syms[s]
+    ON = book.onode
+    w = through(prm)
+    while True:
+        if r.h_buy_stop >= 0 and r.ask >= ON[r.h_buy_stop, HK_KEY]:
+            k = r.h_buy_stop
+        elif r.h_sell_stop >= 0 and r.bid <= -ON[r.h_sell_stop, HK_KEY]:
+            k = r.h_sell_stop
+        elif r.h_buy_limit >= 0 and r.ask <= -ON[r.h_buy_limit, HK_KEY] - w:
+            k = r.h_buy_limit
+        elif r.h_sell_limit >= 0 and r.bid >= ON[r.h_sell_limit, HK_KEY] + w:
+            k = r.h_sell_limit
+        else:
+            break
+        st = capacity(book, s)
+        if st != ST_DONE:
+            return st
+        if not room(logs, book.acct[0], 2, 1, 0):
+            return ST_BUFFER_FULL
+        if k == r.h_buy_stop:
+            r.h_buy_stop = pop(ON, 0, k)
+        elif k == r.h_sell_stop:
+            r.h_sell_stop = pop(ON, 0, k)
+        elif k == r.h_buy_limit:
+            r.h_buy_limit = pop(ON, 0, k)
+        else:
+            r.h_sell_limit = pop(ON, 0, k)
+        _triggered(book, logs, inst, prm, k, t)
+    refresh(book, prm, s)
+    return ST_DONE
+
+
+@njit(cache=True, nogil=True)
+def exit_pass(book, logs, inst, prm, s, t):
+    """Close the positions of symbol ``s`` whose stop or take-profit the quote reached."""
+    r = book.syms[s]
+    N = book.pnode
+    w = through(prm)
+    ins = inst[s]
+    acct = book.acct[0]
+    while True:
+        is_stop = True
+        if r.h_long_sl >= 0 and r.bid <= -N[r.h_long_sl, PH_SL + HK_KEY]:
+            slot = r.h_long_sl
+            level = -N[slot, PH_SL + HK_KEY]
+        elif r.h_short_sl >= 0 and r.ask >= N[r.h_short_sl, PH_SL + HK_KEY]:
+            slot = r.h_short_sl
+            level = N[slot, PH_SL + HK_KEY]
+        elif r.h_long_tp >= 0 and r.bid >= N[r.h_long_tp, PH_TP + HK_KEY] + w:
+            slot = r.h_long_tp
+            level = N[slot, PH_TP + HK_KEY]
+            is_stop = False
+        elif r.h_short_tp >= 0 and r.ask <= -N[r.h_short_tp, PH_TP + HK_KEY] - w:
+            slot = r.h_short_tp
+            level = -N[slot, PH_TP + HK_KEY]
+            is_stop = False
+        else:
+            break
+        if not room(logs, acct, 1, 1, 0):
+            return ST_BUFFER_FULL
+        p = book.pos[slot]
+        side = SELL if p.side == BUY else BUY
+        qty = p.qty_steps
+        if is_stop:
+            trailing = p.trail_state == 2 and p.trail_stop != 0 and (
+                p.trail_stop > p.sl_ticks if p.side == BUY else (p.sl_ticks == 0 or p.trail_stop < p.sl_ticks))
+            reason = R_TRAILING if trailing else R_STOP_LOSS
+            price = stop_fill_price(prm, r, side, level, qty, acct.n_fills)
+        else:
+            reason = R_TAKE_PROFIT
+            price = limit_fill_price(prm, r, side, level)
+        comm = commission(ins, price, qty)
+        close_slot(book, logs, ins, prm, slot, qty, price, t, -1, comm, reason)
+    return ST_DONE
+
+
+@njit(cache=True, nogil=True)
+def on_trigger(book, logs, inst, prm, s, t):
+    """The slow path of a tick whose quote passed a threshold of symbol ``s``."""
+    st = pending_pass(book, logs, inst, prm, s, t)
+    if st != ST_DONE:
+        return st
+    st = exit_pass(book, logs, inst, prm, s, t)
+    if st != ST_DONE:
+        return st
+    r = book.syms[s]
+    if r.bid >= r.trail_bid or r.ask <= r.trail_ask:
+        trail_pass(book, prm, s)
+    return ST_DONE
