@@ -128,7 +128,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
             cash = acct.cash_minor
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
-        if b <= r.bid_lo or b >= r.bid_hi or a >= r.ask_hi or a <= r.ask_lo:
+        if (b <= r.bid_lo) | (b >= r.bid_hi) | (a >= r.ask_hi) | (a <= r.ask_lo):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = on_trigger(book, logs, inst, prm, s, t)
             cash = acct.cash_minor

@@ -23,14 +23,10 @@ _NONE = np.iinfo(np.int64).min
 @njit(cache=True, nogil=True, inline="always")
 def tick(r, bid, ask):
     """Fold one quote into the current segment."""
-    if bid > r.seg_bid_hi:
-        r.seg_bid_hi = bid
-    if bid < r.seg_bid_lo:
-        r.seg_bid_lo = bid
-    if ask > r.seg_ask_hi:
-        r.seg_ask_hi = ask
-    if ask < r.seg_ask_lo:
-        r.seg_ask_lo = ask
+    r.seg_bid_hi = max(r.seg_bid_hi, bid)
+    r.seg_bid_lo = min(r.seg_bid_lo, bid)
+    r.seg_ask_hi = max(r.seg_ask_hi, ask)
+    r.seg_ask_lo = min(r.seg_ask_lo, ask)
 
 
 @njit(cache=True, nogil=True)
