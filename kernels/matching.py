@@ -307,7 +307,7 @@ def _close_step(book, logs, inst, prm, k, t):
         last = True
     else:
         slot = r.long_head
-        if slot < 0 or (r.short_head >= 0 and book.pos[r.short_head].open_k < book.pos[slot].open_k):
+        if slot < 0 or (r.short_head >= 0 and book.pos[r.short_head].open_seq < book.pos[slot].open_seq):
             slot = r.short_head
         if slot < 0:
             if o.filled_steps == 0:

@@ -101,6 +101,7 @@ def open_position(book, sym, side, ts, k, parent_id):
     cut(book, sym)
     acct.n_free -= 1
     slot = book.free[acct.n_free]
+    book.pos[slot].open_seq = acct.n_positions
     acct.n_positions += 1
     book.slot_of_order[k] = slot
     p = book.pos[slot]

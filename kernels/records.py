@@ -281,6 +281,7 @@ POSITION = np.dtype(
         ("mfe_minor", I64),
         ("n_fills", I64),
         ("open_k", I64),  # internal index of the opening order
+        ("open_seq", I64),  # n-th position opened in the run ("oldest first")
         ("seg0", I64),  # excursion segment the position opened in
         ("list_next", I64),  # open positions of the symbol and side, oldest first
         ("list_prev", I64),
@@ -441,7 +442,7 @@ PARAMS = np.dtype(
 # Columns of the live records that are links or working state, not output.
 INTERNAL = {
     "orders": ("next_working", "oco_next", "ref", "stage"),
-    "positions": ("open_k", "seg0", "list_next", "list_prev", "trail_next", "trail_prev",
+    "positions": ("open_k", "open_seq", "seg0", "list_next", "list_prev", "trail_next", "trail_prev",
                   "trail_next_q", "trail_state"),
 }
 

@@ -467,6 +467,8 @@ def engine_scenario(draw, max_ticks: int = 120, max_orders: int = 30, max_signal
             if news and draw(st.integers(0, 9)) < 8:
                 j = draw(st.sampled_from(news))
                 o["ref"], o["symbol"] = orders[j]["id"], orders[j]["symbol"]
+                if kind == "close" and draw(st.integers(0, 7)) == 0:  # another symbol: unknown_ref
+                    o["symbol"] = draw(st.sampled_from(symbols))
                 s, sp = o["symbol"], SPECS[o["symbol"]]
                 unit = max(1, sp.max_move)
                 _, bid, ask = quote_at(s, t)
@@ -510,11 +512,15 @@ def engine_scenario(draw, max_ticks: int = 120, max_orders: int = 30, max_signal
                 entry = max(1, stop + side * draw(st.integers(-unit, unit)))
         if kind in ("limit", "stop_limit"):
             o["price"] = Decimal(entry) * sp.tick_size
+            if draw(st.integers(0, 29)) == 0:  # off_tick
+                o["price"] += sp.tick_size / 2
         tif = draw(st.sampled_from(["gtc", "gtc", "gtd", "ioc"]))
         if kind != "market" or draw(st.integers(0, 4)) == 0:
             o["tif"] = tif
             if tif == "gtd":
                 o["expire"] = t + max(1, latency) + draw(st.sampled_from([1, 2, 1000, 10**9, HOUR, 24 * HOUR]))
+                if draw(st.integers(0, 14)) == 0:  # expiry_past
+                    o["expire"] = t - draw(st.sampled_from([0, 1, 1000]))
         if kind != "market" and draw(st.integers(0, 3)) == 0:
             o["oco"] = draw(st.integers(1, 3))
         for name in ("sl", "tp"):
