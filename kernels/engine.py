@@ -115,8 +115,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if sizes:
             r.bid_size = np.int64(chunk.bid_size[i])
             r.ask_size = np.int64(chunk.ask_size[i])
-        if r.n_open > 0:
-            excursion_tick(r, b, a)
+        excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
         if t >= next_ev:
             _store(acct, unreal, peak, max_dd, max_frac)
             _housekeeping(book, inst, prm, t)
