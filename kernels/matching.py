@@ -289,6 +289,28 @@ def expire(book, prm, t):
 
 
 @njit(cache=True, nogil=True)
+def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
+    """Order ``k`` closes ``qty`` of the position in ``slot`` at market; its record follows."""
+    o = book.orders[k]
+    acct = book.acct[0]
+    p = book.pos[slot]
+    s = p.symbol
+    side = -p.side
+    price = market_price(prm, book.syms[s], side, qty, acct.n_fills)
+    c_before = acct.commission_minor
+    pid = p.position_id
+    close_slot(book, logs, inst[s], prm, slot, qty, price, t, o.order_id, commission(inst[s], price, qty), R_SIGNAL)
+    o.status = status
+    o.side = side
+    o.filled_steps += qty
+    o.fill_value += price * qty
+    o.fill_ts = t
+    o.commission_minor += acct.commission_minor - c_before
+    o.reason = R_SIGNAL
+    o.position_id = pid
+
+
+@njit(cache=True, nogil=True)
 def _close_step(book, logs, inst, prm, k, t):
     """One fill of close order ``k``; True when the order is finished."""
     o = book.orders[k]
@@ -317,21 +339,7 @@ def _close_step(book, logs, inst, prm, k, t):
             return True
         qty = book.pos[slot].qty_steps
         last = False
-    p = book.pos[slot]
-    side = -p.side
-    price = market_price(prm, r, side, qty, acct.n_fills)
-    comm = commission(inst[s], price, qty)
-    c_before = acct.commission_minor
-    pid = p.position_id
-    close_slot(book, logs, inst[s], prm, slot, qty, price, t, o.order_id, comm, R_SIGNAL)
-    o.status = OS_FILLED if last else OS_WORKING
-    o.side = side
-    o.filled_steps += qty
-    o.fill_value += price * qty
-    o.fill_ts = t
-    o.commission_minor += acct.commission_minor - c_before
-    o.reason = R_SIGNAL
-    o.position_id = pid
+    _close_fill(book, logs, inst, prm, k, slot, qty, t, OS_FILLED if last else OS_WORKING)
     return last
 
 
@@ -357,20 +365,7 @@ def _target_step(book, logs, inst, prm, k, t):
         slot = r.short_head if side == BUY else r.long_head
         if slot >= 0:
             q_open = book.pos[slot].qty_steps
-            q = qty if qty < q_open else q_open
-            price = market_price(prm, r, side, q, acct.n_fills)
-            comm = commission(inst[s], price, q)
-            c_before = acct.commission_minor
-            pid = book.pos[slot].position_id
-            close_slot(book, logs, inst[s], prm, slot, q, price, t, o.order_id, comm, R_SIGNAL)
-            o.status = OS_WORKING
-            o.side = side
-            o.filled_steps += q
-            o.fill_value += price * q
-            o.fill_ts = t
-            o.commission_minor += acct.commission_minor - c_before
-            o.reason = R_SIGNAL
-            o.position_id = pid
+            _close_fill(book, logs, inst, prm, k, slot, qty if qty < q_open else q_open, t, OS_WORKING)
             return False
     price = market_price(prm, r, side, qty, acct.n_fills)
     fill_order(book, logs, inst, prm, k, side, qty, price, t)
