@@ -198,12 +198,11 @@ def set_stops(book, prm, slot, sl, tp, trail_kind, trail_val, trail_act, trail_s
         p.trail_act = trail_act
         p.trail_step = trail_step
         long = p.side == BUY
-        if trail_act > 0:
-            p.trail_state = 1
-            p.trail_next_q = entry + trail_act if long else entry - trail_act
-        else:
-            p.trail_state = 1
-            trail_move(p, r.bid if long else r.ask)
+        q = r.bid if long else r.ask
+        p.trail_state = 1
+        p.trail_next_q = entry + trail_act if long else entry - trail_act
+        if trail_act == 0 or (long and q >= p.trail_next_q) or (not long and q <= p.trail_next_q):
+            trail_move(p, q)  # active at once: from the current quote
         _trail_link(book, r, slot)
         if long:
             r.trail_bid = min(r.trail_bid, p.trail_next_q)

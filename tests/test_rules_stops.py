@@ -333,3 +333,20 @@ def test_modify_percent_distances_from_the_rounded_average_entry():
     res = run(data, o)
     assert status(res, 2)[0] == "applied"
     assert (position(res, 0)["sl_ticks"], position(res, 0)["tp_ticks"]) == (109993, 110029)
+
+
+def test_trailing_with_activation_set_by_a_modify_already_in_profit_starts_at_once():
+    # Sell 1 at t1's bid 110000 (entry 110000, no stops).  t2 ask 109972 (28 ticks in favour).
+    # 1 (modify ref 0, trail_ticks 1, trail_activation 1) acts at t3, a tick of GBPUSD: the
+    # short's current ask 109972 is already >= 1 tick past the entry, so the trail is active at
+    # once from that quote: best ask 109972, stop 109973.  t4 EURUSD ask 109990 >= 109973:
+    # trailing exit at the stop (perfect model) 109973, P&L (110000 - 109973) x 100 = +2700.
+    data = ticks([(1, 110000, 110002), (2, 109970, 109972), (3, 130000, 130002, "GBPUSD"),
+                  (4, 109988, 109990)])
+    o = orders({"t": 0.5, "side": "sell", "qty": 1},
+               {"t": 2.5, "action": "modify", "ref": 0, "trail_ticks": 1, "trail_activation": 1})
+    res = run(data, o)
+    assert status(res, 1)[0] == "applied"
+    assert fills(res)[1:] == [(-1, 0, "buy", "close", "trailing", 100, 109973)]
+    assert fill_secs(res)[1:] == [4]
+    assert position(res, 0)["realized_pnl_minor"] == 2700
