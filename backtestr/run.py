@@ -32,7 +32,6 @@ from .kernels.records import (
     new_book,
     new_logs,
 )
-from .kernels.rounding import mul_div_round
 from .orders import load_orders
 from .reader import Source, TickStream, frame_sources, plan_sources
 from .summary import build_summary
@@ -209,13 +208,6 @@ def _open_positions(book: Any, inst: np.ndarray) -> np.ndarray:
     engine.report_open(book, inst)
     pos = book.pos[book.pos["is_open"] == 1].copy()
     pos.sort(order="position_id")
-    for p in pos:
-        r = book.syms[p["symbol"]]
-        px = r["bid"] if p["side"] == 1 else r["ask"]
-        u = int(px) * int(p["qty_steps"]) - int(p["cost"])
-        u = u if p["side"] == 1 else -u
-        ins = inst[p["symbol"]]
-        p["unrealized_pnl_minor"] = mul_div_round(np.int64(u), ins["value_num"], ins["value_den"])
     return pos
 
 

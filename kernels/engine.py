@@ -17,7 +17,8 @@ from .execution import market_price
 from .logbuf import log_equity, room
 from .matching import activate, expire, process_working
 from .positions import close_slot
-from .records import LOG_TICKS, LOG_TRADES, ST_BUFFER_FULL, ST_DONE
+from .records import BUY, LOG_TICKS, LOG_TRADES, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
+from .rounding import mul_div_round
 from .triggers import on_trigger
 
 _NEVER = np.iinfo(np.int64).max
@@ -80,9 +81,10 @@ def run_chunk(chunk, start, book, logs, inst, params):
     """
     ts, sym, bid, ask = chunk.ts, chunk.sym, chunk.bid, chunk.ask
     n = ts.shape[0]
-    sizes = chunk.bid_size.shape[0] == n and chunk.ask_size.shape[0] == n
     acct = book.acct[0]
     prm = params[0]
+    # quote sizes are read only by the size slippage model
+    sizes = prm.slip_kind == SLIP_SIZE and chunk.bid_size.shape[0] == n and chunk.ask_size.shape[0] == n
     level = prm.log_level
     sampled = level >= LOG_TRADES and level < LOG_TICKS
     interval = prm.equity_interval_ns
@@ -192,8 +194,13 @@ def log_final_equity(book, logs):
 
 @njit(cache=True, nogil=True)
 def report_open(book, inst):
-    """Fill MAE/MFE and unrealized P&L of the open positions (for the positions log)."""
+    """Fill MAE/MFE and unrealized P&L of the open positions (for the positions log):
+    R(V x (closing-side quote x qty - cost)) per position, long; mirrored for a short."""
     for slot in range(book.pos.shape[0]):
         p = book.pos[slot]
         if p.is_open == 1:
-            finish(book, inst[p.symbol], slot)
+            ins = inst[p.symbol]
+            finish(book, ins, slot)
+            r = book.syms[p.symbol]
+            u = r.bid * p.qty_steps - p.cost if p.side == BUY else p.cost - r.ask * p.qty_steps
+            p.unrealized_pnl_minor = mul_div_round(u, ins.value_num, ins.value_den)

@@ -57,6 +57,25 @@ from .stops import resolve, set_stops, sides_ok
 
 
 @njit(cache=True, nogil=True)
+def ready(book, logs, s):
+    """ST_DONE when one more fill of symbol ``s`` fits (a position slot, stack room,
+    two fill rows and a closed row), else the status that asks for room."""
+    st = capacity(book, s)
+    if st != ST_DONE:
+        return st
+    if not room(logs, book.acct[0], 2, 1, 0):
+        return ST_BUFFER_FULL
+    return ST_DONE
+
+
+@njit(cache=True, nogil=True)
+def entry_price(o, price, stop):
+    """The price a pending order's stops are checked against: its stop for a stop
+    order, else its limit price (docs/execution.md §4)."""
+    return stop if o.type == OT_STOP else price
+
+
+@njit(cache=True, nogil=True)
 def reject(acct, o, reason):
     o.status = OS_REJECTED
     o.reason = reason
@@ -104,7 +123,7 @@ def _cancel_oco(book, prm, k):
 def fill_order(book, logs, inst, prm, k, side, qty, price, t):
     """Fill ``qty`` of order ``k``: the position, the order's record, its stops, OCO.
 
-    Needs capacity() == ST_DONE and room for two fills and one closed row.
+    Needs ready() == ST_DONE.
     """
     o = book.orders[k]
     s = o.symbol
@@ -155,7 +174,7 @@ def _modify(book, prm, k, t):
     if o.status == OS_WORKING:
         price = m.price_ticks if m.price_ticks > 0 else o.price_ticks
         stop = m.stop_ticks if m.stop_ticks > 0 else o.stop_ticks
-        entry = 0 if o.type == OT_MARKET or o.type == OT_TARGET else (stop if o.type == OT_STOP else price)
+        entry = 0 if o.type == OT_MARKET or o.type == OT_TARGET else entry_price(o, price, stop)
         sl_kind = m.sl_kind if m.sl_kind != K_NONE else o.sl_kind
         sl_val = m.sl_val if m.sl_kind != K_NONE else o.sl_val
         tp_kind = m.tp_kind if m.tp_kind != K_NONE else o.tp_kind
@@ -235,7 +254,7 @@ def _new(book, inst, prm, k, t):
         return
     if not qty_ok(acct, o, inst[o.symbol], o.qty_steps):
         return
-    entry = o.stop_ticks if o.type == OT_STOP else o.price_ticks
+    entry = entry_price(o, o.price_ticks, o.stop_ticks)
     if not stops_ok(o, o.side, entry):
         reject(acct, o, R_BAD_STOPS)
         return
@@ -417,14 +436,11 @@ def _execute(book, logs, inst, prm, k, t):
 def process_working(book, logs, inst, prm, s, t):
     """Execute the FIFO of symbol ``s``; stops early when out of room."""
     r = book.syms[s]
-    acct = book.acct[0]
     orders = book.orders
     while r.work_head >= 0:
-        st = capacity(book, s)
+        st = ready(book, logs, s)
         if st != ST_DONE:
             return st
-        if not room(logs, acct, 2, 1, 0):
-            return ST_BUFFER_FULL
         k = r.work_head
         if _execute(book, logs, inst, prm, k, t):
             r.work_head = orders[k].next_working

@@ -16,8 +16,8 @@ from .costs import commission
 from .execution import limit_fill_price, stop_fill_price, through
 from .heaps import pop
 from .logbuf import room
-from .matching import fill_order
-from .positions import capacity, close_slot
+from .matching import fill_order, ready
+from .positions import close_slot
 from .records import (
     BUY,
     HK_KEY,
@@ -71,11 +71,9 @@ def pending_pass(book, logs, inst, prm, s, t):
             k = r.h_sell_limit
         else:
             break
-        st = capacity(book, s)
+        st = ready(book, logs, s)
         if st != ST_DONE:
             return st
-        if not room(logs, book.acct[0], 2, 1, 0):
-            return ST_BUFFER_FULL
         if k == r.h_buy_stop:
             r.h_buy_stop = pop(ON, 0, k)
         elif k == r.h_sell_stop:

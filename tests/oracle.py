@@ -502,13 +502,10 @@ def _simulate(
 
 
 @dataclass
-class EInstrument:
-    symbol: str
-    tick_size: Decimal
-    lot_step: Decimal
+class EInstrument(OInstrument):
+    """OInstrument with quantity limits, swap and funding (docs/execution.md §7)."""
+
     contract_size: Decimal = _ONE
-    quote_to_account: Decimal = _ONE
-    min_qty: Decimal = _ZERO
     max_qty: Decimal = _ZERO  # 0 = no limit
     swap_mode: str = "none"  # none | points | percent
     swap_long: Decimal = _ZERO  # received per lot per day (points) / percent per year
