@@ -1,4 +1,5 @@
-"""Command line: ``backtestr run``, ``backtestr data synth|import|check``, ``backtestr demo``."""
+"""Command line: ``backtestr run``, ``backtestr data synth|import|check``, ``backtestr risk show``,
+``backtestr demo``."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from .errors import BacktestrError
 
 
 def _run(a: argparse.Namespace) -> int:
+    from .config import load_config
     from .run import run
 
     if a.orders is None and a.signals is None:
         raise BacktestrError("give --orders PATH or --signals PATH (or both)")
-    res = run(a.data, orders=a.orders, signals=a.signals, config=a.config, overrides=a.set or None,
+    cfg = load_config(a.config, a.set or None, risk_file=a.risk)
+    res = run(a.data, orders=a.orders, signals=a.signals, config=cfg,
               instruments=a.instruments or [], out=a.out, force=a.force, progress=not a.quiet)
     _print_summary(res.summary, a.out, a.quiet)
     return 0
@@ -82,6 +85,15 @@ def _check(a: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _risk_show(a: argparse.Namespace) -> int:
+    from .config import load_config
+    from .risk import show
+
+    cfg = load_config(a.config, a.set or None, risk_file=a.risk)
+    print(show(cfg.risk))
+    return 0
+
+
 def _demo(a: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -101,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output folder (written atomically)")
     r.add_argument("--config", help="TOML or JSON config file")
     r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config key")
+    r.add_argument("--risk", metavar="FILE", help="risk limits file (TOML, JSON or YAML)")
     r.add_argument("--instruments", action="append", metavar="FILE", help="extra instrument registry (TOML)")
     r.add_argument("--force", action="store_true", help="replace an existing output folder")
     r.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
@@ -136,6 +149,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE")
     c.add_argument("--instruments", action="append", metavar="FILE")
     c.set_defaults(fn=_check)
+
+    k = sub.add_parser("risk", help="risk limits")
+    ksub = k.add_subparsers(dest="risk_cmd", required=True)
+    ks = ksub.add_parser("show", help="print every risk limit, its value and where it came from")
+    ks.add_argument("--config", help="TOML or JSON config file (its [risk] section)")
+    ks.add_argument("--risk", metavar="FILE", help="risk limits file (TOML, JSON or YAML)")
+    ks.add_argument("--set", action="append", metavar="risk.KEY=VALUE", help="override a risk limit")
+    ks.set_defaults(fn=_risk_show)
 
     m = sub.add_parser("demo", help="make the sample archive if needed and run the sample strategy")
     m.add_argument("--data", default="data/sample")

@@ -2,7 +2,8 @@
 
 Every key is declared once in ``SCHEMA`` with its type, default and meaning;
 docs/config.md is the user's copy of it. Unknown keys and bad values are refused
-by name (and file).
+by name (and file). The ``[risk]`` section is declared in ``risk.RISK_KEYS`` and
+loaded with its own sources (a risk file, ``RISK_*`` variables) into ``Config.risk``.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomllib
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .risk import RiskLimits
 
 _DUR = re.compile(r"^\s*(\d+)\s*(ns|us|ms|s|m|h|d)?\s*$")
 _DUR_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
@@ -172,6 +176,13 @@ def hhmm_ns(v: str) -> int:
     return (int(h) * 60 + int(m)) * 60 * 10**9
 
 
+def _margin_rate(v: Any) -> Decimal:
+    d = parse_decimal(v)
+    if d <= 0 or d > 1:
+        raise ValueError(f"{v!r} is not in (0, 1]")
+    return d
+
+
 def _swap_days(v: Any) -> tuple[int, ...]:
     if (not isinstance(v, list | tuple) or len(v) != 7
             or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 15 for x in v)):
@@ -247,6 +258,8 @@ INSTRUMENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "funding_rate": (parse_decimal, Decimal(0)),
     "funding_interval": (_opt_interval, None),
     "funding_time": (parse_hhmm, "00:00"),
+    "leverage": (_pos_decimal, None),  # margin rate 1 / leverage; not with margin_rate
+    "margin_rate": (_margin_rate, None),  # fraction of the notional held as margin
 }
 
 
@@ -258,10 +271,17 @@ class Config:
     commission_by_symbol: dict[str, dict[str, Decimal]]
     instruments: dict[str, dict[str, Any]]
     sources: dict[str, str]  # "section.key" -> where the value came from
+    risk: RiskLimits = field(default_factory=lambda: _default_risk())
 
     def __getitem__(self, dotted: str) -> Any:
         sec, key = dotted.split(".", 1)
         return self.values[sec][key]
+
+
+def _default_risk() -> RiskLimits:
+    from .risk import RiskLimits
+
+    return RiskLimits()
 
 
 def _defaults() -> dict[str, dict[str, Any]]:
@@ -304,19 +324,34 @@ def parse_instrument(symbol: str, table: Mapping[str, Any], where: str) -> dict[
             out[key] = INSTRUMENT_KEYS[key][0](value)
         except ValueError as exc:
             raise ConfigError(f"{where}: instruments.{symbol}.{key}: {exc}") from None
+    _check_margin_keys(symbol, out, where)
     return out
 
 
-def _apply(cfg: Config, data: Mapping[str, Any], where: str) -> None:
+def _check_margin_keys(symbol: str, table: Mapping[str, Any], where: str) -> None:
+    if table.get("leverage") is not None and table.get("margin_rate") is not None:
+        raise ConfigError(f"{where}: instrument {symbol} sets both leverage and margin_rate; give one "
+                          f"(margin rate = 1 / leverage)")
+
+
+def _apply(cfg: Config, data: Mapping[str, Any], where: str,
+           risk_tables: list[tuple[Mapping[str, Any], str]]) -> None:
     for sec, table in data.items():
         if sec == "instruments":
             if not isinstance(table, Mapping):
                 raise ConfigError(f"{where}: [instruments] must be a table of symbols")
             for sym, t in table.items():
-                cfg.instruments.setdefault(sym, {}).update(parse_instrument(sym, t, where))
+                merged = cfg.instruments.setdefault(sym, {})
+                merged.update(parse_instrument(sym, t, where))
+                _check_margin_keys(sym, merged, where)
+            continue
+        if sec == "risk":
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{where}: [risk] must be a table")
+            risk_tables.append((table, where))
             continue
         if sec not in SCHEMA:
-            raise ConfigError(f"{where}: unknown section [{sec}] (known: {', '.join(SCHEMA)}, instruments)")
+            raise ConfigError(f"{where}: unknown section [{sec}] (known: {', '.join(SCHEMA)}, instruments, risk)")
         if not isinstance(table, Mapping):
             raise ConfigError(f"{where}: [{sec}] must be a table")
         for key, value in table.items():
@@ -378,28 +413,44 @@ def _check_money(cfg: Config) -> None:
 
 
 def load_config(file: str | Path | None = None, overrides: Mapping[str, Any] | list[str] | None = None,
-                data: Mapping[str, Any] | None = None) -> Config:
+                data: Mapping[str, Any] | None = None, *, risk_file: str | Path | None = None,
+                risk: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Defaults, then ``file`` (TOML/JSON), then ``data`` (a dict), then overrides.
 
     ``overrides`` is either ``["section.key=value", ...]`` (as from ``--set``) or
-    a mapping ``{"section.key": value}``.
+    a mapping ``{"section.key": value}``. The risk limits (``Config.risk``) come
+    from, later wins: defaults, the ``[risk]`` tables of ``file`` and ``data``,
+    ``risk_file`` (TOML, JSON or YAML), ``RISK_<KEY>`` variables of ``env``
+    (default ``os.environ``), then ``risk.KEY`` overrides and ``risk`` (explicit values).
     """
+    from .risk import load_risk, risk_params
+
     cfg = Config(_defaults(), {}, {}, {f"{s}.{k}": "default" for s, t in SCHEMA.items() for k in t})
+    risk_tables: list[tuple[Mapping[str, Any], str]] = []
     if file is not None:
-        _apply(cfg, read_file(file), str(file))
+        _apply(cfg, read_file(file), str(file), risk_tables)
     if data:
-        _apply(cfg, data, "config")
+        _apply(cfg, data, "config", risk_tables)
     items: list[tuple[list[str], Any]] = []
     if isinstance(overrides, Mapping):
         items = [(k.split("."), v) for k, v in overrides.items()]
     elif overrides:
         items = [_parse_set(s) for s in overrides]
+    explicit: dict[str, Any] = {}
     for parts, value in items:
+        if parts[0] == "risk":
+            if len(parts) != 2:
+                raise ConfigError(f"--set {'.'.join(parts)}: expected risk.key=value")
+            explicit[parts[1]] = value
+            continue
         nested: Any = value
         for p in reversed(parts):
             nested = {p: nested}
-        _apply(cfg, nested, "--set " + ".".join(parts))
+        _apply(cfg, nested, "--set " + ".".join(parts), risk_tables)
+    explicit.update(risk or {})
+    cfg.risk = load_risk(more_sections=risk_tables, file=risk_file, env=env, explicit=explicit)
     _check_money(cfg)
+    risk_params(cfg.risk, minor_digits(cfg))  # money limits must be whole minor units
     start, end = cfg["data.start"], cfg["data.end"]
     if start is not None and end is not None and end <= start:
         raise ConfigError("data.end must be after data.start")

@@ -49,6 +49,9 @@ class Instrument:
     funding_rate: Decimal = Decimal(0)  # fraction of notional per interval; a long pays a positive rate
     funding_interval_ns: int | None = None  # None: no funding
     funding_time: str = "00:00"
+    # margin (docs/risk.md §1): a rate, or leverage L with rate 1 / L; None = not set
+    leverage: Decimal | None = None
+    margin_rate: Decimal | None = None
 
     def ticks(self, price: Decimal) -> int:
         t = price / self.tick_size
@@ -104,7 +107,7 @@ def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instru
             swap_mode=get("swap_mode"), swap_long=get("swap_long"), swap_short=get("swap_short"),
             swap_time=get("swap_time"), swap_days=tuple(days), swap_year_days=get("swap_year_days"),
             funding_rate=get("funding_rate"), funding_interval_ns=get("funding_interval"),
-            funding_time=get("funding_time"),
+            funding_time=get("funding_time"), leverage=get("leverage"), margin_rate=get("margin_rate"),
         )
     return out
 
@@ -152,7 +155,26 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config) ->
         r["min_steps"] = -(-Fraction(ins.min_qty) // Fraction(ins.lot_step))  # ceil
         r["max_steps"] = Fraction(ins.max_qty) // Fraction(ins.lot_step)
         _carry(r, ins, v)
+        _margin(r, ins, v, cfg)
     return out
+
+
+def _margin(r: np.void, ins: Instrument, v: Fraction, cfg: Config) -> None:
+    """Margin M = R(cost x V x m) (docs/risk.md §1), m = margin_rate or 1 / leverage;
+    the order quantity limit of risk.max_order_qty in steps of this symbol."""
+    rate = getattr(ins, "margin_rate", None)
+    lev = getattr(ins, "leverage", None)
+    m = Fraction(rate) if rate is not None else (1 / Fraction(lev) if lev is not None else Fraction(0))
+    if m:
+        r["margin_num"], r["margin_den"] = _frac(m * v, f"margin rate x tick value of {ins.symbol}")
+    else:
+        r["margin_num"], r["margin_den"] = 0, 1
+    risk = getattr(cfg, "risk", None)
+    lots = risk.values.get("max_order_qty") if risk is not None else None
+    steps = int(Fraction(lots) // Fraction(ins.lot_step)) if lots is not None else 0
+    if lots is not None and steps == 0:
+        raise ConfigError(f"risk.max_order_qty = {lots} is below the lot step {ins.lot_step} of {ins.symbol}")
+    r["risk_max_steps"] = steps
 
 
 def _carry(r: np.void, ins: Instrument, v: Fraction) -> None:

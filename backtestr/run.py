@@ -48,7 +48,7 @@ class Result:
     all in memory unless you ask for them.
     """
 
-    KINDS = ("orders", "fills", "positions", "equity")
+    KINDS = ("orders", "fills", "positions", "equity", "events")
 
     def __init__(self, summary: dict[str, Any], frames: dict[str, pl.DataFrame] | None = None,
                  out: Path | None = None) -> None:
@@ -77,6 +77,11 @@ class Result:
     @property
     def equity(self) -> pl.DataFrame:
         return self._get("equity")
+
+    @property
+    def events(self) -> pl.DataFrame:
+        """The lifecycle log (log level events and ticks; docs/risk.md §5)."""
+        return self._get("events")
 
     def __repr__(self) -> str:
         s = self.summary
@@ -175,17 +180,40 @@ def _params(cfg: Config) -> np.ndarray:
     p["initial_cash_minor"] = int(cash)
     p["equity_interval_ns"] = cfg["run.equity_interval"]
     p["latency_ns"] = cfg["run.latency"]
+    risk = getattr(cfg, "risk", None)
+    if risk is not None:
+        from .risk import risk_params
+
+        for k, v in risk_params(risk, digits).items():
+            p[k] = v
+    else:
+        p["call_ppm"], p["so_ppm"] = 1_000_000, 500_000
     return p
 
 
-def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> Any:
+def _days(cfg: Config) -> np.ndarray | None:
+    """Trading-day boundaries for the daily loss limit (None when it is off)."""
+    risk = getattr(cfg, "risk", None)
+    if risk is None or (risk.values.get("daily_loss_limit") is None and risk.values.get("daily_loss_limit_pct") is None):
+        return None
+    from .risk import day_starts
+
+    start = cfg["data.start"] if cfg["data.start"] is not None else 0  # 1970
+    end = cfg["data.end"] if cfg["data.end"] is not None else 4_102_444_800 * 10**9  # 2100
+    return day_starts(risk.values["timezone"], risk.values["day_start"], start, end)
+
+
+def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> tuple[Any, Any]:
     """Call a re-entrant kernel step until DONE, making room when asked."""
     while True:
         st = step(book, logs)
         if st == Status.DONE:
-            return book
+            return book, logs
         if st == Status.BUFFER_FULL:
             _flush(book, logs, sink)
+            need = int(book.acct[0]["event_need"])
+            if need > logs.events.shape[0]:  # one step writes more events than the buffer holds
+                logs = logs._replace(events=np.zeros(2 * need, logs.events.dtype))
         elif st == Status.POSITIONS_FULL:
             book = grow_positions(book)
         elif st == Status.STACK_FULL:
@@ -197,7 +225,7 @@ def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> Any:
 def _flush(book: Any, logs: Any, sink: LogSink) -> None:
     a = book.acct[0]
     for kind, buf, key in (("fills", logs.fills, "n_fill_rows"), ("positions", logs.closed, "n_closed_rows"),
-                           ("equity", logs.equity, "n_equity_rows")):
+                           ("equity", logs.equity, "n_equity_rows"), ("events", logs.events, "n_event_rows")):
         n = int(a[key])
         if n:
             sink.add(kind, buf[:n].copy())
@@ -221,6 +249,8 @@ def run(
     out: str | Path | None = None,
     force: bool = False,
     progress: bool = False,
+    risk: Mapping[str, Any] | None = None,
+    risk_file: str | Path | None = None,
 ) -> Result:
     """Run a backtest. With ``out`` the logs are written there atomically.
 
@@ -228,14 +258,18 @@ def run(
     ``orders``/``signals``: Parquet/CSV paths or frames (see docs/orders.md).
     ``config``: a TOML/JSON path, a dict shaped like the file, or a ``Config``.
     ``overrides``: ``["section.key=value"]`` or ``{"section.key": value}``.
+    ``risk``/``risk_file``: risk limits (docs/risk.md §4): explicit values, and a
+    TOML/JSON/YAML file; with a ready ``Config`` they must be left out.
     """
     t0 = time.perf_counter()
     if isinstance(config, Config):
+        if risk is not None or risk_file is not None:
+            raise ConfigError("risk limits go into load_config() when a ready Config is passed to run()")
         cfg = config
     elif isinstance(config, Mapping):
-        cfg = load_config(data=config, overrides=overrides)
+        cfg = load_config(data=config, overrides=overrides, risk_file=risk_file, risk=risk)
     else:
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, overrides, risk_file=risk_file, risk=risk)
     reg = load_registry(cfg, list(instruments))
     where = "tick frame" if isinstance(data, pl.DataFrame | pa.Table) else str(data)
     symbols, sources = _select_symbols(_sources(data, cfg), cfg, where)
@@ -269,8 +303,9 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     stream = TickStream(sources, symbols, inv_tick, cfg["data.start"], cfg["data.end"],
                         cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip")
     level = int(params[0]["log_level"])
-    book = new_book(len(symbols), ob.records, params)
-    logs = new_logs(cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16)
+    book = new_book(len(symbols), ob.records, params, days=_days(cfg))
+    rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16
+    logs = new_logs(rows, rows if level >= LogLevel.EVENTS else 16)
     decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),
                       np.array([float(i.lot_step) for i in insts]), digits)
     sink = LogSink(decoder, staging)
@@ -282,8 +317,9 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
             first_ts = int(chunk.ts[0])
         book.acct[0]["resume"] = 0
         tk = time.perf_counter()
-        book = _drive(lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params),
-                      book, logs, sink)
+        book, logs = _drive(
+            lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params),
+            book, logs, sink)
         t_kernel += time.perf_counter() - tk
         if bar is not None:
             bar.update(chunk.ts.shape[0])
@@ -294,7 +330,8 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
                         "(empty files, or everything filtered out by symbol or time)")
     a = book.acct[0]
     if params[0]["close_at_end"]:
-        book = _drive(lambda b, lg: engine.close_all(b, lg, inst, params, Reason.END_OF_DATA), book, logs, sink)
+        book, logs = _drive(lambda b, lg: engine.close_all(b, lg, inst, params, Reason.END_OF_DATA),
+                            book, logs, sink)
     if level >= LogLevel.TRADES:
         if a["n_equity_rows"] >= logs.equity.shape[0]:
             _flush(book, logs, sink)
@@ -312,6 +349,8 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
         for kind, dtype in (("fills", logs.fills.dtype), ("positions", logs.closed.dtype),
                             ("equity", logs.equity.dtype)):
             sink.add(kind, np.zeros(0, dtype))
+        if level >= LogLevel.EVENTS:
+            sink.add("events", np.zeros(0, logs.events.dtype))
     tables = sink.close()
     wall = time.perf_counter() - t0
     summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,

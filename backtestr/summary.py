@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import Config
 from .errors import BacktestrError
-from .kernels.records import OrderStatus, Reason, enum_names
+from .kernels.records import SEVERITY, OrderStatus, Reason, Severity, enum_names
 from .reader import StreamStats
 
 
@@ -22,6 +22,13 @@ def _rejections(orders: np.ndarray) -> dict[str, int]:
     names = enum_names(Reason)
     codes, counts = np.unique(orders["reason"][orders["status"] == OrderStatus.REJECTED], return_counts=True)
     return {names.get(int(c), str(int(c))): int(n) for c, n in zip(codes, counts, strict=True)}
+
+
+def _by_severity(orders: np.ndarray) -> dict[str, int]:
+    names = enum_names(Severity)
+    sev = SEVERITY[orders["reason"][orders["status"] == OrderStatus.REJECTED]]
+    codes, counts = np.unique(sev, return_counts=True)
+    return {names[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)}
 
 
 def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any, cfg: Config,
@@ -60,6 +67,13 @@ def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any,
         "orders_expired": int((status == OrderStatus.EXPIRED).sum()),
         "orders_applied": int((status == OrderStatus.APPLIED).sum()),
         "rejections": _rejections(orders),
+        "rejections_by_severity": _by_severity(orders),
+        "margin_calls": int(a["n_margin_calls"]),
+        "stop_outs": int(a["n_stop_outs"]),
+        "daily_limit_hits": int(a["n_daily_hits"]),
+        "breaker_trips": int(a["n_breaker_trips"]),
+        "max_margin_used": money(int(a["max_margin_used_minor"])),
+        "max_margin_used_minor": int(a["max_margin_used_minor"]),
         "fills": int(a["n_fills"]),
         "positions": int(a["n_positions"]),
         "positions_open": int(open_pos.shape[0]),

@@ -21,12 +21,17 @@ import pyarrow.parquet as pq
 
 from .errors import BacktestrError
 from .kernels.records import (
+    EV_REJECTED,
     INTERNAL,
+    SEVERITY,
     Action,
     Effect,
+    Event,
     OrderStatus,
     OrderType,
     Reason,
+    Severity,
+    Sizing,
     StopKind,
     TimeInForce,
     enum_names,
@@ -35,8 +40,9 @@ from .kernels.records import (
 TS_COLS = ("ts", "act_ts", "expire_ts", "fill_ts", "open_ts", "close_ts")
 NULL_WHEN_ZERO = ("expire_ts", "fill_ts", "close_ts")
 DROP = INTERNAL  # links and working state of the live records are not output
-KINDS = ("orders", "fills", "positions", "equity")
+KINDS = ("orders", "fills", "positions", "equity", "events")
 _SIDE = {1: "buy", -1: "sell", 0: ""}
+_ORDER_EVENTS = (EV_REJECTED,)  # events whose side is an order's (buy/sell), not a position's
 _POS_SIDE = {1: "long", -1: "short", 0: ""}
 
 
@@ -63,8 +69,10 @@ class Decoder:
                 cols[name] = pa.array(a)
         if "symbol" in rec.dtype.names:
             idx = rec["symbol"].astype(np.int32)
+            none = idx < 0  # account events have no symbol
+            idx = np.where(none, 0, idx)
             cols["symbol_name"] = pa.DictionaryArray.from_arrays(
-                pa.array(idx), pa.array(self.symbols, pa.string()))
+                pa.array(idx, mask=none if none.any() else None), pa.array(self.symbols, pa.string()))
             tick, step = self.tick_size[idx], self.lot_step[idx]
         else:
             tick = step = np.empty(0)
@@ -92,6 +100,9 @@ class Decoder:
         c["tif_name"] = self._names(r["tif"], enum_names(TimeInForce))
         c["status_name"] = self._names(r["status"], enum_names(OrderStatus))
         c["reason_name"] = self._names(r["reason"], enum_names(Reason))
+        c["severity_name"] = self._names(np.where(r["status"] == OrderStatus.REJECTED, SEVERITY[r["reason"]], -1),
+                                         {**enum_names(Severity), -1: ""})
+        c["sizing_name"] = self._names(r["sizing"], enum_names(Sizing))
         for k in ("sl", "tp", "trail"):
             c[f"{k}_kind_name"] = self._names(r[f"{k}_kind"], enum_names(StopKind))
         c["price"] = self._prices(r["price_ticks"], tick)
@@ -139,6 +150,15 @@ class Decoder:
     def _equity(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
         for k in ("cash", "equity", "unrealized", "drawdown"):
             c[k] = pa.array(self.money(r[k + "_minor"]))
+
+    def _events(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
+        c["event_name"] = self._names(r["event"], enum_names(Event))
+        c["severity_name"] = self._names(r["severity"], enum_names(Severity))
+        c["reason_name"] = self._names(r["reason"], enum_names(Reason))
+        side = np.where(np.isin(r["event"], _ORDER_EVENTS), r["side"], 2 * r["side"])
+        c["side_name"] = self._names(side, {1: "buy", -1: "sell", 2: "long", -2: "short", 0: ""})
+        c["qty"] = pa.array(r["qty_steps"] * step)
+        c["price"] = self._prices(r["price_ticks"], tick)
 
 
 class LogSink:

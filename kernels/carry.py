@@ -11,7 +11,8 @@ The INSTRUMENT rationals carry the tick value and the sign: > 0 is a cost.
 import numpy as np
 from numba import njit
 
-from .records import SWAP_NONE, SWAP_PERCENT
+from .events import ev_room, log_position_event
+from .records import EV_FUNDING, EV_SWAP, R_NONE, ST_BUFFER_FULL, ST_DONE, SWAP_NONE, SWAP_PERCENT
 from .rounding import mul_div_round
 
 DAY = 86_400 * 1_000_000_000
@@ -31,52 +32,62 @@ def weekday(instant):
 
 
 @njit(cache=True, nogil=True)
-def _charge(book, slot, amount):
+def _charge(book, logs, prm, slot, amount, ev, t):
     if amount == 0:
         return
     p = book.pos[slot]
+    before = p.swap_minor
     p.swap_minor += amount
     acct = book.acct[0]
     acct.swap_minor += amount
     acct.cash_minor -= amount
+    log_position_event(logs, acct, prm, t, ev, R_NONE, p, -1, p.qty_steps, 0, before, p.swap_minor)
 
 
 @njit(cache=True, nogil=True)
-def _swap_side(book, x, q, mult, percent, num, den):
+def _swap_side(book, logs, prm, x, q, mult, percent, num, den, t):
     pos = book.pos
     while x >= 0:
         base = pos[x].qty_steps * mult
         if percent:
             base *= q
-        _charge(book, x, mul_div_round(base, num, den))
+        _charge(book, logs, prm, x, mul_div_round(base, num, den), EV_SWAP, t)
         x = pos[x].list_next
 
 
 @njit(cache=True, nogil=True)
-def _swap(book, ins, s, mult):
+def _swap(book, logs, prm, ins, s, mult, t):
     r = book.syms[s]
     pct = ins.swap_kind == SWAP_PERCENT
-    _swap_side(book, r.long_head, r.bid, mult, pct, ins.swap_long_num, ins.swap_long_den)
-    _swap_side(book, r.short_head, r.ask, mult, pct, ins.swap_short_num, ins.swap_short_den)
+    _swap_side(book, logs, prm, r.long_head, r.bid, mult, pct, ins.swap_long_num, ins.swap_long_den, t)
+    _swap_side(book, logs, prm, r.short_head, r.ask, mult, pct, ins.swap_short_num, ins.swap_short_den, t)
 
 
 @njit(cache=True, nogil=True)
-def _funding(book, ins, s):
+def _funding(book, logs, prm, ins, s, t):
     r = book.syms[s]
     pos = book.pos
     x = r.long_head
     while x >= 0:
-        _charge(book, x, mul_div_round(r.bid * pos[x].qty_steps, ins.fund_num, ins.fund_den))
+        _charge(book, logs, prm, x, mul_div_round(r.bid * pos[x].qty_steps, ins.fund_num, ins.fund_den),
+                EV_FUNDING, t)
         x = pos[x].list_next
     x = r.short_head
     while x >= 0:
-        _charge(book, x, mul_div_round(-r.ask * pos[x].qty_steps, ins.fund_num, ins.fund_den))
+        _charge(book, logs, prm, x, mul_div_round(-r.ask * pos[x].qty_steps, ins.fund_num, ins.fund_den),
+                EV_FUNDING, t)
         x = pos[x].list_next
 
 
 @njit(cache=True, nogil=True)
-def carry_due(book, inst, t):
-    """Charge every swap and funding instant <= t; returns the next instant."""
+def carry_due(book, logs, inst, prm, t):
+    """Charge every swap and funding instant <= t and set ``acct.next_carry``.
+
+    Each instant first makes sure the events buffer holds one row per open
+    position of the symbol; when it does not, BUFFER_FULL, and a call after
+    making room goes on from that instant.
+    """
+    acct = book.acct[0]
     nxt = _NEVER
     for s in range(book.syms.shape[0]):
         r = book.syms[s]
@@ -87,7 +98,9 @@ def carry_due(book, inst, t):
             while r.next_swap <= t:
                 mult = (ins.swap_days >> (4 * weekday(r.next_swap))) & 15
                 if mult != 0 and r.n_open > 0:
-                    _swap(book, ins, s, mult)
+                    if not ev_room(logs, acct, prm, r.n_open):
+                        return ST_BUFFER_FULL
+                    _swap(book, logs, prm, ins, s, mult, t)
                 r.next_swap += DAY
             nxt = min(nxt, r.next_swap)
         if ins.fund_period_ns > 0:
@@ -95,7 +108,10 @@ def carry_due(book, inst, t):
                 r.next_fund = first_after(t, ins.fund_period_ns, ins.fund_offset_ns)
             while r.next_fund <= t:
                 if r.n_open > 0:
-                    _funding(book, ins, s)
+                    if not ev_room(logs, acct, prm, r.n_open):
+                        return ST_BUFFER_FULL
+                    _funding(book, logs, prm, ins, s, t)
                 r.next_fund += ins.fund_period_ns
             nxt = min(nxt, r.next_fund)
-    return nxt
+    acct.next_carry = nxt
+    return ST_DONE

@@ -8,9 +8,11 @@ makes room and calls again, and the result is the same as without the stop.
 import numpy as np
 from numba import njit
 
+from .breaker import reset_due
 from .carry import carry_due
 from .costs import commission
 from .equity import drawdown_step, frac_threshold, mark, symbol_unrealized
+from .events import ev_room
 from .excursion import finish
 from .excursion import tick as excursion_tick
 from .execution import market_price
@@ -18,6 +20,7 @@ from .logbuf import log_equity, room
 from .matching import activate, expire, process_working
 from .positions import close_slot
 from .records import BUY, LOG_TICKS, LOG_TRADES, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
+from .risk import day_roll, step9
 from .rounding import mul_div_round
 from .triggers import on_trigger
 
@@ -50,11 +53,14 @@ def _stop(acct, ts, start, i, status):
 
 @njit(cache=True, nogil=True)
 def _next_event(book):
-    """The earliest time at which an order acts, an order expires or a carry is due."""
+    """The earliest time at which an order acts, an order expires, a carry is due,
+    a trading day starts or the breaker's cooldown ends."""
     acct = book.acct[0]
     orders = book.orders
     ex = book.expiry
-    nxt = acct.next_carry
+    nxt = min(acct.next_carry, acct.next_day)
+    if acct.breaker_until > 0:
+        nxt = min(nxt, acct.breaker_until)
     if acct.order_cursor < orders.shape[0]:
         nxt = min(nxt, orders[acct.order_cursor].act_ts)
     if acct.expire_cursor < ex.shape[0]:
@@ -63,13 +69,23 @@ def _next_event(book):
 
 
 @njit(cache=True, nogil=True)
-def _housekeeping(book, inst, prm, t):
-    """Steps 1-3 of a tick (docs/execution.md §6): carry, expiry, orders acting."""
+def _housekeeping(book, logs, inst, prm, t):
+    """Steps 0-3 of a tick (docs/execution.md §6, docs/risk.md §6): the trading day and
+    the breaker's cooldown, carry, expiry, orders acting. Re-entrant: each part
+    moves its own cursor, so a call after BUFFER_FULL goes on where it stopped."""
     acct = book.acct[0]
+    if t >= acct.next_day:
+        day_roll(book, prm, t)
+    if acct.breaker_until > 0 and t >= acct.breaker_until:
+        if not ev_room(logs, acct, prm, 1):
+            return ST_BUFFER_FULL
+        reset_due(logs, acct, prm, t)
     if t >= acct.next_carry:
-        acct.next_carry = carry_due(book, inst, t)
+        st = carry_due(book, logs, inst, prm, t)
+        if st != ST_DONE:
+            return st
     expire(book, prm, t)
-    activate(book, inst, prm, t)
+    return activate(book, logs, inst, prm, t)
 
 
 @njit(cache=True, nogil=True)
@@ -96,6 +112,8 @@ def run_chunk(chunk, start, book, logs, inst, params):
     max_dd = acct.max_drawdown_minor
     max_frac = acct.max_drawdown_frac
     thr = frac_threshold(max_frac, peak)
+    watch_lo = acct.watch_lo
+    watch_hi = acct.watch_hi
     i = start
     while i < n:
         t = ts[i]
@@ -120,25 +138,47 @@ def run_chunk(chunk, start, book, logs, inst, params):
         excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
         if t >= next_ev:
             _store(acct, unreal, peak, max_dd, max_frac)
-            _housekeeping(book, inst, prm, t)
+            st = _housekeeping(book, logs, inst, prm, t)
             cash = acct.cash_minor
+            watch_lo = acct.watch_lo
+            watch_hi = acct.watch_hi
             next_ev = _next_event(book)
+            if st != ST_DONE:
+                return _stop(acct, ts, start, i, st)
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
             cash = acct.cash_minor
+            watch_lo = acct.watch_lo
+            watch_hi = acct.watch_hi
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
         if (b <= r.bid_lo) | (b >= r.bid_hi) | (a >= r.ask_hi) | (a <= r.ask_lo):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = on_trigger(book, logs, inst, prm, s, t)
             cash = acct.cash_minor
+            watch_lo = acct.watch_lo
+            watch_hi = acct.watch_hi
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
         m = symbol_unrealized(r, inst[s])
         unreal += m - r.unrealized_minor
         r.unrealized_minor = m
         peak, max_dd, max_frac, thr = drawdown_step(cash + unreal, peak, max_dd, max_frac, thr)
+        eq = cash + unreal
+        if (eq <= watch_lo) | (eq > watch_hi):
+            _store(acct, unreal, peak, max_dd, max_frac)
+            st = step9(book, logs, inst, prm, t)
+            cash = acct.cash_minor
+            unreal = acct.unrealized_minor
+            peak = acct.peak_minor
+            max_dd = acct.max_drawdown_minor
+            max_frac = acct.max_drawdown_frac
+            thr = frac_threshold(max_frac, peak)
+            watch_lo = acct.watch_lo
+            watch_hi = acct.watch_hi
+            if st != ST_DONE:
+                return _stop(acct, ts, start, i, st)
         if level == LOG_TICKS:
             _store(acct, unreal, peak, max_dd, max_frac)
             if not room(logs, acct, 0, 0, 1):
@@ -170,7 +210,7 @@ def close_all(book, logs, inst, params, reason):
             m += 1
     order = np.argsort(ids[:m], kind="mergesort")
     for j in range(m):
-        if not room(logs, acct, 1, 1, 0):
+        if not room(logs, acct, 1, 1, 0) or not ev_room(logs, acct, prm, 2):
             return ST_BUFFER_FULL
         slot = slots[order[j]]
         p = book.pos[slot]

@@ -11,7 +11,9 @@ next tick of their own symbol.
 from numba import njit
 
 from .books import add_pending, remove_pending
+from .breaker import reject
 from .costs import commission
+from .events import ev_room, log_position_event
 from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
 from .logbuf import room
 from .positions import apply_fill, capacity, close_slot, net_steps
@@ -20,6 +22,7 @@ from .records import (
     A_CLOSE,
     A_MODIFY,
     BUY,
+    EV_MODIFIED,
     K_NONE,
     MODE_HEDGING,
     OS_APPLIED,
@@ -28,7 +31,6 @@ from .records import (
     OS_FILLED,
     OS_NEW,
     OS_NO_ACTION,
-    OS_REJECTED,
     OS_WORKING,
     OT_LIMIT,
     OT_MARKET,
@@ -45,6 +47,9 @@ from .records import (
     R_QTY_ABOVE_MAX,
     R_QTY_BELOW_MIN,
     R_SIGNAL,
+    R_STOP_LOSS,
+    R_TAKE_PROFIT,
+    R_TRAILING,
     R_UNKNOWN_REF,
     SELL,
     ST_BUFFER_FULL,
@@ -52,20 +57,31 @@ from .records import (
     TIF_GTD,
     TIF_IOC,
 )
+from .risk import pre_trade
 from .rounding import round_half_even_div
 from .stops import resolve, set_stops, sides_ok
 
+EVENTS_PER_FILL = 4  # a reversal's two position events, a breaker trip, or a refusal and a trip
+EVENTS_PER_ORDER = 5  # rejected + trip, or up to three modified; + the daily limit being hit
+
 
 @njit(cache=True, nogil=True)
-def ready(book, logs, s):
+def ready(book, logs, prm, s):
     """ST_DONE when one more fill of symbol ``s`` fits (a position slot, stack room,
-    two fill rows and a closed row), else the status that asks for room."""
+    two fill rows, a closed row and its events), else the status that asks for room."""
     st = capacity(book, s)
     if st != ST_DONE:
         return st
-    if not room(logs, book.acct[0], 2, 1, 0):
+    acct = book.acct[0]
+    if not room(logs, acct, 2, 1, 0) or not ev_room(logs, acct, prm, EVENTS_PER_FILL):
         return ST_BUFFER_FULL
     return ST_DONE
+
+
+@njit(cache=True, nogil=True)
+def effective_trail(p):
+    """The active trailing stop of a position, 0 when none."""
+    return p.trail_stop if p.trail_state == 2 else 0
 
 
 @njit(cache=True, nogil=True)
@@ -73,13 +89,6 @@ def entry_price(o, price, stop):
     """The price a pending order's stops are checked against: its stop for a stop
     order, else its limit price (docs/execution.md §4)."""
     return stop if o.type == OT_STOP else price
-
-
-@njit(cache=True, nogil=True)
-def reject(acct, o, reason):
-    o.status = OS_REJECTED
-    o.reason = reason
-    acct.n_rejected += 1
 
 
 @njit(cache=True, nogil=True)
@@ -96,12 +105,12 @@ def stops_ok(o, side, entry):
 
 
 @njit(cache=True, nogil=True)
-def qty_ok(acct, o, ins, qty):
+def qty_ok(book, logs, prm, o, ins, qty, t):
     if qty < ins.min_steps:
-        reject(acct, o, R_QTY_BELOW_MIN)
+        reject(book, logs, prm, o, R_QTY_BELOW_MIN, t)
         return False
     if ins.max_steps > 0 and qty > ins.max_steps:
-        reject(acct, o, R_QTY_ABOVE_MAX)
+        reject(book, logs, prm, o, R_QTY_ABOVE_MAX, t)
         return False
     return True
 
@@ -161,14 +170,14 @@ def _enqueue(book, k):
 
 
 @njit(cache=True, nogil=True)
-def _modify(book, prm, k, t):
+def _modify(book, logs, prm, k, t):
     """Apply modify order ``k`` to the working order or open position it names."""
     orders = book.orders
     acct = book.acct[0]
     m = orders[k]
     j = m.ref
     if j < 0:
-        reject(acct, m, R_UNKNOWN_REF)
+        reject(book, logs, prm, m, R_UNKNOWN_REF, t)
         return
     o = orders[j]
     if o.status == OS_WORKING:
@@ -183,7 +192,7 @@ def _modify(book, prm, k, t):
             sl = resolve(sl_kind, sl_val, o.side, entry, True, 0)
             tp = resolve(tp_kind, tp_val, o.side, entry, False, 0)
             if not sides_ok(o.side, sl, tp, entry):
-                reject(acct, m, R_BAD_STOPS)
+                reject(book, logs, prm, m, R_BAD_STOPS, t)
                 return
         remove_pending(book, prm, j)
         o.price_ticks = price
@@ -205,7 +214,7 @@ def _modify(book, prm, k, t):
         return
     slot = book.slot_of_order[j]
     if slot < 0:
-        reject(acct, m, R_NOT_WORKING)
+        reject(book, logs, prm, m, R_NOT_WORKING, t)
         return
     p = book.pos[slot]
     r = book.syms[p.symbol]
@@ -214,24 +223,30 @@ def _modify(book, prm, k, t):
     tp = resolve(m.tp_kind, m.tp_val, p.side, entry, False, p.tp_ticks)
     q = r.bid if p.side == BUY else r.ask
     if not sides_ok(p.side, sl, tp, q):
-        reject(acct, m, R_BAD_STOPS)
+        reject(book, logs, prm, m, R_BAD_STOPS, t)
         return
+    sl0, tp0, tr0 = p.sl_ticks, p.tp_ticks, effective_trail(p)
     set_stops(book, prm, slot, sl, tp, m.trail_kind, m.trail_val, m.trail_act, m.trail_step, entry)
     m.status = OS_APPLIED
     m.position_id = p.position_id
+    for reason, before, after in ((R_STOP_LOSS, sl0, p.sl_ticks), (R_TAKE_PROFIT, tp0, p.tp_ticks),
+                                  (R_TRAILING, tr0, effective_trail(p))):
+        if before != after:
+            log_position_event(logs, acct, prm, t, EV_MODIFIED, reason, p, m.order_id, p.qty_steps, 0,
+                               before, after)
 
 
 @njit(cache=True, nogil=True)
-def _cancel(book, prm, k):
+def _cancel(book, logs, prm, k, t):
     orders = book.orders
     m = orders[k]
     j = m.ref
     if j < 0:
-        reject(book.acct[0], m, R_UNKNOWN_REF)
+        reject(book, logs, prm, m, R_UNKNOWN_REF, t)
         return
     o = orders[j]
     if o.status != OS_WORKING:
-        reject(book.acct[0], m, R_NOT_WORKING)
+        reject(book, logs, prm, m, R_NOT_WORKING, t)
         return
     remove_pending(book, prm, j)
     o.status = OS_CANCELLED
@@ -240,10 +255,9 @@ def _cancel(book, prm, k):
 
 
 @njit(cache=True, nogil=True)
-def _new(book, inst, prm, k, t):
+def _new(book, logs, inst, prm, k, t):
     """A new order acts: checks, then the FIFO or its symbol's book."""
     o = book.orders[k]
-    acct = book.acct[0]
     if o.tif == TIF_GTD and o.expire_ts <= t:
         o.status = OS_EXPIRED
         o.reason = R_EXPIRY
@@ -252,11 +266,11 @@ def _new(book, inst, prm, k, t):
         o.status = OS_WORKING
         _enqueue(book, k)
         return
-    if not qty_ok(acct, o, inst[o.symbol], o.qty_steps):
+    if not qty_ok(book, logs, prm, o, inst[o.symbol], o.qty_steps, t):
         return
     entry = entry_price(o, o.price_ticks, o.stop_ticks)
     if not stops_ok(o, o.side, entry):
-        reject(acct, o, R_BAD_STOPS)
+        reject(book, logs, prm, o, R_BAD_STOPS, t)
         return
     o.status = OS_WORKING
     o.stage = 0
@@ -267,26 +281,33 @@ def _new(book, inst, prm, k, t):
 
 
 @njit(cache=True, nogil=True)
-def activate(book, inst, prm, t):
-    """Every order with act_ts <= t acts, in index order."""
+def activate(book, logs, inst, prm, t):
+    """Every order with act_ts <= t acts, in index order, after the pre-trade checks."""
     orders = book.orders
     acct = book.acct[0]
     c = acct.order_cursor
     n = orders.shape[0]
     while c < n and orders[c].act_ts <= t:
+        if not ev_room(logs, acct, prm, EVENTS_PER_ORDER):
+            acct.order_cursor = c
+            return ST_BUFFER_FULL
         o = orders[c]
         if o.status == OS_NEW:
-            if o.action == A_MODIFY:
-                _modify(book, prm, c, t)
+            why = pre_trade(book, logs, inst, prm, c, t)
+            if why != R_NONE:
+                reject(book, logs, prm, o, why, t)
+            elif o.action == A_MODIFY:
+                _modify(book, logs, prm, c, t)
             elif o.action == A_CANCEL:
-                _cancel(book, prm, c)
+                _cancel(book, logs, prm, c, t)
             elif o.action == A_CLOSE:
                 o.status = OS_WORKING
                 _enqueue(book, c)
             else:
-                _new(book, inst, prm, c, t)
+                _new(book, logs, inst, prm, c, t)
         c += 1
     acct.order_cursor = c
+    return ST_DONE
 
 
 @njit(cache=True, nogil=True)
@@ -333,14 +354,14 @@ def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
 def _close_step(book, logs, inst, prm, k, t):
     """One fill of close order ``k``; True when the order is finished."""
     o = book.orders[k]
-    acct = book.acct[0]
+    book.acct[0]
     s = o.symbol
     r = book.syms[s]
     if o.ref >= 0:
         slot = book.slot_of_order[o.ref]
         if slot < 0 or book.pos[slot].symbol != s:
             if o.filled_steps == 0:
-                reject(acct, o, R_NOT_WORKING if slot < 0 else R_UNKNOWN_REF)
+                reject(book, logs, prm, o, R_NOT_WORKING if slot < 0 else R_UNKNOWN_REF, t)
             return True
         qty = book.pos[slot].qty_steps
         if o.qty_steps > 0 and o.qty_steps < qty:
@@ -352,7 +373,7 @@ def _close_step(book, logs, inst, prm, k, t):
             slot = r.short_head
         if slot < 0:
             if o.filled_steps == 0:
-                reject(acct, o, R_NOTHING_TO_CLOSE)
+                reject(book, logs, prm, o, R_NOTHING_TO_CLOSE, t)
             else:
                 o.status = OS_FILLED
             return True
@@ -378,7 +399,7 @@ def _target_step(book, logs, inst, prm, k, t):
         return True
     side = BUY if delta > 0 else SELL
     qty = delta if delta > 0 else -delta
-    if o.filled_steps == 0 and not qty_ok(acct, o, inst[s], qty):
+    if o.filled_steps == 0 and not qty_ok(book, logs, prm, o, inst[s], qty, t):
         return True
     if prm.account_mode == MODE_HEDGING:
         slot = r.short_head if side == BUY else r.long_head
@@ -406,11 +427,11 @@ def _execute(book, logs, inst, prm, k, t):
     side = o.side
     qty = o.qty_steps
     if o.type == OT_MARKET:
-        if not qty_ok(acct, o, inst[o.symbol], qty):
+        if not qty_ok(book, logs, prm, o, inst[o.symbol], qty, t):
             return True
         price = market_price(prm, r, side, qty, acct.n_fills)
         if _has_stops(o) and not stops_ok(o, side, price):
-            reject(acct, o, R_BAD_STOPS)
+            reject(book, logs, prm, o, R_BAD_STOPS, t)
             return True
         fill_order(book, logs, inst, prm, k, side, qty, price, t)
         return True
@@ -438,7 +459,7 @@ def process_working(book, logs, inst, prm, s, t):
     r = book.syms[s]
     orders = book.orders
     while r.work_head >= 0:
-        st = ready(book, logs, s)
+        st = ready(book, logs, prm, s)
         if st != ST_DONE:
             return st
         k = r.work_head

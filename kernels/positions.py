@@ -10,15 +10,22 @@ here and in carry.py (docs/architecture.md §2, ledger).
 
 from numba import njit
 
+from .breaker import trade_closed
 from .costs import commission, split_pro_rata
+from .events import log_position_event
 from .excursion import cut, finish, stack_room
 from .logbuf import log_closed, log_fill
+from .margin import update as margin_update
 from .records import (
     BUY,
     E_CLOSE,
     E_INCREASE,
     E_OPEN,
     E_REDUCE,
+    EV_CLOSED,
+    EV_INCREASED,
+    EV_OPENED,
+    EV_PARTIAL,
     LOG_TRADES,
     MODE_NETTING,
     ST_DONE,
@@ -40,13 +47,14 @@ def capacity(book, s):
 
 
 @njit(cache=True, nogil=True)
-def _aggregate(r, side, dsteps, dcost):
+def _aggregate(acct, ins, prm, r, side, dsteps, dcost):
     if side == BUY:
         r.long_steps += dsteps
         r.long_cost += dcost
     else:
         r.short_steps += dsteps
         r.short_cost += dcost
+    margin_update(acct, r, ins, prm)
 
 
 @njit(cache=True, nogil=True)
@@ -152,7 +160,7 @@ def open_position(book, sym, side, ts, k, parent_id):
 
 
 @njit(cache=True, nogil=True)
-def increase(book, slot, qty, price, comm):
+def increase(book, ins, prm, slot, qty, price, comm):
     """Entry fill on a position: exact cost grows by price x qty."""
     p = book.pos[slot]
     v = price * qty
@@ -164,12 +172,12 @@ def increase(book, slot, qty, price, comm):
     p.entry_steps += qty
     p.commission_minor += comm
     p.n_fills += 1
-    _aggregate(book.syms[p.symbol], p.side, qty, v)
+    _aggregate(book.acct[0], ins, prm, book.syms[p.symbol], p.side, qty, v)
     _book_cash(book.acct[0], 0, comm)
 
 
 @njit(cache=True, nogil=True)
-def reduce(book, ins, slot, qty, price, ts, order_id, comm, reason):
+def reduce(book, ins, prm, slot, qty, price, ts, order_id, comm, reason):
     """Exit fill of ``qty`` <= open qty; returns realized P&L in minor units.
 
     Removed cost: all of it on a full close, else R(cost x qty / open qty).
@@ -187,7 +195,7 @@ def reduce(book, ins, slot, qty, price, ts, order_id, comm, reason):
     p.realized_pnl_minor += pnl
     p.commission_minor += comm
     p.n_fills += 1
-    _aggregate(book.syms[p.symbol], p.side, -qty, -removed)
+    _aggregate(book.acct[0], ins, prm, book.syms[p.symbol], p.side, -qty, -removed)
     _book_cash(book.acct[0], pnl, comm)
     if p.qty_steps == 0:
         p.is_open = 0
@@ -206,6 +214,7 @@ def release(book, logs, ins, params, slot):
     r = book.syms[sym]
     drop_stops(book, params, slot)
     finish(book, ins, slot)
+    trade_closed(logs, acct, params, p, p.close_ts)
     if params.log_level >= LOG_TRADES:
         log_closed(logs, acct, book.pos, slot)
     _unlink(book, r, slot)
@@ -220,6 +229,7 @@ def release(book, logs, ins, params, slot):
 
 @njit(cache=True, nogil=True)
 def _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, pnl):
+    """The fill's row and its position event (open quantity before and after)."""
     acct = book.acct[0]
     if params.log_level >= LOG_TRADES:
         p = book.pos[slot]
@@ -227,6 +237,16 @@ def _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty,
             logs, acct, acct.n_fills - 1, order_id, p.position_id, ts, p.symbol, side,
             effect, reason, qty, price, comm, pnl,
         )
+        after = p.qty_steps
+        if effect == E_OPEN:
+            ev, before = EV_OPENED, after - qty
+        elif effect == E_INCREASE:
+            ev, before = EV_INCREASED, after - qty
+        elif effect == E_REDUCE:
+            ev, before = EV_PARTIAL, after + qty
+        else:
+            ev, before = EV_CLOSED, after + qty
+        log_position_event(logs, acct, params, ts, ev, reason, p, order_id, qty, price, before, after)
 
 
 @njit(cache=True, nogil=True)
@@ -234,7 +254,7 @@ def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, re
     """Exit fill on a given slot, logged; frees the slot when fully closed."""
     p = book.pos[slot]
     side = -p.side
-    pnl = reduce(book, ins, slot, qty, price, ts, order_id, comm, reason)
+    pnl = reduce(book, ins, params, slot, qty, price, ts, order_id, comm, reason)
     effect = E_CLOSE if p.is_open == 0 else E_REDUCE
     _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, pnl)
     if p.is_open == 0:
@@ -275,7 +295,7 @@ def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
         if params.account_mode == MODE_NETTING:
             r.net_slot = slot
         effect = E_OPEN
-    increase(book, slot, qty, price, comm)
+    increase(book, ins, params, slot, qty, price, comm)
     _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, 0)
     book.orders[k].position_id = book.pos[slot].position_id
     return slot

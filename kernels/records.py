@@ -39,6 +39,21 @@ R_EXPIRY, R_STOP_OUT, R_END_OF_DATA = 5, 6, 7
 R_CANCELLED, R_OCO, R_IOC = 8, 9, 10
 R_QTY_BELOW_MIN, R_QTY_ABOVE_MAX, R_BAD_STOPS, R_UNKNOWN_REF = 100, 101, 102, 103
 R_NOT_WORKING, R_EXPIRY_PAST, R_OFF_TICK, R_NOTHING_TO_CLOSE = 104, 105, 106, 107
+# risk (docs/risk.md §3): pre-trade rejections, then the breaker's trip reasons
+R_RATE_LIMIT, R_PRICE_SANITY, R_BREAKER, R_DAILY_LOSS, R_MARGIN_CALL = 108, 109, 110, 111, 112
+R_NO_QUOTE, R_NO_STOP, R_SIZE_ZERO, R_MAX_QTY, R_MAX_NOTIONAL = 113, 114, 115, 116, 117
+R_MAX_POSITIONS, R_MAX_POSITIONS_SYMBOL, R_MAX_EXPOSURE, R_NO_MARGIN = 118, 119, 120, 121
+R_LOSS_STREAK, R_REJECT_STREAK = 122, 123
+
+SEV_INFO, SEV_WARNING, SEV_ERROR, SEV_CRITICAL = 0, 1, 2, 3
+
+# Lifecycle events (docs/risk.md §5)
+EV_OPENED, EV_INCREASED, EV_PARTIAL, EV_CLOSED, EV_MODIFIED, EV_TRAILED = 0, 1, 2, 3, 4, 5
+EV_REJECTED, EV_MARGIN_CALL, EV_STOP_OUT, EV_SWAP, EV_FUNDING, EV_DAILY_LIMIT = 6, 7, 8, 9, 10, 11
+EV_BREAKER_TRIPPED, EV_BREAKER_RESET = 12, 13
+
+# Sizing rules of new orders (docs/risk.md §2)
+SZ_QTY, SZ_NOTIONAL, SZ_EQUITY_PCT, SZ_RISK_PCT, SZ_KELLY = 0, 1, 2, 3, 4
 
 EX_PERFECT, EX_REALISTIC, EX_WORST = 0, 1, 2
 
@@ -140,6 +155,69 @@ class Reason(IntEnum):
     EXPIRY_PAST = R_EXPIRY_PAST
     OFF_TICK = R_OFF_TICK
     NOTHING_TO_CLOSE = R_NOTHING_TO_CLOSE
+    RATE_LIMIT = R_RATE_LIMIT
+    PRICE_SANITY = R_PRICE_SANITY
+    BREAKER = R_BREAKER
+    DAILY_LOSS = R_DAILY_LOSS
+    MARGIN_CALL = R_MARGIN_CALL
+    NO_QUOTE = R_NO_QUOTE
+    NO_STOP = R_NO_STOP
+    SIZE_ZERO = R_SIZE_ZERO
+    MAX_QTY = R_MAX_QTY
+    MAX_NOTIONAL = R_MAX_NOTIONAL
+    MAX_POSITIONS = R_MAX_POSITIONS
+    MAX_POSITIONS_SYMBOL = R_MAX_POSITIONS_SYMBOL
+    MAX_EXPOSURE = R_MAX_EXPOSURE
+    NO_MARGIN = R_NO_MARGIN
+    LOSS_STREAK = R_LOSS_STREAK
+    REJECT_STREAK = R_REJECT_STREAK
+
+
+class Severity(IntEnum):
+    INFO = SEV_INFO
+    WARNING = SEV_WARNING
+    ERROR = SEV_ERROR
+    CRITICAL = SEV_CRITICAL
+
+
+class Event(IntEnum):
+    OPENED = EV_OPENED
+    INCREASED = EV_INCREASED
+    PARTIALLY_CLOSED = EV_PARTIAL
+    CLOSED = EV_CLOSED
+    MODIFIED = EV_MODIFIED
+    TRAILED = EV_TRAILED
+    REJECTED = EV_REJECTED
+    MARGIN_CALL = EV_MARGIN_CALL
+    STOP_OUT = EV_STOP_OUT
+    SWAP = EV_SWAP
+    FUNDING = EV_FUNDING
+    DAILY_LIMIT = EV_DAILY_LIMIT
+    BREAKER_TRIPPED = EV_BREAKER_TRIPPED
+    BREAKER_RESET = EV_BREAKER_RESET
+
+
+class Sizing(IntEnum):
+    QTY = SZ_QTY
+    NOTIONAL = SZ_NOTIONAL
+    EQUITY_PCT = SZ_EQUITY_PCT
+    RISK_PCT = SZ_RISK_PCT
+    KELLY = SZ_KELLY
+
+
+# Severity of each rejection reason (docs/risk.md §3, §5); info for the rest.
+_SEV_BY_REASON = {
+    SEV_WARNING: (R_QTY_BELOW_MIN, R_QTY_ABOVE_MAX, R_RATE_LIMIT, R_PRICE_SANITY, R_NO_QUOTE, R_SIZE_ZERO,
+                  R_MAX_QTY, R_MAX_NOTIONAL, R_MAX_POSITIONS, R_MAX_POSITIONS_SYMBOL, R_MAX_EXPOSURE),
+    SEV_ERROR: (R_BAD_STOPS, R_UNKNOWN_REF, R_NOT_WORKING, R_EXPIRY_PAST, R_OFF_TICK, R_NOTHING_TO_CLOSE,
+                R_NO_STOP),
+    SEV_CRITICAL: (R_BREAKER, R_DAILY_LOSS, R_MARGIN_CALL, R_NO_MARGIN, R_STOP_OUT, R_LOSS_STREAK,
+                   R_REJECT_STREAK),
+}
+SEVERITY = np.zeros(128, np.int8)  # reason code -> severity; a constant the kernels read
+for _sev, _codes in _SEV_BY_REASON.items():
+    SEVERITY[list(_codes)] = _sev
+SEVERITY.setflags(write=False)
 
 
 class Effect(IntEnum):
@@ -195,11 +273,13 @@ ORDER = np.dtype(
         ("action", I8),
         ("tif", I8),
         ("stage", I8),  # stop-limit: 0 waiting for its stop, 1 a limit order
+        ("sizing", I8),  # SZ_*: how qty_steps is found when the order acts
         ("reason", I16),
         ("sl_kind", I8),
         ("tp_kind", I8),
         ("trail_kind", I8),
         ("qty_steps", I64),  # requested quantity; TARGET: the signed target; 0 = all/unchanged
+        ("size_val", I64),  # sizing amount: minor units (notional) or ppm (percent rules)
         ("price_ticks", I64),  # limit price (limit, stop-limit), 0 when unused
         ("stop_ticks", I64),  # stop price (stop, stop-limit), 0 when unused
         ("sl_val", I64),  # price ticks, distance ticks or parts per million by sl_kind
@@ -291,6 +371,26 @@ POSITION = np.dtype(
     align=True,
 )
 
+# One row per lifecycle event (docs/risk.md §5).
+EVENT = np.dtype(
+    [
+        ("ts", I64),
+        ("event", I8),
+        ("severity", I8),
+        ("side", I8),
+        ("reason", I16),
+        ("symbol", I32),
+        ("position_id", I64),
+        ("order_id", I64),
+        ("parent_id", I64),
+        ("qty_steps", I64),
+        ("price_ticks", I64),
+        ("before", I64),
+        ("after", I64),
+    ],
+    align=True,
+)
+
 EQUITY = np.dtype(
     [
         ("ts", I64),
@@ -352,6 +452,8 @@ SYMBOL = np.dtype(
         ("seg_ask_lo", I64),
         ("next_swap", I64),  # next rollover instant
         ("next_fund", I64),  # next funding instant
+        ("margin_minor", I64),  # used margin of the symbol (docs/risk.md §1)
+        ("exposure_minor", I64),  # gross exposure of the symbol at entry prices
     ],
     align=True,
 )
@@ -383,6 +485,35 @@ ACCOUNT = np.dtype(
         ("n_closed_rows", I64),
         ("n_equity_rows", I64),
         ("n_free", I64),  # free position slots on the stack
+        ("n_event_rows", I64),
+        ("event_need", I64),  # rows the events buffer must hold for the step that stopped
+        # risk state (docs/risk.md)
+        ("margin_used_minor", I64),
+        ("exposure_minor", I64),
+        ("max_margin_used_minor", I64),
+        ("call_eq", I64),  # margin call at equity <= call_eq (-BIG when no margin is used)
+        ("so_eq", I64),  # stop-out at equity <= so_eq
+        ("in_call", I8),
+        ("day_hit", I8),
+        ("watch_lo", I64),  # step 9 runs when equity <= watch_lo or equity > watch_hi
+        ("watch_hi", I64),
+        ("day_start_eq", I64),
+        ("day_eq", I64),  # daily limit hit at equity <= day_eq
+        ("day_cursor", I64),  # next trading-day boundary in Book.days
+        ("next_day", I64),  # that boundary's time; MIN before the first tick, MAX when off
+        ("breaker_until", I64),  # 0 = not tripped
+        ("loss_streak", I64),
+        ("reject_streak", I64),
+        ("n_wins", I64),
+        ("n_losses", I64),
+        ("sum_win_minor", I64),
+        ("sum_loss_minor", I64),
+        ("ring_n", I64),  # orders in the rate-limit ring
+        ("ring_head", I64),
+        ("n_margin_calls", I64),
+        ("n_stop_outs", I64),
+        ("n_daily_hits", I64),
+        ("n_breaker_trips", I64),
     ],
     align=True,
 )
@@ -416,6 +547,10 @@ INSTRUMENT = np.dtype(
         ("fund_den", I64),
         ("fund_period_ns", I64),  # 0 = no funding
         ("fund_offset_ns", I64),
+        # margin: M = R(cost x margin_num / margin_den), V and the rate included; 0/1 = none
+        ("margin_num", I64),
+        ("margin_den", I64),
+        ("risk_max_steps", I64),  # risk.max_order_qty in steps of this symbol, 0 = off
     ],
     align=True,
 )
@@ -435,13 +570,33 @@ PARAMS = np.dtype(
         ("slip_num", I64),  # spread model: fraction of the spread
         ("slip_den", I64),
         ("seed", I64),
+        # risk limits (docs/risk.md §3); 0 = off unless noted
+        ("call_ppm", I64),  # margin call level, ppm of 1 (100 % = 1_000_000)
+        ("so_ppm", I64),  # stop-out level
+        ("max_notional_minor", I64),
+        ("max_notional_ppm", I64),
+        ("max_positions", I64),
+        ("max_positions_sym", I64),
+        ("daily_loss_minor", I64),
+        ("daily_loss_ppm", I64),
+        ("max_exposure_minor", I64),
+        ("max_exposure_ppm", I64),
+        ("max_dev_ppm", I64),
+        ("max_orders", I64),
+        ("order_window_ns", I64),
+        ("breaker_losses", I64),
+        ("breaker_rejects", I64),
+        ("breaker_cooldown_ns", I64),
+        ("kelly_fraction", F64),
+        ("kelly_min_trades", I64),
+        ("kelly_cap", F64),  # fraction of equity, 0..1
     ],
     align=True,
 )
 
 # Columns of the live records that are links or working state, not output.
 INTERNAL = {
-    "orders": ("next_working", "oco_next", "ref", "stage"),
+    "orders": ("next_working", "oco_next", "ref", "stage", "size_val"),
     "positions": ("open_k", "open_seq", "seg0", "list_next", "list_prev", "trail_next", "trail_prev",
                   "trail_next_q", "trail_state"),
 }
@@ -451,17 +606,21 @@ INTERNAL = {
 TickChunk = namedtuple("TickChunk", ["ts", "sym", "bid", "ask", "bid_size", "ask_size"])
 # pnode: position heap nodes (slot x [SL heap cols, TP heap cols]); onode: pending
 # order heap nodes (order index x cols); xs_seq/xs_val: excursion stacks
-# (symbol x 4 x capacity; kernels/excursion.py); expiry: GTD order indices by expire_ts.
+# (symbol x 4 x capacity; kernels/excursion.py); expiry: GTD order indices by expire_ts;
+# ring: act times of the orders in the rate-limit window; days: trading-day boundaries (ns).
 Book = namedtuple("Book", ["acct", "syms", "orders", "pos", "free", "slot_of_order", "pnode", "onode",
-                           "xs_n", "xs_seq", "xs_val", "expiry"])
-Logs = namedtuple("Logs", ["fills", "closed", "equity"])
+                           "xs_n", "xs_seq", "xs_val", "expiry", "ring", "days"])
+Logs = namedtuple("Logs", ["fills", "closed", "equity", "events"])
 
 _BIG = np.iinfo(np.int64).max // 4  # "never" for thresholds, safe to add a few ticks to
 
 
 def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: int = 1024,
-             stack_capacity: int = 256) -> Book:
-    """Fresh account state for one parameter set."""
+             stack_capacity: int = 256, days: np.ndarray | None = None) -> Book:
+    """Fresh account state for one parameter set.
+
+    ``days``: sorted trading-day boundaries (ns UTC) for the daily loss limit.
+    """
     acct = np.zeros(1, ACCOUNT)
     cash = int(params[0]["initial_cash_minor"])
     acct[0]["cash_minor"] = cash
@@ -497,7 +656,17 @@ def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: i
     xs_val = np.zeros((n_symbols, 4, stack_capacity), dtype=np.int64)
     gtd = np.flatnonzero(orders["tif"] == TIF_GTD) if orders.shape[0] else np.empty(0, np.int64)
     expiry = gtd[np.argsort(orders["expire_ts"][gtd], kind="stable")].astype(np.int64)
-    return Book(acct, syms, orders, pos, free, slot_of_order, pnode, onode, xs_n, xs_seq, xs_val, expiry)
+    a = acct[0]
+    for f in ("call_eq", "so_eq", "watch_lo", "day_eq"):
+        a[f] = -_BIG
+    a["watch_hi"] = _BIG
+    daily = params[0]["daily_loss_minor"] > 0 or params[0]["daily_loss_ppm"] > 0
+    if days is None or not daily:
+        days = np.array([np.iinfo(np.int64).max], np.int64)
+    a["next_day"] = np.iinfo(np.int64).min if daily else np.iinfo(np.int64).max
+    ring = np.zeros(max(1, int(params[0]["max_orders"])), np.int64)
+    return Book(acct, syms, orders, pos, free, slot_of_order, pnode, onode, xs_n, xs_seq, xs_val, expiry,
+                ring, np.ascontiguousarray(days, np.int64))
 
 
 def grow_positions(book: Book) -> Book:
@@ -527,5 +696,6 @@ def grow_stacks(book: Book) -> Book:
     return book._replace(xs_seq=seq, xs_val=val)
 
 
-def new_logs(rows: int) -> Logs:
-    return Logs(np.zeros(rows, FILL), np.zeros(rows, POSITION), np.zeros(rows, EQUITY))
+def new_logs(rows: int, event_rows: int | None = None) -> Logs:
+    ev = rows if event_rows is None else event_rows
+    return Logs(np.zeros(rows, FILL), np.zeros(rows, POSITION), np.zeros(rows, EQUITY), np.zeros(ev, EVENT))

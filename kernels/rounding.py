@@ -60,3 +60,13 @@ def mul_div_round_fast(a, num, den, inv_den, lim):
     up = np.int64(t > den) | (np.int64(t == den) & odd)
     down = np.int64(t < -den) | (np.int64(t == -den) & odd)
     return q + up - down
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mul_div_floor(a, num, den):
+    """F(a * num / den) for den > 0 without overflowing a * num: for limits and
+    thresholds (an integer x satisfies x <= a*num/den exactly when x <= F(...)),
+    and for sizing, which rounds down. Exact while q*num and r*num fit in int64."""
+    q = a // den
+    r = a - q * den
+    return q * num + (r * num) // den

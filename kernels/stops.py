@@ -11,8 +11,9 @@ moves, so the list is walked only on such ticks.
 from numba import njit
 
 from .books import BIG, refresh
+from .events import log_position_event
 from .heaps import in_heap, push, remove, update
-from .records import BUY, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, PH_SL, PH_TP
+from .records import BUY, EV_TRAILED, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, PH_SL, PH_TP, R_TRAILING
 from .rounding import mul_div_round
 
 PPM = 1_000_000
@@ -240,21 +241,32 @@ def drop_stops(book, prm, slot):
 
 
 @njit(cache=True, nogil=True)
-def trail_pass(book, prm, s):
-    """Move the trailing stops of symbol ``s`` that the current quote has passed."""
+def _trail_one(book, logs, prm, x, q, t):
+    p = book.pos[x]
+    before = p.trail_stop if p.trail_state == 2 else 0
+    if trail_move(p, q):
+        _reheap(book, x)
+        log_position_event(logs, book.acct[0], prm, t, EV_TRAILED, R_TRAILING, p, -1, p.qty_steps, q,
+                           before, p.trail_stop)
+
+
+@njit(cache=True, nogil=True)
+def trail_pass(book, logs, prm, s, t):
+    """Move the trailing stops of symbol ``s`` that the current quote has passed
+    (one ``trailed`` event per move; the caller made room for one per open position)."""
     r = book.syms[s]
     pos = book.pos
     if r.bid >= r.trail_bid:
         x = r.trail_long
         while x >= 0:
-            if r.bid >= pos[x].trail_next_q and trail_move(pos[x], r.bid):
-                _reheap(book, x)
+            if r.bid >= pos[x].trail_next_q:
+                _trail_one(book, logs, prm, x, r.bid, t)
             x = pos[x].trail_next
     if r.ask <= r.trail_ask:
         x = r.trail_short
         while x >= 0:
-            if r.ask <= pos[x].trail_next_q and trail_move(pos[x], r.ask):
-                _reheap(book, x)
+            if r.ask <= pos[x].trail_next_q:
+                _trail_one(book, logs, prm, x, r.ask, t)
             x = pos[x].trail_next
     _trail_bounds(book, r)
     refresh(book, prm, s)

@@ -12,7 +12,9 @@ Order (docs/execution.md §6): stop entries (buy, sell), then limit entries
 from numba import njit
 
 from .books import add_pending, refresh
+from .breaker import reject
 from .costs import commission
+from .events import ev_room
 from .execution import limit_fill_price, stop_fill_price, through
 from .heaps import pop
 from .logbuf import room
@@ -26,6 +28,7 @@ from .records import (
     OT_STOP_LIMIT,
     PH_SL,
     PH_TP,
+    R_NONE,
     R_STOP_LOSS,
     R_TAKE_PROFIT,
     R_TRAILING,
@@ -33,6 +36,7 @@ from .records import (
     ST_BUFFER_FULL,
     ST_DONE,
 )
+from .risk import fill_refused
 from .stops import trail_pass
 
 
@@ -51,6 +55,10 @@ def _triggered(book, logs, inst, prm, k, t):
         price = stop_fill_price(prm, r, o.side, o.stop_ticks, o.qty_steps, book.acct[0].n_fills)
     else:
         price = limit_fill_price(prm, r, o.side, o.price_ticks)
+    why = fill_refused(book, inst, prm, o, o.side, o.qty_steps, price)
+    if why != R_NONE:
+        reject(book, logs, prm, o, why, t)
+        return
     fill_order(book, logs, inst, prm, k, o.side, o.qty_steps, price, t)
 
 
@@ -71,7 +79,7 @@ def pending_pass(book, logs, inst, prm, s, t):
             k = r.h_sell_limit
         else:
             break
-        st = ready(book, logs, s)
+        st = ready(book, logs, prm, s)
         if st != ST_DONE:
             return st
         if k == r.h_buy_stop:
@@ -113,7 +121,7 @@ def exit_pass(book, logs, inst, prm, s, t):
             is_stop = False
         else:
             break
-        if not room(logs, acct, 1, 1, 0):
+        if not room(logs, acct, 1, 1, 0) or not ev_room(logs, acct, prm, 2):
             return ST_BUFFER_FULL
         p = book.pos[slot]
         side = SELL if p.side == BUY else BUY
@@ -142,5 +150,7 @@ def on_trigger(book, logs, inst, prm, s, t):
         return st
     r = book.syms[s]
     if r.bid >= r.trail_bid or r.ask <= r.trail_ask:
-        trail_pass(book, prm, s)
+        if not ev_room(logs, book.acct[0], prm, r.n_open):
+            return ST_BUFFER_FULL
+        trail_pass(book, logs, prm, s, t)
     return ST_DONE

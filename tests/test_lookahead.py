@@ -118,7 +118,7 @@ def test_chunking_does_not_change_any_result(tmp_path):
     a = bt.run(root, orders=ORDERS, signals=SIGNALS, config=CFG)
     small = {"run": {**CFG["run"], "chunk_rows": 3, "buffer_rows": 16}, "commission": CFG["commission"]}
     b = bt.run(root, orders=ORDERS, signals=SIGNALS, config=small)
-    for name in ("orders", "fills", "positions", "equity"):
+    for name in ("orders", "fills", "positions", "equity", "events"):
         assert getattr(a, name).equals(getattr(b, name)), name
 
 
@@ -133,8 +133,9 @@ def test_same_inputs_give_byte_identical_outputs(tmp_path, level):
     bt.run(root, orders=ORDERS, signals=SIGNALS, config=cfg, out=tmp_path / "o1")
     bt.run(root, orders=ORDERS, signals=SIGNALS, config=cfg, out=tmp_path / "o2")
     one, two = _files(tmp_path / "o1"), _files(tmp_path / "o2")
-    assert sorted(one) == ["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet",
-                           "summary.json"]
+    events = ["events.parquet"] if level == "ticks" else []  # the lifecycle log from level events on
+    assert sorted(one) == sorted(["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet",
+                                  "summary.json", *events])
     assert one.keys() == two.keys()
     for name in one:
         if name.endswith(".parquet"):

@@ -1,0 +1,50 @@
+"""The lifecycle log: one EVENT row per thing that happens (docs/risk.md §5).
+
+Rows are written only at log level ``events`` and above. A step that may
+write rows first asks ``ev_room`` for the most it can write; when the buffer
+cannot hold them the step does nothing, ``acct.event_need`` says how many rows
+it needs, and the caller flushes (or grows) the buffer and runs it again.
+"""
+
+from numba import njit
+
+from .records import LOG_EVENTS, SEVERITY
+
+
+@njit(cache=True, nogil=True)
+def ev_room(logs, acct, prm, n):
+    """True when ``n`` more event rows fit (always at log levels below events)."""
+    if prm.log_level < LOG_EVENTS:
+        return True
+    if acct.n_event_rows + n <= logs.events.shape[0]:
+        return True
+    acct.event_need = n
+    return False
+
+
+@njit(cache=True, nogil=True)
+def log_event(logs, acct, prm, ts, ev, reason, sym, side, pid, oid, parent, qty, price, before, after):
+    if prm.log_level < LOG_EVENTS:
+        return
+    e = logs.events[acct.n_event_rows]
+    e.ts = ts
+    e.event = ev
+    e.reason = reason
+    e.severity = SEVERITY[reason] if reason >= 0 and reason < SEVERITY.shape[0] else 0
+    e.symbol = sym
+    e.side = side
+    e.position_id = pid
+    e.order_id = oid
+    e.parent_id = parent
+    e.qty_steps = qty
+    e.price_ticks = price
+    e.before = before
+    e.after = after
+    acct.n_event_rows += 1
+
+
+@njit(cache=True, nogil=True)
+def log_position_event(logs, acct, prm, ts, ev, reason, p, oid, qty, price, before, after):
+    """An event of position record ``p``."""
+    log_event(logs, acct, prm, ts, ev, reason, p.symbol, p.side, p.position_id, oid, p.parent_id,
+              qty, price, before, after)

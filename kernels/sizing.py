@@ -1,0 +1,72 @@
+"""Position sizing of a new order when it acts (docs/risk.md §2).
+
+Every rule ends in F(money x value_den / (price x value_num)) lot steps:
+always rounded down. ``size`` returns the quantity in steps, or a negative
+rejection reason.
+"""
+
+import numpy as np
+from numba import njit
+
+from .records import R_NO_QUOTE, R_NO_STOP, SZ_EQUITY_PCT, SZ_KELLY, SZ_NOTIONAL, SZ_QTY, SZ_RISK_PCT
+from .rounding import mul_div_floor, mul_div_round
+from .stops import resolve
+
+PPM = 1_000_000
+
+
+@njit(cache=True, nogil=True)
+def kelly_ppm(acct, prm):
+    """f_ppm = F(10^6 x clip(fraction x (W - (1 - W) / R), 0, cap)), in float64 in this order."""
+    nw = acct.n_wins
+    nl = acct.n_losses
+    n = nw + nl
+    w = nw / n
+    if nw == 0:
+        f = 0.0
+    elif nl == 0 or acct.sum_loss_minor == 0:
+        f = w
+    else:
+        ratio = (acct.sum_win_minor / nw) / (acct.sum_loss_minor / nl)
+        f = w - (1.0 - w) / ratio
+    f = prm.kelly_fraction * f
+    if f < 0.0:
+        f = 0.0
+    if f > prm.kelly_cap:
+        f = prm.kelly_cap
+    return np.int64(np.floor(f * 1e6))
+
+
+@njit(cache=True, nogil=True)
+def steps_for(money, price, ins):
+    """F(money / (V x price)) lot steps; 0 for no money or no price."""
+    if money <= 0 or price <= 0:
+        return 0
+    return mul_div_floor(money, ins.value_den, price * ins.value_num)
+
+
+@njit(cache=True, nogil=True)
+def size(acct, prm, ins, o, price):
+    """Steps for order record ``o`` at reference price ``price`` (0 = no quote), or -reason."""
+    kind = o.sizing
+    if kind == SZ_QTY:
+        return o.qty_steps
+    if kind == SZ_KELLY and acct.n_wins + acct.n_losses < prm.kelly_min_trades:
+        return o.qty_steps
+    if price <= 0:
+        return -R_NO_QUOTE
+    eq = acct.equity_minor
+    if kind == SZ_NOTIONAL:
+        return steps_for(o.size_val, price, ins)
+    if kind == SZ_EQUITY_PCT:
+        return steps_for(mul_div_round(eq, o.size_val, PPM), price, ins)
+    if kind == SZ_RISK_PCT:
+        sl = resolve(o.sl_kind, o.sl_val, o.side, price, True, 0)
+        if sl <= 0:
+            return -R_NO_STOP
+        d = price - sl if price > sl else sl - price
+        risk = mul_div_round(eq, o.size_val, PPM)
+        if risk <= 0 or d == 0:
+            return 0
+        return mul_div_floor(risk, ins.value_den, d * ins.value_num)
+    return steps_for(mul_div_round(eq, kelly_ppm(acct, prm), PPM), price, ins)
