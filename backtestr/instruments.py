@@ -171,8 +171,8 @@ def _margin(r: np.void, ins: Instrument, v: Fraction, cfg: Config) -> None:
         r["margin_num"], r["margin_den"] = 0, 1
     risk = getattr(cfg, "risk", None)
     lots = risk.values.get("max_order_qty") if risk is not None else None
-    steps = int(Fraction(lots) // Fraction(ins.lot_step)) if lots is not None else 0
-    if lots is not None and steps == 0:
+    steps = int(Fraction(lots) // Fraction(ins.lot_step)) if lots else 0  # None or 0: off
+    if lots and steps == 0:
         raise ConfigError(f"risk.max_order_qty = {lots} is below the lot step {ins.lot_step} of {ins.symbol}")
     r["risk_max_steps"] = steps
 

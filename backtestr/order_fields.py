@@ -16,7 +16,7 @@ import polars as pl
 from .errors import OrdersError
 from .kernels.records import K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS
 
-TOL = 1e-6  # absolute, in ticks, lot steps or 1/10_000 percent
+TOL = 1e-6  # absolute, in ticks, lot steps, minor units or 1/10_000 percent
 REL = 1e-12  # relative: float64 quotients carry a few ulps of error
 PPM_PER_PCT = 10_000  # 1 % = 10_000 parts per million
 
@@ -113,6 +113,32 @@ def to_ticks(v: np.ndarray, has: np.ndarray, tick: np.ndarray) -> tuple[np.ndarr
     return r.astype(np.int64), off
 
 
+def to_ppm(pct: np.ndarray, has: np.ndarray, where: str, name: str) -> np.ndarray:
+    """Percent -> parts per million (int64, 0 where not given); more than 4 decimals is refused."""
+    ppm_f = np.where(has, pct, 0.0) * PPM_PER_PCT
+    ppm = np.rint(ppm_f)
+    check(has & (np.abs(ppm_f) >= 2.0**62), where, lambda r: f"{name} {float(pct[r])!r} is too large")
+    check(has & (np.abs(ppm_f - ppm) > np.maximum(TOL, np.abs(ppm) * REL)), where,
+          lambda r: f"{name} {float(pct[r])!r} has more than 4 decimals")
+    return np.where(has, ppm, 0.0).astype(np.int64)
+
+
+def to_minor(money: np.ndarray, has: np.ndarray, digits: int, where: str, name: str) -> np.ndarray:
+    """Money in the account currency -> whole minor units (int64, 0 where not given).
+
+    ``digits`` are the decimal places of the minor unit; an amount finer than
+    one minor unit is refused.
+    """
+    m_f = np.where(has, money, 0.0) * 10.0**digits
+    m = np.rint(m_f)
+    check(has & (np.abs(m_f) >= 2.0**62), where, lambda r: f"{name} {float(money[r])!r} is too large")
+    unit = f"{10.0**-digits:.{digits}f}" if digits > 0 else "1"
+    check(has & (np.abs(m_f - m) > np.maximum(TOL, np.abs(m) * REL)), where,
+          lambda r: f"{name} {float(money[r])!r} is not a whole number of minor units of the account "
+                    f"currency ({unit})")
+    return np.where(has, m, 0.0).astype(np.int64)
+
+
 def stop_spec(df: pl.DataFrame, base: str, where: str, tick: np.ndarray, use: np.ndarray, remove: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One stop (``sl``, ``tp`` or ``trail``) from its three forms: price, ``_ticks``, ``_pct``.
@@ -132,12 +158,9 @@ def stop_spec(df: pl.DataFrame, base: str, where: str, tick: np.ndarray, use: np
         f"give at most one of {', '.join(names)}"))
     for name, v, h in ((names[0], price, has_p), (names[2], pct, has_c)):
         check(h & (v < 0), where, lambda r, name=name, v=v: f"{name} {float(v[r])!r} is negative")
-    ppm_f = np.where(has_c, pct, 0.0) * PPM_PER_PCT
-    ppm = np.rint(ppm_f)
-    check(has_c & (np.abs(ppm_f - ppm) > np.maximum(TOL, np.abs(ppm) * REL)), where,
-          lambda r: f"{names[2]} {float(pct[r])!r} has more than 4 decimals")
+    ppm = to_ppm(pct, has_c, where, names[2])
     p_ticks, off = to_ticks(price, has_p, tick)
-    val = np.where(has_p, p_ticks, np.where(has_t, ticks, ppm.astype(np.int64)))
+    val = np.where(has_p, p_ticks, np.where(has_t, ticks, ppm))
     kind = np.select([has_p, has_t, has_c], [K_TICKS if base == "trail" else K_PRICE, K_TICKS, K_PPM],
                      K_NONE).astype(np.int8)
     any_form = n_forms > 0

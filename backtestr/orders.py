@@ -3,15 +3,20 @@
 Orders (docs/execution.md §1-§4): ``ts`` and ``symbol`` are required, every other
 column is optional: ``id`` (unique, >= 0; default the row number, orders first,
 then signals), ``action`` (new|modify|cancel|close, default new), ``side``
-(buy|sell, required for new), ``qty`` (lots; required for new, optional for
-modify and close), ``type`` (market|limit|stop|stop_limit, default market),
-``price`` (limit, stop_limit), ``stop`` (stop, stop_limit), ``tif``
+(buy|sell, required for new), ``qty`` (lots; required for new unless sized
+below, optional for modify and close), ``type`` (market|limit|stop|stop_limit,
+default market), ``price`` (limit, stop_limit), ``stop`` (stop, stop_limit), ``tif``
 (gtc|gtd|ioc, default gtc), ``expire`` (gtd), ``oco`` (group id), ``ref`` (the
 id of the order or position a modify, cancel or close refers to), stops ``sl``/
 ``tp`` (prices), ``sl_ticks``/``tp_ticks`` (whole ticks), ``sl_pct``/``tp_pct``
 (percent, at most 4 decimals), trailing ``trail`` (price distance),
 ``trail_ticks``, ``trail_pct``, ``trail_activation``, ``trail_step`` (ticks),
-and ``tag``. Signals: ``ts, symbol, target`` (signed position in lots), ``tag``.
+sizing (docs/risk.md §2) ``sizing`` (qty|notional|equity_pct|risk_pct|kelly,
+default qty; new orders only) with ``size`` (money in the account currency for
+notional, percent with at most 4 decimals for equity_pct and risk_pct; > 0; the
+kernel finds ``qty`` when the order acts, so ``qty`` is left null; kelly uses
+``qty`` until the minimum trade count), and ``tag``. Signals: ``ts, symbol,
+target`` (signed position in lots), ``tag``; a target is never sized.
 
 A row that can never be right stops the run (``OrdersError`` naming the file,
 row and column). A row that is well formed but cannot act is kept and rejected
@@ -20,7 +25,9 @@ expiry at or before ``ts`` (``expiry_past``), a ``ref`` no order has
 (``unknown_ref``), in that order of precedence. Columns a row's action does not
 use are ignored, except those refused below (``price`` on market/stop orders,
 ``stop`` on market/limit orders, ``expire`` without ``tif = gtd`` and ``ref`` on
-a new order, ``trail_activation``/``trail_step`` without a trailing stop).
+a new order, ``trail_activation``/``trail_step`` without a trailing stop,
+``size`` without a sizing that uses it, ``qty`` on a row sized by notional,
+equity_pct or risk_pct).
 
 Every order acts strictly after ``ts`` (docs/architecture.md §3): the records are
 sorted stably by ``act_ts = ts + max(1 ns, latency)``; ``ref`` and ``oco_next``
@@ -54,30 +61,39 @@ from .kernels.records import (
     R_NONE,
     R_OFF_TICK,
     R_UNKNOWN_REF,
+    SZ_EQUITY_PCT,
+    SZ_KELLY,
+    SZ_NOTIONAL,
+    SZ_QTY,
+    SZ_RISK_PCT,
     TIF_GTC,
     TIF_GTD,
     TIF_IOC,
     Action,
     OrderType,
     Side,
+    Sizing,
 )
-from .order_fields import check, numbers, stop_spec, times, to_ticks, whole_numbers, words
+from .order_fields import check, numbers, stop_spec, times, to_minor, to_ppm, to_ticks, whole_numbers, words
 
 QTY_TOL = 1e-6  # in lot steps
 ORDER_COLUMNS = ("id", "action", "ts", "symbol", "side", "qty", "type", "price", "stop", "tif", "expire", "oco",
                  "ref", "sl", "tp", "sl_ticks", "tp_ticks", "sl_pct", "tp_pct", "trail", "trail_ticks",
-                 "trail_pct", "trail_activation", "trail_step", "tag")
+                 "trail_pct", "trail_activation", "trail_step", "sizing", "size", "tag")
 SIGNAL_COLUMNS = ("ts", "symbol", "target")
 ACTIONS = {"new": A_NEW, "modify": A_MODIFY, "cancel": A_CANCEL, "close": A_CLOSE}
 TYPES = {"market": OT_MARKET, "limit": OT_LIMIT, "stop": OT_STOP, "stop_limit": OT_STOP_LIMIT}
 TIFS = {"gtc": TIF_GTC, "gtd": TIF_GTD, "ioc": TIF_IOC}
 SIDES = {"buy": int(Side.BUY), "sell": int(Side.SELL)}
+SIZINGS = {"qty": SZ_QTY, "notional": SZ_NOTIONAL, "equity_pct": SZ_EQUITY_PCT, "risk_pct": SZ_RISK_PCT,
+           "kelly": SZ_KELLY}
 _ACTION_NAME = {int(a): a.name.lower() for a in Action}
 _TYPE_NAME = {int(t): t.name.lower() for t in OrderType}
+_SIZING_NAME = {int(z): z.name.lower() for z in Sizing}
 # ORDER fields an input part fills (the rest take their defaults in load_orders)
 _FIELDS = ("ts", "expire_ts", "symbol", "side", "type", "action", "tif", "qty_steps", "price_ticks",
            "stop_ticks", "sl_kind", "sl_val", "tp_kind", "tp_val", "trail_kind", "trail_val", "trail_act",
-           "trail_step", "ref_id", "oco_group", "reason")
+           "trail_step", "ref_id", "oco_group", "sizing", "size_val", "reason")
 _DEFAULT = {"ref_id": -1, "oco_group": -1}  # for a part that does not give the field
 
 
@@ -170,7 +186,33 @@ def _needed(df: pl.DataFrame, col: str, why: str) -> str:
     return f"{col} is required {why}" + ("" if col in df.columns else f" (there is no {col} column)")
 
 
-def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument]) -> _Part:
+def _sizing(df: pl.DataFrame, where: str, new: np.ndarray, action: np.ndarray, minor_digits: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sizing`` and ``size`` (docs/risk.md §2) -> SZ_* codes, ``size_val`` and the rows sized by amount.
+
+    ``size_val``: minor units of the account currency (notional), ppm of 1
+    (equity_pct, risk_pct), 0 otherwise.
+    """
+    sizing, _ = words(df, "sizing", where, SIZINGS, SZ_QTY)
+    check(~new & (sizing != SZ_QTY), where, lambda r: (
+        f"sizing {_SIZING_NAME[int(sizing[r])]} is only used by action new, not "
+        f"{_ACTION_NAME[int(action[r])]}; leave it null"))
+    size, has_size = numbers(df, "size", where)
+    money = sizing == SZ_NOTIONAL
+    pct = (sizing == SZ_EQUITY_PCT) | (sizing == SZ_RISK_PCT)
+    amount = money | pct
+    check(amount & ~has_size, where, lambda r: _needed(df, "size", f"for sizing {_SIZING_NAME[int(sizing[r])]}"))
+    check(~amount & has_size, where, lambda r: (
+        f"size is only used with sizing notional, equity_pct or risk_pct (this row's sizing is "
+        f"{_SIZING_NAME[int(sizing[r])]}); leave it null"))
+    check(amount & has_size & (size <= 0), where, lambda r: f"size {float(size[r])!r} must be positive")
+    val = np.where(money, to_minor(size, money, minor_digits, where, "size"),
+                   np.where(pct, to_ppm(size, pct, where, "size"), 0)).astype(np.int64)
+    return sizing, val, amount
+
+
+def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], minor_digits: int
+            ) -> _Part:
     unknown = [c for c in df.columns if c not in ORDER_COLUMNS]
     if unknown:
         raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ORDER_COLUMNS)})")
@@ -189,9 +231,16 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
     check(new & ~has_side, where, _needed(df, "side", "for action new"))
     side = np.where(new, side, 0).astype(np.int8)
 
-    # quantity: required for new, optional (0 = unchanged / all) for modify and close
+    # quantity: required for new (unless sized by an amount: the kernel finds it when the order
+    # acts), optional (0 = unchanged / all) for modify and close
+    sizing, size_val, sized = _sizing(df, where, new, action, minor_digits)
     qty, has_qty = numbers(df, "qty", where)
-    check(new & ~has_qty, where, _needed(df, "qty", "for action new"))
+    check(new & ~sized & ~has_qty, where, lambda r: _needed(
+        df, "qty", "for sizing kelly (the quantity until the minimum trade count)" if sizing[r] == SZ_KELLY
+        else "for action new"))
+    check(sized & has_qty, where, lambda r: (
+        f"qty is not used with sizing {_SIZING_NAME[int(sizing[r])]} (the quantity is computed from size); "
+        "leave it null"))
     qty_steps = _steps(qty, sym, inst, where, "qty", signed=False, rows=has_qty & (new | mod | close))
 
     # limit and stop prices
@@ -247,6 +296,7 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
         trail_act=np.where(stops & has_trail, trail_act, 0),
         trail_step=np.where(stops & has_trail, trail_step, 0),
         ref_id=np.where(has_ref & ~new, ref, -1), oco_group=np.where(new & has_oco, oco, -1), reason=reason,
+        sizing=sizing, size_val=size_val,
     )
     return _Part(where, fields, ids, has_id, _tags(df))
 
@@ -254,9 +304,15 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
 def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], first_id: int
              ) -> _Part:
     _require(df, SIGNAL_COLUMNS, where)
-    unknown = [c for c in df.columns if c not in (*SIGNAL_COLUMNS, "tag")]
+    unknown = [c for c in df.columns if c not in (*SIGNAL_COLUMNS, "tag", "sizing", "size")]
     if unknown:
         raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: ts, symbol, target, tag)")
+    # a target is never sized (docs/risk.md §2): only sizing qty (or null) is accepted
+    sizing, _ = words(df, "sizing", where, SIZINGS, SZ_QTY)
+    check(sizing != SZ_QTY, where, lambda r: (
+        f"sizing {_SIZING_NAME[int(sizing[r])]} is not used by a target; leave it null"))
+    _, has_size = numbers(df, "size", where)
+    check(has_size, where, "size is not used by a target; leave it null")
     n = df.height
     ts = _ts_ns(df, where)
     sym = _symbols(df, where, index)
@@ -307,13 +363,18 @@ def _oco_ring(group: np.ndarray) -> np.ndarray:
 
 
 def load_orders(orders: str | Path | pl.DataFrame | None, signals: str | Path | pl.DataFrame | None,
-                symbols: list[str], inst: list[Instrument], latency_ns: int) -> OrderBook:
-    """Validate and convert; ``inst`` is aligned with ``symbols``."""
+                symbols: list[str], inst: list[Instrument], latency_ns: int, *, minor_digits: int = 2
+                ) -> OrderBook:
+    """Validate and convert; ``inst`` is aligned with ``symbols``.
+
+    ``minor_digits``: decimal places of the account currency's minor unit (a
+    ``notional`` size must be whole minor units).
+    """
     index = {s: i for i, s in enumerate(symbols)}
     parts: list[_Part] = []
     if orders is not None:
         df, where = _read(orders, "orders")
-        parts.append(_orders(df, where, index, inst))
+        parts.append(_orders(df, where, index, inst, minor_digits))
     if signals is not None:
         df, where = _read(signals, "signals")
         parts.append(_signals(df, where, index, inst, sum(p.ids.shape[0] for p in parts)))

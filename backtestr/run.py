@@ -280,7 +280,7 @@ def run(
     insts = [reg[s] for s in symbols]
     inst = kernel_table(symbols, reg, cfg)
     params = _params(cfg)
-    ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"])
+    ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg))
     out_path = Path(out) if out is not None else None
     staging = staging_dir(out_path, force) if out_path is not None else None
     try:

@@ -8,7 +8,7 @@ it needs, and the caller flushes (or grows) the buffer and runs it again.
 
 from numba import njit
 
-from .records import LOG_EVENTS, SEVERITY
+from .records import LOG_EVENTS, SEV_INFO, SEVERITY
 
 
 @njit(cache=True, nogil=True)
@@ -45,6 +45,8 @@ def log_event(logs, acct, prm, ts, ev, reason, sym, side, pid, oid, parent, qty,
 
 @njit(cache=True, nogil=True)
 def log_position_event(logs, acct, prm, ts, ev, reason, p, oid, qty, price, before, after):
-    """An event of position record ``p``."""
+    """An event of position record ``p``: severity info, whatever the fill's reason."""
     log_event(logs, acct, prm, ts, ev, reason, p.symbol, p.side, p.position_id, oid, p.parent_id,
               qty, price, before, after)
+    if prm.log_level >= LOG_EVENTS:
+        logs.events[acct.n_event_rows - 1].severity = SEV_INFO

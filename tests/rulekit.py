@@ -27,8 +27,8 @@ UTC = pl.Datetime("ns", "UTC")
 # order columns holding a price (ticks when given as int) or a price distance (trail)
 _PRICE_COLS = ("price", "stop", "sl", "tp", "trail")
 _INT_COLS = ("id", "ref", "oco", "sl_ticks", "tp_ticks", "trail_ticks", "trail_activation", "trail_step")
-_FLOAT_COLS = ("qty", "sl_pct", "tp_pct", "trail_pct", *_PRICE_COLS)
-_STR_COLS = ("action", "symbol", "side", "type", "tif", "tag")
+_FLOAT_COLS = ("qty", "sl_pct", "tp_pct", "trail_pct", "size", *_PRICE_COLS)
+_STR_COLS = ("action", "symbol", "side", "type", "tif", "sizing", "tag")
 _TIME_COLS = ("ts", "expire")
 
 
@@ -157,3 +157,28 @@ def splitmix64(x: int) -> int:
 def draw(seed: int, n: int, s: int) -> int:
     """The random slippage of fill number ``n``: ``splitmix64(seed + n x 0x9E37...) mod (s + 1)``."""
     return splitmix64((seed + n * 0x9E3779B97F4A7C15) & ((1 << 64) - 1)) % (s + 1)
+
+
+def _named(row: dict[str, Any], key: str) -> Any:
+    """An enum column's name: ``<key>_name`` when the log has it, else ``key`` itself."""
+    v = row.get(f"{key}_name", row.get(key))
+    return v if v is None or isinstance(v, str) else str(v)
+
+
+def events(res: bt.Result, *kinds: str) -> list[dict[str, Any]]:
+    """The lifecycle log (docs/risk.md §5) in log order, optionally only the events named ``kinds``.
+
+    Each row: ``sec`` (seconds after MON), ``event``, ``reason``, ``severity`` (names),
+    ``position_id``, ``order_id``, ``parent_id``, ``qty_steps``, ``price_ticks``, ``before``, ``after``.
+    """
+    out = []
+    for r in res.events.to_dicts():
+        ts = r["ts"]
+        ns = ts if isinstance(ts, int) else round(ts.timestamp() * 1e6) * 1000
+        e = {"sec": (ns - MON) / 1e9, "event": _named(r, "event"), "reason": _named(r, "reason"),
+             "severity": _named(r, "severity")}
+        for k in ("position_id", "order_id", "parent_id", "qty_steps", "price_ticks", "before", "after"):
+            e[k] = r.get(k)
+        if not kinds or e["event"] in kinds:
+            out.append(e)
+    return out
