@@ -24,12 +24,12 @@ import numpy as np
 import polars as pl
 from backtestr.kernels import engine
 from backtestr.kernels.records import Status, new_book, new_logs
+from bench_positions import SYM, walk
 
 from backtestr.config import load_config
 from backtestr.instruments import kernel_table, load_registry
 from backtestr.orders import load_orders
 from backtestr.run import _params
-from bench_positions import SYM, walk
 
 RISK = {
     "max_order_qty": "10", "max_order_notional": "10000000", "max_order_notional_pct": "1000",
