@@ -309,6 +309,16 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),
                       np.array([float(i.lot_step) for i in insts]), digits)
     sink = LogSink(decoder, staging)
+    try:
+        return _loop(cfg, symbols, sources, inst, params, ob, stream, book, logs, sink, level, digits, progress,
+                     t0)
+    finally:
+        sink.abort()  # a no-op after close(); on an error, waits for the writer thread
+
+
+def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarray, params: np.ndarray,
+          ob: Any, stream: TickStream, book: Any, logs: Any, sink: LogSink, level: int, digits: int, progress: bool,
+          t0: float) -> Result:
     bar = _progress_bar(progress)
     first_ts = None
     t_kernel = 0.0

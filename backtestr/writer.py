@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,13 +163,21 @@ class Decoder:
 
 
 class LogSink:
-    """Collects log rows in memory, or streams them to Parquet in a staging folder."""
+    """Collects log rows in memory, or streams them to Parquet in a staging folder.
+
+    Tables are built on the caller's thread and written by one background
+    thread in the order they were added (pyarrow writes without the GIL), so
+    writing overlaps the kernel and the building of the next table. ``close``
+    waits for every write and raises the first error.
+    """
 
     def __init__(self, decoder: Decoder, staging: Path | None) -> None:
         self.decoder = decoder
         self.staging = staging
         self.parts: dict[str, list[pa.Table]] = {k: [] for k in KINDS}
         self.writers: dict[str, pq.ParquetWriter] = {}
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="backtestr-write") if staging is not None else None
+        self.pending: list[Future] = []
 
     def add(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None = None) -> None:
         if rec.shape[0] == 0 and kind in self.writers:
@@ -181,11 +190,22 @@ class LogSink:
         if w is None:
             w = pq.ParquetWriter(self.staging / f"{kind}.parquet", t.schema, compression="zstd")
             self.writers[kind] = w
-        w.write_table(t)
+        assert self.pool is not None
+        self.pending.append(self.pool.submit(w.write_table, t))
+        self.pending = [f for f in self.pending if not f.done() or f.exception() is not None]
+
+    def abort(self) -> None:
+        """Stop the writer thread without waiting for queued writes (after an error)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> dict[str, pa.Table]:
-        for w in self.writers.values():
-            w.close()
+        if self.pool is not None:
+            for w in self.writers.values():
+                self.pending.append(self.pool.submit(w.close))
+            self.pool.shutdown(wait=True)
+            for f in self.pending:
+                f.result()  # the first error of a write, if any
         return {k: pa.concat_tables(v) for k, v in self.parts.items() if v}
 
 
