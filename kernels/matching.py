@@ -21,6 +21,7 @@ from .records import (
     A_CANCEL,
     A_CLOSE,
     A_MODIFY,
+    A_NEW,
     BUY,
     EV_MODIFIED,
     K_NONE,
@@ -292,7 +293,10 @@ def activate(book, logs, inst, prm, t):
             acct.order_cursor = c
             return ST_BUFFER_FULL
         o = orders[c]
-        if o.status == OS_NEW:
+        if o.status == OS_NEW and o.action == A_NEW and o.tif == TIF_GTD and o.expire_ts <= t:
+            o.status = OS_EXPIRED  # expired before it could act: no checks
+            o.reason = R_EXPIRY
+        elif o.status == OS_NEW:
             why = pre_trade(book, logs, inst, prm, c, t)
             if why != R_NONE:
                 reject(book, logs, prm, o, why, t)

@@ -182,13 +182,13 @@ def _adding_checks(book, logs, inst, prm, o, t):
             return R_SIZE_ZERO
         o.qty_steps = q
         qty = q
-    if ins.risk_max_steps > 0 and qty > ins.risk_max_steps:
-        return R_MAX_QTY
-    eq = acct.equity_minor
     need_price = (prm.max_notional_minor > 0 or prm.max_notional_ppm > 0 or prm.max_exposure_minor > 0
                   or prm.max_exposure_ppm > 0 or ins.margin_num != 0)
     if need_price and price <= 0:
         return R_NO_QUOTE
+    if ins.risk_max_steps > 0 and qty > ins.risk_max_steps:
+        return R_MAX_QTY
+    eq = acct.equity_minor
     value = notional(ins, price, qty) if need_price else 0
     if (prm.max_notional_minor > 0 and value > prm.max_notional_minor) or (
             prm.max_notional_ppm > 0 and value > _pct_limit(eq, prm.max_notional_ppm)):
