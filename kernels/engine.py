@@ -68,6 +68,14 @@ def _next_event(book):
     return nxt
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _after_fills(acct, next_ev):
+    """A fill may have tripped the breaker: the end of its cooldown is an event time."""
+    if acct.breaker_until > 0 and acct.breaker_until < next_ev:
+        return acct.breaker_until
+    return next_ev
+
+
 @njit(cache=True, nogil=True)
 def _housekeeping(book, logs, inst, prm, t):
     """Steps 0-3 of a tick (docs/execution.md §6, docs/risk.md §6): the trading day and
@@ -82,6 +90,7 @@ def _housekeeping(book, logs, inst, prm, t):
         reset_due(logs, acct, prm, t)
     if t >= acct.next_carry:
         st = carry_due(book, logs, inst, prm, t)
+        acct.equity_minor = acct.cash_minor + acct.unrealized_minor  # orders acting now see the charge
         if st != ST_DONE:
             return st
     expire(book, prm, t)
@@ -148,6 +157,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
+            next_ev = _after_fills(acct, next_ev)
             cash = acct.cash_minor
             watch_lo = acct.watch_lo
             watch_hi = acct.watch_hi
@@ -156,6 +166,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if (b <= r.bid_lo) | (b >= r.bid_hi) | (a >= r.ask_hi) | (a <= r.ask_lo):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = on_trigger(book, logs, inst, prm, s, t)
+            next_ev = _after_fills(acct, next_ev)
             cash = acct.cash_minor
             watch_lo = acct.watch_lo
             watch_hi = acct.watch_hi
@@ -169,6 +180,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if (eq <= watch_lo) | (eq > watch_hi):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = step9(book, logs, inst, prm, t)
+            next_ev = _after_fills(acct, next_ev)
             cash = acct.cash_minor
             unreal = acct.unrealized_minor
             peak = acct.peak_minor

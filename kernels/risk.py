@@ -174,8 +174,9 @@ def _adding_checks(book, logs, inst, prm, o, t):
     if in_call(acct):
         return R_MARGIN_CALL
     price = _ref_price(r, o, side)
+    quoted = r.bid > 0  # the symbol has had a tick
     if o.sizing != SZ_QTY:
-        q = size(acct, prm, ins, o, price)
+        q = size(acct, prm, ins, o, price if quoted else 0)
         if q < 0:
             return -q
         if q == 0:
@@ -184,7 +185,7 @@ def _adding_checks(book, logs, inst, prm, o, t):
         qty = q
     need_price = (prm.max_notional_minor > 0 or prm.max_notional_ppm > 0 or prm.max_exposure_minor > 0
                   or prm.max_exposure_ppm > 0 or ins.margin_num != 0)
-    if need_price and price <= 0:
+    if need_price and not quoted:
         return R_NO_QUOTE
     if ins.risk_max_steps > 0 and qty > ins.risk_max_steps:
         return R_MAX_QTY
