@@ -9,6 +9,7 @@ so that step 9 of a tick is two integer comparisons.
 import numpy as np
 from numba import njit
 
+from .equity import symbol_unrealized
 from .records import BUY
 from .rounding import mul_div_floor, mul_div_round
 
@@ -59,9 +60,19 @@ def update(acct, r, ins, prm):
 
 
 @njit(cache=True, nogil=True)
-def in_call(acct):
-    """The margin call state, tested on the equity as last marked."""
-    return acct.margin_used_minor > 0 and acct.equity_minor <= acct.call_eq
+def live_equity(book, inst):
+    """Cash plus every symbol's unrealized P&L at its latest quote: the equity the
+    checks of an order see, fills and charges earlier in the tick included. O(symbols)."""
+    eq = book.acct[0].cash_minor
+    for s in range(book.syms.shape[0]):
+        eq += symbol_unrealized(book.syms[s], inst[s])
+    return eq
+
+
+@njit(cache=True, nogil=True)
+def in_call(acct, eq):
+    """The margin call state at equity ``eq``."""
+    return acct.margin_used_minor > 0 and eq <= acct.call_eq
 
 
 @njit(cache=True, nogil=True)

@@ -16,7 +16,7 @@ from .equity import mark
 from .events import ev_room, log_event
 from .execution import market_price
 from .logbuf import room
-from .margin import BIG, PPM, floating, in_call, notional, order_margin, set_watch
+from .margin import BIG, PPM, floating, in_call, live_equity, notional, order_margin, set_watch
 from .positions import close_slot
 from .records import (
     A_CANCEL,
@@ -26,7 +26,6 @@ from .records import (
     EV_DAILY_LIMIT,
     EV_MARGIN_CALL,
     EV_STOP_OUT,
-    LOG_EVENTS,
     MODE_HEDGING,
     OT_LIMIT,
     OT_MARKET,
@@ -110,15 +109,15 @@ def _prices_sane(book, prm, o):
 
 
 @njit(cache=True, nogil=True)
-def day_hit_now(logs, acct, prm, t):
-    """The daily limit is hit (latching it, one event row, when the equity reached it now)."""
+def day_hit_now(logs, acct, prm, t, eq):
+    """The daily limit is hit (latching it, one event row, when equity ``eq`` reached it now)."""
     if acct.day_hit == 1:
         return True
-    if acct.equity_minor <= acct.day_eq:
+    if eq <= acct.day_eq:
         acct.day_hit = 1
         acct.n_daily_hits += 1
         log_event(logs, acct, prm, t, EV_DAILY_LIMIT, R_DAILY_LOSS, -1, 0, -1, -1, -1, 0, 0,
-                  acct.day_start_eq, acct.equity_minor)
+                  acct.day_start_eq, eq)
         set_watch(acct)
         return True
     return False
@@ -169,14 +168,15 @@ def _adding_checks(book, logs, inst, prm, o, t):
         return R_NONE
     if tripped(acct, t):
         return R_BREAKER
-    if day_hit_now(logs, acct, prm, t):
+    eq = live_equity(book, inst)
+    if day_hit_now(logs, acct, prm, t, eq):
         return R_DAILY_LOSS
-    if in_call(acct):
+    if in_call(acct, eq):
         return R_MARGIN_CALL
     price = _ref_price(r, o, side)
     quoted = r.bid > 0  # the symbol has had a tick
     if o.sizing != SZ_QTY:
-        q = size(acct, prm, ins, o, price if quoted else 0)
+        q = size(acct, prm, ins, o, price if quoted else 0, eq)
         if q < 0:
             return -q
         if q == 0:
@@ -189,7 +189,6 @@ def _adding_checks(book, logs, inst, prm, o, t):
         return R_NO_QUOTE
     if ins.risk_max_steps > 0 and qty > ins.risk_max_steps:
         return R_MAX_QTY
-    eq = acct.equity_minor
     value = notional(ins, price, qty) if need_price else 0
     if (prm.max_notional_minor > 0 and value > prm.max_notional_minor) or (
             prm.max_notional_ppm > 0 and value > _pct_limit(eq, prm.max_notional_ppm)):
@@ -241,9 +240,10 @@ def fill_refused(book, inst, prm, o, side, qty, price):
         a_net = net if net > 0 else -net
         if net != 0 and side * net < 0 and qty <= a_net:
             return R_NONE
-    if in_call(acct):
+    eq = live_equity(book, inst)
+    if in_call(acct, eq):
         return R_MARGIN_CALL
-    if order_margin(ins, price, qty) > acct.equity_minor - acct.margin_used_minor:
+    if order_margin(ins, price, qty) > eq - acct.margin_used_minor:
         return R_NO_MARGIN
     return R_NONE
 
@@ -293,13 +293,12 @@ def _worst(book, inst):
 
 @njit(cache=True, nogil=True)
 def step9(book, logs, inst, prm, t):
-    """Margin call, stop-out sequence and daily limit after the tick's marking (§1, §3)."""
+    """Margin call, stop-out sequence and daily limit after the tick's marking (§1, §3, §6)."""
     acct = book.acct[0]
     if not ev_room(logs, acct, prm, 2):
         return ST_BUFFER_FULL
     eq = acct.equity_minor
-    used = acct.margin_used_minor > 0
-    if used and eq <= acct.call_eq:
+    if acct.margin_used_minor > 0 and eq <= acct.call_eq:
         if acct.in_call == 0:
             acct.in_call = 1
             acct.n_margin_calls += 1
@@ -307,9 +306,8 @@ def step9(book, logs, inst, prm, t):
                       eq, acct.margin_used_minor)
     else:
         acct.in_call = 0
-    day_hit_now(logs, acct, prm, t)
     while acct.margin_used_minor > 0 and acct.equity_minor <= acct.so_eq and acct.n_open > 0:
-        if not room(logs, acct, 1, 1, 0) or not ev_room(logs, acct, prm, 3):
+        if not room(logs, acct, 1, 1, 0) or not ev_room(logs, acct, prm, 4):
             set_watch(acct)
             return ST_BUFFER_FULL
         slot = _worst(book, inst)
@@ -319,17 +317,17 @@ def step9(book, logs, inst, prm, t):
         ins = inst[s]
         side = -p.side
         qty = p.qty_steps
+        pid, parent, pside = p.position_id, p.parent_id, p.side
         price = market_price(prm, r, side, qty, acct.n_fills)
         before = acct.equity_minor
-        log_event(logs, acct, prm, t, EV_STOP_OUT, R_STOP_OUT, s, p.side, p.position_id, -1, p.parent_id,
-                  qty, price, before, before)
-        ev = acct.n_event_rows - 1
         close_slot(book, logs, ins, prm, slot, qty, price, t, -1, commission(ins, price, qty), R_STOP_OUT)
         mark(acct, r, ins)
-        if prm.log_level >= LOG_EVENTS:
-            logs.events[ev].after = acct.equity_minor
         acct.n_stop_outs += 1
+        log_event(logs, acct, prm, t, EV_STOP_OUT, R_STOP_OUT, s, pside, pid, -1, parent, qty, price,
+                  before, acct.equity_minor)
     if acct.margin_used_minor == 0 or acct.equity_minor > acct.call_eq:
         acct.in_call = 0
+    if acct.day_hit == 0:
+        day_hit_now(logs, acct, prm, t, acct.equity_minor)
     set_watch(acct)
     return ST_DONE

@@ -46,8 +46,9 @@ def steps_for(money, price, ins):
 
 
 @njit(cache=True, nogil=True)
-def size(acct, prm, ins, o, price):
-    """Steps for order record ``o`` at reference price ``price`` (0 = no quote), or -reason."""
+def size(acct, prm, ins, o, price, eq):
+    """Steps for order record ``o`` at reference price ``price`` (0 = no quote) and
+    equity ``eq``, or -reason."""
     kind = o.sizing
     if kind == SZ_QTY:
         return o.qty_steps
@@ -55,7 +56,6 @@ def size(acct, prm, ins, o, price):
         return o.qty_steps
     if price <= 0:
         return -R_NO_QUOTE
-    eq = acct.equity_minor
     if kind == SZ_NOTIONAL:
         return steps_for(o.size_val, price, ins)
     if kind == SZ_EQUITY_PCT:

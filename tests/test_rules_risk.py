@@ -833,4 +833,4 @@ def test_position_events_of_a_stop_out_are_info():
               account={"initial_cash": 1500})
     ev = [(e["sec"], e["event"], e["reason"], e["severity"]) for e in events(res)]
     assert ev == [(1, "opened", "signal", "info"), (2, "margin_call", "margin_call", "critical"),
-                  (2, "stop_out", "stop_out", "critical"), (2, "closed", "stop_out", "info")]
+                  (2, "closed", "stop_out", "info"), (2, "stop_out", "stop_out", "critical")]
