@@ -465,6 +465,13 @@ class _Engine(_Model):
             if gain is None or (gain > 0 and gain >= p.trail_step * tick):
                 p.tstop = cand
 
+    # -- steps 0 and 9 belong to the risk desk (docs/risk.md §6; tests/oracle_risk.py) ---------
+    def step0(self, ts: int) -> None:
+        """Before swap: trading-day boundary, end of a breaker cooldown.  Nothing here."""
+
+    def step9(self, ts: int) -> None:
+        """After marking: margin call, stop-out, daily limit.  Nothing here."""
+
     # -- step 1: swap and funding (§7) ---------------------------------------------------------
     def charge(self, p: _Pos, cost: Decimal) -> None:
         """``R(base x rate)`` added to the position's and the account's swap, taken from cash."""
@@ -507,7 +514,7 @@ class _Engine(_Model):
                 self.next_fund[s] += inst.funding_interval_ns
 
 
-def simulate(ticks, orders, instruments, commission, config: EConfig, signals=()) -> EResult:
+def simulate(ticks, orders, instruments, commission, config: EConfig, signals=(), engine=None) -> EResult:
     """Run the engine model.
 
     ``ticks``: ``(ts, symbol, bid, ask)`` or ``(ts, symbol, bid, ask, bid_size, ask_size)`` (sizes
@@ -515,13 +522,15 @@ def simulate(ticks, orders, instruments, commission, config: EConfig, signals=()
     the orders frame (prices and ``qty`` as ``Decimal``, ``*_ticks`` as int, ``*_pct`` as
     ``Decimal`` percent, absent or ``None`` = null); ``signals``: dicts ``ts, symbol, target``.
     The order index is the row number, orders first; the id is ``id`` when given, else the index.
+    ``engine`` builds the model from ``(instruments, commission, config)`` (default ``_Engine``; the
+    risk model of ``tests/oracle_risk.py`` extends it).
     """
     with localcontext(_CTX):
-        return _simulate(ticks, orders, instruments, commission, config, signals)
+        return _simulate(ticks, orders, instruments, commission, config, signals, engine or _Engine)
 
 
-def _simulate(ticks, orders, instruments, commission, cfg, signals) -> EResult:
-    md = _Engine(instruments, commission, cfg)
+def _simulate(ticks, orders, instruments, commission, cfg, signals, engine=None) -> EResult:
+    md = (engine or _Engine)(instruments, commission, cfg)
     rows = [(r, False) for r in orders] + [(r, True) for r in signals]
     md.by_index = [_Order(i, i if sig or r.get("id") is None else r["id"], r, cfg.latency_ns, sig)
                    for i, (r, sig) in enumerate(rows)]
@@ -553,6 +562,7 @@ def _simulate(ticks, orders, instruments, commission, cfg, signals) -> EResult:
             q = bid if p.side > 0 else ask
             p.worst_q, p.best_q = (min(p.worst_q, q), max(p.best_q, q)) if p.side > 0 else (
                 max(p.worst_q, q), min(p.best_q, q))
+        md.step0(ts)  # 0 (risk)
         md.costs_due(ts)  # 1
         for o in md.by_index:  # 2
             # INTERPRETATION: a GTD order that has not acted yet expires too
@@ -568,6 +578,7 @@ def _simulate(ticks, orders, instruments, commission, cfg, signals) -> EResult:
         md.exits(sym, ts)  # 6
         md.trail(sym)  # 7
         md.mark(ts)  # 8
+        md.step9(ts)  # 9 (risk)
 
     for o in md.by_index:
         if o.status in (NEW, WORKING):
