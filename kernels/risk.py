@@ -183,6 +183,9 @@ def _adding_checks(book, logs, inst, prm, o, t):
             return R_SIZE_ZERO
         o.qty_steps = q
         qty = q
+        if opens and prm.account_mode != MODE_HEDGING:  # netting: a reversal only past the net position
+            net = r.long_steps - r.short_steps
+            opens = net == 0 or qty > (net if net > 0 else -net)
     need_price = (prm.max_notional_minor > 0 or prm.max_notional_ppm > 0 or prm.max_exposure_minor > 0
                   or prm.max_exposure_ppm > 0 or ins.margin_num != 0)
     if need_price and not quoted:

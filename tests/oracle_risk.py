@@ -194,6 +194,11 @@ class _Risk(_Engine):
         """``X = sum_s R(V x (C_long + C_short))``."""
         return sum(self.value_of(s, self.cost(s)) for s in self.inst)
 
+    def call_now(self) -> bool:
+        """The margin call state of §1 with the equity as it is now (check 5, the fill-time refusal)."""
+        u = self.used()
+        return u > 0 and self.eq() <= self.level(self.call_ppm, u)
+
     def level(self, level_ppm: int, u: int) -> int:
         """``F(level_ppm x U / 10^6)``: the equity at or below which the level is reached."""
         return F(Decimal(level_ppm) * u / PPM)
@@ -227,14 +232,8 @@ class _Risk(_Engine):
 
     # -- trades: Kelly statistics and the loss streak -----------------------------------------------
     def reduce(self, oid, pos, qty, price, ts, reason, comm=None):
-        was_open, n = pos.is_open, self.steps(pos.symbol, pos.qty)
+        was_open = pos.is_open
         super().reduce(oid, pos, qty, price, ts, reason, comm)
-        if reason == "stop_out":  # its closed event, then the stop_out event (§1)
-            self.counts["stop_outs"] += 1
-            # INTERPRETATION: a breaker trip the closed trade causes is logged after both
-            self.log("stop_out", ts, position_id=pos.position_id, symbol=pos.symbol, side=pos.side,
-                     reason="stop_out", qty=n, price=self.ticks(pos.symbol, price), before=self.so_before,
-                     after=self.eq())
         if was_open and not pos.is_open:  # a trade: a position closed in full
             net = self.to_minor(pos.realized - pos.commission - pos.swap)
             if net:  # wins count in nw, sw; losses in nl, sl (absolute)
@@ -312,8 +311,8 @@ class _Risk(_Engine):
     # -- step 9 ---------------------------------------------------------------------------------------
     def step9(self, ts: int) -> None:
         e, u = self.eq(), self.used()
-        # INTERPRETATION: the state is a flag set and cleared at step 9 only; check 5 and the fill-time
-        # refusal read it; it is tested before the stop-out sequence, and again after it.
+        # INTERPRETATION: the state of the events is set and cleared at step 9 only: tested before the
+        # stop-out sequence, and again after it (no event).
         if u > 0 and e <= self.level(self.call_ppm, u):
             if not self.in_call:
                 self.in_call = True
@@ -328,8 +327,13 @@ class _Risk(_Engine):
             if not (u > 0 and e <= self.level(self.so_ppm, u) and everything):
                 break
             p = min(everything, key=lambda p: (self.pos_upnl(p), p.seq))  # largest loss; ties: oldest
-            self.so_before = e
-            self.reduce(-1, p, p.qty, self.fill_price("market", p.symbol, -p.side, p.qty), ts, "stop_out")
+            n, price = self.steps(p.symbol, p.qty), self.fill_price("market", p.symbol, -p.side, p.qty)
+            self.reduce(-1, p, p.qty, price, ts, "stop_out")
+            # its closed event, then the stop_out event (§1); INTERPRETATION: a breaker trip the closed
+            # trade causes comes between them, with the close
+            self.counts["stop_outs"] += 1
+            self.log("stop_out", ts, position_id=p.position_id, symbol=p.symbol, side=p.side, reason="stop_out",
+                     qty=n, price=self.ticks(p.symbol, price), before=e, after=self.eq())
             closed = True
         if closed:  # re-mark: drawdown and the tick's equity row see the state after the closes
             e, u = self.eq(), self.used()
@@ -434,7 +438,7 @@ class _Risk(_Engine):
             return "breaker"
         if self.daily_test():  # 4
             return "daily_loss"
-        if self.in_call:  # 5
+        if self.call_now():  # 5
             return "margin_call"
         if err:  # 6: sizing (no_quote, no_stop, size_zero)
             return err
@@ -471,14 +475,15 @@ class _Risk(_Engine):
 
     # -- the fill of a triggered pending order (§3) ------------------------------------------------------
     def fill_entry(self, o, ts: int) -> None:
-        kind = "stop" if o.type == "stop" else "limit"
-        price = self.fill_price(kind, o.symbol, o.side, o.qty, o.stop if kind == "stop" else o.price)
+        if o.tif == "ioc":  # INTERPRETATION: an IOC order fills from the queue (step 4), not from a book
+            return super().fill_entry(o, ts)
         net = self.net(o.symbol)
         adds = self.hedging or self.sizing(o) != "qty" or not (net * o.side < 0 and o.qty <= abs(net))
-        if adds and self.in_call:
+        if adds and self.call_now():
             return self.end(o, "rejected", "margin_call")
-        # INTERPRETATION: "its margin" is at the price it would fill at
-        m = self.margin_of(o.symbol, self.ticks(o.symbol, price) * self.steps(o.symbol, o.qty))
+        kind = "stop" if o.type == "stop" else "limit"
+        price = self.fill_price(kind, o.symbol, o.side, o.qty, o.stop if kind == "stop" else o.price)
+        m = self.margin_of(o.symbol, self.ticks(o.symbol, price) * self.steps(o.symbol, o.qty))  # at the fill price
         if adds and o.symbol in self.m and m > self.eq() - self.used():
             return self.end(o, "rejected", "no_margin")
         return super().fill_entry(o, ts)
@@ -496,11 +501,8 @@ def simulate(ticks, orders, instruments, commission, config: EConfig, risk: Risk
 
     res = simulate_engine(ticks, orders, instruments, commission, config, signals, engine=engine)
     md = made[0]
-    out = RiskResult(**res.__dict__)
-    out.events, out.prerun, out.max_margin_used_minor = md.events, md.prerun, md.max_used
-    for k, v in md.counts.items():
-        setattr(out, k, v)
-    return out
+    return RiskResult(**res.__dict__, events=md.events, prerun=md.prerun, max_margin_used_minor=md.max_used,
+                      **md.counts)
 
 
 @dataclass
@@ -531,13 +533,8 @@ class RiskScenario(EngineScenario):
         for s, i in self.instruments.items():
             cfg["instruments"][s].update({k: str(getattr(i, k)) for k in ("margin_rate", "leverage")
                                           if getattr(i, k) is not None})
-        rk = {}
-        for k, v in vars(self.risk).items():
-            if k.endswith("_ns"):
-                rk[k[:-3]] = f"{v}ns"
-            elif v is not None:
-                rk[k] = v if isinstance(v, int | str) else str(v)
-        cfg["risk"] = rk
+        cfg["risk"] = {k[:-3] if k.endswith("_ns") else k: f"{v}ns" if k.endswith("_ns") else
+                       v if isinstance(v, int | str) else str(v) for k, v in vars(self.risk).items() if v is not None}
         return cfg
 
     def describe(self) -> str:

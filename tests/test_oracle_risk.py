@@ -16,14 +16,16 @@ Rules the rule book leaves open, as the oracle reads them (``INTERPRETATION``):
 
 1. The fill-time refusal's free margin uses the equity of §1 as the checks
    see it (cash now, every symbol at its latest quote).
-2. The margin call state is a flag, set and cleared only at step 9: tested
-   before the stop-out sequence (entering it is the event) and again, without
-   an event, after a sequence that closed something (closing everything ends
-   it).  Check 5 and the fill-time refusal read the flag.
+2. Check 5 and the fill-time refusal test the margin call state of §1 with
+   the equity as the checks see it.  For its events the state is entered and
+   left at step 9 only: tested before the stop-out sequence (entering logs
+   the event) and again, without an event, after a sequence that closed
+   something (closing everything ends it).
 3. After a stop-out the account is re-marked: peak and drawdown are updated
    with the equity before (step 8) and after the closes, and the tick's equity
    row holds the equity after them.  A breaker trip that a stopped-out trade
-   causes is logged after its ``closed`` and ``stop_out`` events.
+   causes is logged with the close: between its ``closed`` and ``stop_out``
+   events.
 4. Sizing: a ``kelly`` order below its minimum trade count is a sized order
    for "always adds exposure" but takes its ``qty`` (no ``no_quote`` from
    sizing).  A sized quantity below 1 step, or negative (negative equity), is
@@ -35,10 +37,10 @@ Rules the rule book leaves open, as the oracle reads them (``INTERPRETATION``):
    (new, modify, cancel, close, signal) counts.  Check 2 looks at the ``price``
    and ``stop`` a new order uses by its type, and at any ``price``/``stop`` a
    modify row gives.
-7. The fill-time refusal applies to every limit, stop and stop-limit fill
-   (IOC ones too), with "adds exposure" judged on the position at fill time
-   and "its margin" at the price it would fill at; market and target orders
-   are checked only when they act.
+7. The fill-time refusal applies to pending orders, those that wait in a book
+   (execution.md §6 step 5); IOC orders fill from the queue of step 4 like
+   market orders and are checked only when they act.  "Adds exposure" is
+   judged on the position at fill time.
 8. Orders rejected before the run (``off_tick``, ``expiry_past``,
    ``unknown_ref``) never act: they neither count in the rejection streak nor
    log an event (the comparison ignores the kernel's events for them).  The
@@ -448,7 +450,8 @@ def test_no_quote_for_checks_8_10_11():
 # Part 2: the kernel against the oracle
 # ---------------------------------------------------------------------------------------------
 
-EVENT_KEYS = ("ts", "event", "position_id", "order_id", "reason", "severity", "before", "after")
+EVENT_KEYS = ("ts", "event", "position_id", "order_id", "reason", "severity", "before", "after", "side", "qty",
+              "price")
 _NOT_MODELLED = ("modified", "trailed", "swap", "funding")
 RISK_SUMMARY = ("margin_calls", "stop_outs", "daily_limit_hits", "breaker_trips", "max_margin_used_minor")
 CHUNKINGS = ((1_000_000, 65_536), (1, 16))
@@ -462,6 +465,8 @@ def _event(e: dict) -> dict:
         out["reason"] = "-"
     if out["event"] in ("rejected", "breaker_reset"):
         out["before"] = out["after"] = "-"
+    if out["event"] not in ("opened", "increased", "partially_closed", "closed", "stop_out"):
+        out["side"] = out["qty"] = out["price"] = "-"  # the fill's (position events) and the stop-out's
     return out
 
 
@@ -499,7 +504,8 @@ def check_risk(sc: RiskScenario, chunkings=CHUNKINGS):
             g["is_open"] = bool(g["is_open"])
             diff = {k: (g[k], w[k]) for k in POS_KEYS if g[k] != w[k]}
             assert not diff, f"position {r['position_id']} (kernel, oracle): {diff}{at}"
-        ev = [_event({k: r[k] if k in ("ts", "position_id", "order_id", "before", "after") else r[f"{k}_name"]
+        ev = [_event({k: r[k] if k in ("ts", "position_id", "order_id", "before", "after", "side") else
+                      r[f"{k}_steps"] if k == "qty" else r[f"{k}_ticks"] if k == "price" else r[f"{k}_name"]
                       for k in EVENT_KEYS}) for r in _rows(res.events) if r["event_name"] not in _NOT_MODELLED
               and not (r["event_name"] == "rejected" and r["order_id"] in ores.prerun)]
         for i, (g, w) in enumerate(zip(ev, want_ev, strict=False)):
@@ -512,16 +518,12 @@ def check_risk(sc: RiskScenario, chunkings=CHUNKINGS):
     return ores
 
 
-@pytest.mark.skip(reason="known mismatch under investigation: the kernel rejects a limit order "
-                  "no_margin where the oracle fills it, at a free-margin boundary (docs/risk.md §3)")
 @settings(max_examples=150, **_SETTINGS)
 @given(risk_scenario())
 def test_kernel_matches_risk_oracle(sc: RiskScenario) -> None:
     check_risk(sc, CHUNKINGS[:1])
 
 
-@pytest.mark.skip(reason="known mismatch under investigation: the kernel rejects a limit order "
-                  "no_margin where the oracle fills it, at a free-margin boundary (docs/risk.md §3)")
 @settings(max_examples=30, **_SETTINGS)
 @given(risk_scenario(max_ticks=50, max_orders=15))
 def test_kernel_matches_risk_oracle_in_chunks(sc: RiskScenario) -> None:
@@ -586,6 +588,23 @@ KERNEL_CASES = {
     "step_9_order": (scenario(
         [tk(10, 110000, 110000), tk(20, 108500, 108500)], [od(5, "buy")], RiskConfig(daily_loss_limit=D(100)),
         {"EURUSD": eur(margin_rate=D("0.01"))}, initial_cash=D(2000), comm=OCommission(per_lot=D(1))), ["filled"]),
+    # §3 fill-time refusal at "R(V x m x fill price x qty)": hedging, realistic, margin_rate 0.5, cash
+    # 55552.00.  0, a buy limit of 1 lot at 110010, passes check 11 at t10 (R(0.5 x 110010 x 100) =
+    # 5500500 <= 5555200).  1 buys 0.01 at t20 (110020): U = R(0.5 x 110020) = 55010.  At t30 (110000)
+    # 0 triggers and would fill at min(110010, 110000) = 110000: E = 5555200 - 20 = 5555180, free
+    # 5500170 >= R(0.5 x 110000 x 100) = 5500000 (at its limit price, 5500500, it would be refused).
+    "fill_time_margin_at_the_fill_price": (scenario(
+        [tk(10, 110018, 110020), tk(20, 110018, 110020), tk(30, 110000, 110000)],
+        [od(5, "buy", "1", "limit", price=110010), od(15, "buy", "0.01")], RiskConfig(),
+        {"EURUSD": eur(margin_rate=D("0.5"))}, account_mode="hedging", model="realistic", initial_cash=D(55552)),
+        ["filled", "filled"]),
+    # §3 "Opens a new position: ... in netting an adding order when the symbol is flat or the order
+    # reverses it".  Long 0.01; a kelly sell of 0.01 (below its minimum trade count: its qty) adds
+    # exposure (a sized order always does) but closes the position without reversing it, so
+    # max_positions 1 does not apply: it fills.
+    "sized_close_does_not_open": (scenario(
+        [tk(10, 110000, 110002), tk(20, 110000, 110002)], [od(5, "buy", "0.01"), od(15, "sell", "0.01", sizing="kelly")],
+        RiskConfig(max_positions=1, kelly_min_trades=5)), ["filled", "filled"]),
     # §2: "A sized order whose symbol has no quote yet is rejected no_quote" -- a sized stop order too,
     # although its reference price is its stop.
     "sized_stop_order_without_a_quote": (scenario(
