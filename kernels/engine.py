@@ -69,6 +69,12 @@ def _next_event(book):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _reload(acct):
+    """Cash and the risk watch after a slow path changed them."""
+    return acct.cash_minor, acct.watch_lo, acct.watch_hi
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _after_fills(acct, next_ev):
     """A fill may have tripped the breaker: the end of its cooldown is an event time."""
     if acct.breaker_until > 0 and acct.breaker_until < next_ev:
@@ -148,9 +154,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if t >= next_ev:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = _housekeeping(book, logs, inst, prm, t)
-            cash = acct.cash_minor
-            watch_lo = acct.watch_lo
-            watch_hi = acct.watch_hi
+            cash, watch_lo, watch_hi = _reload(acct)
             next_ev = _next_event(book)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
@@ -158,18 +162,14 @@ def run_chunk(chunk, start, book, logs, inst, params):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
             next_ev = _after_fills(acct, next_ev)
-            cash = acct.cash_minor
-            watch_lo = acct.watch_lo
-            watch_hi = acct.watch_hi
+            cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
         if (b <= r.bid_lo) | (b >= r.bid_hi) | (a >= r.ask_hi) | (a <= r.ask_lo):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = on_trigger(book, logs, inst, prm, s, t)
             next_ev = _after_fills(acct, next_ev)
-            cash = acct.cash_minor
-            watch_lo = acct.watch_lo
-            watch_hi = acct.watch_hi
+            cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
         m = symbol_unrealized(r, inst[s])
@@ -181,14 +181,12 @@ def run_chunk(chunk, start, book, logs, inst, params):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = step9(book, logs, inst, prm, t)
             next_ev = _after_fills(acct, next_ev)
-            cash = acct.cash_minor
-            unreal = acct.unrealized_minor
+            cash, watch_lo, watch_hi = _reload(acct)
+            unreal = acct.unrealized_minor  # stop-outs re-marked the account
             peak = acct.peak_minor
             max_dd = acct.max_drawdown_minor
             max_frac = acct.max_drawdown_frac
             thr = frac_threshold(max_frac, peak)
-            watch_lo = acct.watch_lo
-            watch_hi = acct.watch_hi
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
         if level == LOG_TICKS:

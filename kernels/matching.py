@@ -130,6 +130,17 @@ def _cancel_oco(book, prm, k):
 
 
 @njit(cache=True, nogil=True)
+def _record(o, acct, status, side, qty, price, t, c_before):
+    """Order record ``o`` after a fill of ``qty`` at ``price`` (commission since ``c_before``)."""
+    o.status = status
+    o.side = side
+    o.filled_steps += qty
+    o.fill_value += price * qty
+    o.fill_ts = t
+    o.commission_minor += acct.commission_minor - c_before
+
+
+@njit(cache=True, nogil=True)
 def fill_order(book, logs, inst, prm, k, side, qty, price, t):
     """Fill ``qty`` of order ``k``: the position, the order's record, its stops, OCO.
 
@@ -141,12 +152,7 @@ def fill_order(book, logs, inst, prm, k, side, qty, price, t):
     c_before = acct.commission_minor
     n_before = acct.n_fills
     slot = apply_fill(book, logs, inst[s], prm, k, s, side, qty, price, t, R_SIGNAL)
-    o.status = OS_FILLED
-    o.side = side
-    o.filled_steps += qty
-    o.fill_value += price * qty
-    o.fill_ts = t
-    o.commission_minor += acct.commission_minor - c_before
+    _record(o, acct, OS_FILLED, side, qty, price, t, c_before)
     o.reason = R_SIGNAL if acct.n_fills > n_before else R_NONE
     if slot >= 0 and _has_stops(o):
         p = book.pos[slot]
@@ -344,12 +350,7 @@ def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
     c_before = acct.commission_minor
     pid = p.position_id
     close_slot(book, logs, inst[s], prm, slot, qty, price, t, o.order_id, commission(inst[s], price, qty), R_SIGNAL)
-    o.status = status
-    o.side = side
-    o.filled_steps += qty
-    o.fill_value += price * qty
-    o.fill_ts = t
-    o.commission_minor += acct.commission_minor - c_before
+    _record(o, acct, status, side, qty, price, t, c_before)
     o.reason = R_SIGNAL
     o.position_id = pid
 

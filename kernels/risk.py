@@ -22,6 +22,7 @@ from .records import (
     A_CANCEL,
     A_CLOSE,
     A_MODIFY,
+    A_NEW,
     BUY,
     EV_DAILY_LIMIT,
     EV_MARGIN_CALL,
@@ -129,6 +130,13 @@ def _pct_limit(eq, ppm):
 
 
 @njit(cache=True, nogil=True)
+def _reduces_only(r, side, qty):
+    """Netting: a fill of ``qty`` on ``side`` only reduces (or exactly closes) the net position."""
+    net = r.long_steps - r.short_steps
+    return net != 0 and side * net < 0 and qty <= (net if net > 0 else -net)
+
+
+@njit(cache=True, nogil=True)
 def _exposure(prm, r, o):
     """(adds exposure, opens a new position, side, qty) of a new order acting now (§3)."""
     net = r.long_steps - r.short_steps
@@ -142,10 +150,9 @@ def _exposure(prm, r, o):
         flips = o.qty_steps != 0 and net != 0 and (o.qty_steps > 0) != (net > 0)
         adds = a_tgt > a_net or flips
         return adds, adds and (hedging or net == 0 or flips), side, qty
-    against = net != 0 and o.side * net < 0
-    if not hedging and o.sizing == SZ_QTY and against and o.qty_steps <= a_net:
+    if not hedging and o.sizing == SZ_QTY and _reduces_only(r, o.side, o.qty_steps):
         return False, False, o.side, o.qty_steps
-    return True, hedging or net == 0 or against, o.side, o.qty_steps
+    return True, hedging or net == 0 or o.side * net < 0, o.side, o.qty_steps
 
 
 @njit(cache=True, nogil=True)
@@ -183,9 +190,8 @@ def _adding_checks(book, logs, inst, prm, o, t):
             return R_SIZE_ZERO
         o.qty_steps = q
         qty = q
-        if opens and prm.account_mode != MODE_HEDGING:  # netting: a reversal only past the net position
-            net = r.long_steps - r.short_steps
-            opens = net == 0 or qty > (net if net > 0 else -net)
+        if opens and prm.account_mode != MODE_HEDGING:  # netting: judged on the sized quantity
+            opens = not _reduces_only(r, o.side, qty)
     need_price = (prm.max_notional_minor > 0 or prm.max_notional_ppm > 0 or prm.max_exposure_minor > 0
                   or prm.max_exposure_ppm > 0 or ins.margin_num != 0)
     if need_price and not quoted:
@@ -221,7 +227,7 @@ def pre_trade(book, logs, inst, prm, k, t):
         return R_RATE_LIMIT
     if not _prices_sane(book, prm, o):
         return R_PRICE_SANITY
-    if o.action == 0:  # A_NEW
+    if o.action == A_NEW:
         why = _adding_checks(book, logs, inst, prm, o, t)
         if why != R_NONE:
             return why
@@ -237,12 +243,8 @@ def fill_refused(book, inst, prm, o, side, qty, price):
     if ins.margin_num == 0:
         return R_NONE
     acct = book.acct[0]
-    if prm.account_mode != MODE_HEDGING:
-        r = book.syms[o.symbol]
-        net = r.long_steps - r.short_steps
-        a_net = net if net > 0 else -net
-        if net != 0 and side * net < 0 and qty <= a_net:
-            return R_NONE
+    if prm.account_mode != MODE_HEDGING and _reduces_only(book.syms[o.symbol], side, qty):
+        return R_NONE
     eq = live_equity(book, inst)
     if in_call(acct, eq):
         return R_MARGIN_CALL
