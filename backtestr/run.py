@@ -210,7 +210,7 @@ def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> tuple[Any, Any]:
         if st == Status.DONE:
             return book, logs
         if st == Status.BUFFER_FULL:
-            _flush(book, logs, sink)
+            logs = _flush(book, logs, sink)
             need = int(book.acct[0]["event_need"])
             if need > logs.events.shape[0]:  # one step writes more events than the buffer holds
                 logs = logs._replace(events=np.zeros(2 * need, logs.events.dtype))
@@ -222,14 +222,27 @@ def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> tuple[Any, Any]:
             raise BacktestrError(f"internal error: kernel status {st}")
 
 
-def _flush(book: Any, logs: Any, sink: LogSink) -> None:
+_BUFFERS = (("fills", "fills", "n_fill_rows"), ("positions", "closed", "n_closed_rows"),
+            ("equity", "equity", "n_equity_rows"), ("events", "events", "n_event_rows"))
+
+
+def _flush(book: Any, logs: Any, sink: LogSink, least: int = 1, refill: bool = True) -> Any:
+    """Hand every log buffer holding at least ``least`` rows to the sink.
+
+    A handed buffer belongs to the sink; with ``refill`` the kernel gets a
+    fresh one (zeroed pages are mapped lazily), so no rows are copied.
+    """
     a = book.acct[0]
-    for kind, buf, key in (("fills", logs.fills, "n_fill_rows"), ("positions", logs.closed, "n_closed_rows"),
-                           ("equity", logs.equity, "n_equity_rows"), ("events", logs.events, "n_event_rows")):
+    fresh = {}
+    for kind, field, key in _BUFFERS:
         n = int(a[key])
-        if n:
-            sink.add(kind, buf[:n].copy())
+        if n >= max(least, 1):
+            buf = getattr(logs, field)
+            sink.add(kind, buf[:n])
+            if refill:
+                fresh[field] = np.zeros(buf.shape[0], buf.dtype)
             a[key] = 0
+    return logs._replace(**fresh) if fresh else logs
 
 
 def _open_positions(book: Any, inst: np.ndarray) -> np.ndarray:
@@ -322,6 +335,7 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     bar = _progress_bar(progress)
     first_ts = None
     t_kernel = 0.0
+    flush_rows = max(logs.fills.shape[0] // 8, 1)
     for chunk in pipelined(stream):
         if first_ts is None:
             first_ts = int(chunk.ts[0])
@@ -331,6 +345,7 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
             lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params),
             book, logs, sink)
         t_kernel += time.perf_counter() - tk
+        logs = _flush(book, logs, sink, flush_rows)  # written while the next chunks run
         if bar is not None:
             bar.update(chunk.ts.shape[0])
     if bar is not None:
@@ -344,16 +359,16 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
                             book, logs, sink)
     if level >= LogLevel.TRADES:
         if a["n_equity_rows"] >= logs.equity.shape[0]:
-            _flush(book, logs, sink)
+            logs = _flush(book, logs, sink)
         if level < LogLevel.TICKS or params[0]["close_at_end"]:
             engine.log_final_equity(book, logs)
-        _flush(book, logs, sink)
+        _flush(book, logs, sink, refill=False)
     recs = book.orders
     recs["status"] = np.where(np.isin(recs["status"], (OrderStatus.NEW, OrderStatus.WORKING)),
                               OrderStatus.UNFILLED, recs["status"])
     open_pos = _open_positions(book, inst)
     if level >= LogLevel.TRADES:
-        orders_sorted = np.sort(recs, order="order_id")
+        orders_sorted = recs[np.argsort(recs["order_id"], kind="stable")]
         sink.add("orders", orders_sorted, ob.tags)
         sink.add("positions", open_pos)
         for kind, dtype in (("fills", logs.fills.dtype), ("positions", logs.closed.dtype),

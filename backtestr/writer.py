@@ -84,10 +84,12 @@ class Decoder:
 
     @staticmethod
     def _names(codes: np.ndarray, names: dict[int, str]) -> pa.Array:
-        """Enum codes to their names, vectorised (unknown codes keep their number)."""
-        keys = np.unique(np.concatenate([np.fromiter(names, np.int64), codes.astype(np.int64)]))
-        labels = pa.array([names.get(int(k), str(int(k))) for k in keys], pa.string())
-        return labels.take(pa.array(np.searchsorted(keys, codes)))
+        """Enum codes to their names by one table lookup (unknown codes keep their number)."""
+        c = codes.astype(np.int64)
+        lo = min(min(names), int(c.min())) if c.size else min(names)
+        hi = max(max(names), int(c.max())) if c.size else max(names)
+        labels = pa.array([names.get(k, str(k)) for k in range(lo, hi + 1)], pa.string())
+        return labels.take(pa.array(c - lo))
 
     @staticmethod
     def _prices(ticks: np.ndarray, tick: np.ndarray) -> pa.Array:
@@ -165,10 +167,12 @@ class Decoder:
 class LogSink:
     """Collects log rows in memory, or streams them to Parquet in a staging folder.
 
-    Tables are built on the caller's thread and written by one background
-    thread in the order they were added (pyarrow writes without the GIL), so
-    writing overlaps the kernel and the building of the next table. ``close``
-    waits for every write and raises the first error.
+    With a staging folder, each kind of log has one background thread that
+    turns the record blocks into Arrow tables and appends them to its file in
+    the order they were added, so decoding and writing (numpy and pyarrow, which
+    run without the GIL) overlap the kernel and each other. The blocks handed
+    in belong to the sink from then on. ``close`` waits for every write and
+    raises the first error.
     """
 
     def __init__(self, decoder: Decoder, staging: Path | None) -> None:
@@ -176,37 +180,49 @@ class LogSink:
         self.staging = staging
         self.parts: dict[str, list[pa.Table]] = {k: [] for k in KINDS}
         self.writers: dict[str, pq.ParquetWriter] = {}
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="backtestr-write") if staging is not None else None
+        self.pools: dict[str, ThreadPoolExecutor] = {}
         self.pending: list[Future] = []
 
     def add(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None = None) -> None:
-        if rec.shape[0] == 0 and kind in self.writers:
-            return
-        t = self.decoder.table(kind, rec, tags)
+        """Hand over ``rec`` (not to be changed afterwards) to be written as rows of ``kind``."""
         if self.staging is None:
-            self.parts[kind].append(t)
+            self.parts[kind].append(self.decoder.table(kind, rec, tags))
             return
-        w = self.writers.get(kind)
-        if w is None:
-            w = pq.ParquetWriter(self.staging / f"{kind}.parquet", t.schema, compression="zstd")
-            self.writers[kind] = w
-        assert self.pool is not None
-        self.pending.append(self.pool.submit(w.write_table, t))
+        pool = self.pools.get(kind)
+        if pool is None:
+            pool = self.pools[kind] = ThreadPoolExecutor(1, thread_name_prefix=f"backtestr-{kind}")
+        elif rec.shape[0] == 0:
+            return
+        self.pending.append(pool.submit(self._write, kind, rec, tags))
         self.pending = [f for f in self.pending if not f.done() or f.exception() is not None]
 
+    def _write(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None) -> None:
+        t = self.decoder.table(kind, rec, tags)
+        w = self.writers.get(kind)
+        if w is None:
+            assert self.staging is not None
+            w = self.writers[kind] = pq.ParquetWriter(self.staging / f"{kind}.parquet", t.schema,
+                                                      compression="zstd")
+        w.write_table(t)
+
     def abort(self) -> None:
-        """Stop the writer thread without waiting for queued writes (after an error)."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the writer threads without starting queued writes (after an error)."""
+        for pool in self.pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> dict[str, pa.Table]:
-        if self.pool is not None:
-            for w in self.writers.values():
-                self.pending.append(self.pool.submit(w.close))
-            self.pool.shutdown(wait=True)
-            for f in self.pending:
-                f.result()  # the first error of a write, if any
+        for kind, pool in self.pools.items():
+            self.pending.append(pool.submit(self._finish, kind))
+        for pool in self.pools.values():
+            pool.shutdown(wait=True)
+        for f in self.pending:
+            f.result()  # the first error of a write, if any
         return {k: pa.concat_tables(v) for k, v in self.parts.items() if v}
+
+    def _finish(self, kind: str) -> None:
+        w = self.writers.get(kind)
+        if w is not None:
+            w.close()
 
 
 def staging_dir(out: Path, force: bool) -> Path:
