@@ -13,7 +13,7 @@ from numba import njit
 from .books import add_pending, remove_pending
 from .breaker import reject
 from .costs import commission
-from .events import ev_room, log_position_event
+from .events import ev_room, log_event, log_position_event
 from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
 from .logbuf import room
 from .positions import apply_fill, capacity, close_slot, net_steps
@@ -24,6 +24,7 @@ from .records import (
     A_NEW,
     BUY,
     EV_MODIFIED,
+    EV_REJECTED,
     K_NONE,
     MODE_HEDGING,
     OS_APPLIED,
@@ -32,6 +33,7 @@ from .records import (
     OS_FILLED,
     OS_NEW,
     OS_NO_ACTION,
+    OS_REJECTED,
     OS_WORKING,
     OT_LIMIT,
     OT_MARKET,
@@ -302,6 +304,9 @@ def activate(book, logs, inst, prm, t):
         if o.status == OS_NEW and o.action == A_NEW and o.tif == TIF_GTD and o.expire_ts <= t:
             o.status = OS_EXPIRED  # expired before it could act: no checks
             o.reason = R_EXPIRY
+        elif o.status == OS_REJECTED:  # refused when the input was read: logged when it would act
+            log_event(logs, acct, prm, t, EV_REJECTED, o.reason, o.symbol, o.side, -1, o.order_id, o.parent_id,
+                      o.qty_steps, o.price_ticks if o.price_ticks > 0 else o.stop_ticks, 0, 0)
         elif o.status == OS_NEW:
             why = pre_trade(book, logs, inst, prm, c, t)
             if why != R_NONE:

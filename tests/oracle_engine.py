@@ -252,6 +252,9 @@ class _Engine(_Model):
         """What a pending order's stops are checked against: ``stop`` (stop), else ``price``."""
         return o.stop if o.type == "stop" else o.price
 
+    def passed_by(self, o: _Order) -> None:
+        """Step 3 reaches an order that no longer acts (refused before the run, or ended): nothing."""
+
     def act(self, o: _Order) -> None:
         """Step 3: an order whose ``act_ts`` has come."""
         if o.action == "new":
@@ -572,6 +575,8 @@ def _simulate(ticks, orders, instruments, commission, cfg, signals, engine=None)
         while head < len(pending) and pending[head].act_ts <= ts:  # 3
             if pending[head].status == NEW:
                 md.act(pending[head])
+            else:
+                md.passed_by(pending[head])
             head += 1
         md.work_queue(sym, ts)  # 4
         md.work_book(sym, ts)  # 5

@@ -108,7 +108,7 @@ class RiskResult(EResult):
     daily_limit_hits: int = 0
     breaker_trips: int = 0
     max_margin_used_minor: int = 0
-    prerun: set = field(default_factory=set)  # order ids rejected before the run (they never act)
+    prerun: dict = field(default_factory=dict)  # order id -> reason, rejected before the run
 
 
 def kelly_ppm(nw: int, sw: int, nl: int, sl: int, fraction: float, cap: float) -> int:
@@ -158,7 +158,7 @@ class _Risk(_Engine):
         self.trades = [0, 0, 0, 0]  # nw, sw, nl, sl (minor)
         self.loss_run = self.reject_run = 0
         self.tripped_until: int | None = None
-        self.prerun: set = set()
+        self.prerun: dict = {}  # order id -> reason, for orders rejected before the run
 
     # -- amounts in minor units (§1) -------------------------------------------------------------
     def eq(self) -> int:
@@ -257,16 +257,24 @@ class _Risk(_Engine):
         super().end(o, status, reason)
         if status != "rejected":
             return
-        if self.now is None:  # rejected before the run: the order never acts
-            self.prerun.add(o.oid)
+        if self.now is None:  # rejected before the run: logged when it would act, no streak
+            self.prerun[o.oid] = reason
             return
-        qty = None if o.qty is None else self.steps(o.symbol, o.qty) if o.symbol in self.inst else None
-        self.log("rejected", severity=SEVERITY[reason], order_id=o.oid, symbol=o.symbol, side=o.side,
-                 reason=reason, qty=qty)
+        self.log_rejected(o, reason)
         if reason != "breaker":
             self.reject_run += 1
             if _on(self.rk.breaker_rejections) and self.reject_run >= self.rk.breaker_rejections:
                 self.trip("reject_streak", self.reject_run, self.now)
+
+    def log_rejected(self, o, reason: str) -> None:
+        qty = None if o.qty is None else self.steps(o.symbol, o.qty) if o.symbol in self.inst else None
+        self.log("rejected", severity=SEVERITY[reason], order_id=o.oid, symbol=o.symbol, side=o.side,
+                 reason=reason, qty=qty)
+
+    def passed_by(self, o) -> None:
+        """Step 3 reaches an order that does not act: one refused before the run is logged now."""
+        if o.oid in self.prerun:
+            self.log_rejected(o, self.prerun[o.oid])
 
     # -- step 0 -------------------------------------------------------------------------------------
     def trading_day(self, ts: int) -> date:

@@ -506,8 +506,7 @@ def check_risk(sc: RiskScenario, chunkings=CHUNKINGS):
             assert not diff, f"position {r['position_id']} (kernel, oracle): {diff}{at}"
         ev = [_event({k: r[k] if k in ("ts", "position_id", "order_id", "before", "after", "side") else
                       r[f"{k}_steps"] if k == "qty" else r[f"{k}_ticks"] if k == "price" else r[f"{k}_name"]
-                      for k in EVENT_KEYS}) for r in _rows(res.events) if r["event_name"] not in _NOT_MODELLED
-              and not (r["event_name"] == "rejected" and r["order_id"] in ores.prerun)]
+                      for k in EVENT_KEYS}) for r in _rows(res.events) if r["event_name"] not in _NOT_MODELLED]
         for i, (g, w) in enumerate(zip(ev, want_ev, strict=False)):
             assert g == w, f"event {i}: kernel {g} != oracle {w}{at}"
         assert len(ev) == len(want_ev), f"{len(ev)} events, oracle {len(want_ev)}{at}"

@@ -821,6 +821,35 @@ def test_severities_of_position_events_and_rejections():
     assert res.summary["rejections_by_severity"] == {"warning": 1, "error": 1, "critical": 1}
 
 
+def test_orders_refused_when_read_are_logged_as_they_would_act_without_feeding_the_breaker():
+    """§5: every rejection is in the lifecycle log.  Rows refused when the input is read
+    (``off_tick``, ``expiry_past``, ``unknown_ref``) never act; their ``rejected`` event is logged
+    at the tick where they would have acted (step 3), in their order among the other orders, with
+    the input-error severity ``error``.  They are no pre-trade rejections, so they do not count
+    towards the breaker's rejection streak (``breaker_rejections`` 2 here: three of them, no trip).
+
+    Ticks at 1, 2, 3 (110000/110002), hedging, the default latency (1 ns):
+      0 at 0.5: buy limit at 1.100005 (110000.5 ticks) -> off_tick, logged at t1;
+      1 at 0.5: buy 0.1 at market -> opens P0 at t1 (opened after the rejection of 0, step 4);
+      2 at 1.5: buy GTD limit expiring at 1.0, before it is sent -> expiry_past, logged at t2;
+      3 at 2.5: cancel of id 42, which no row has -> unknown_ref, logged at t3.
+    """
+    data = ticks([(1, 110000, 110002), (2, 110000, 110002), (3, 110000, 110002)])
+    o = orders({"t": 0.5, "side": "buy", "qty": 0.1, "type": "limit", "price": 1.100005},
+               {"t": 0.5, "side": "buy", "qty": 0.1},
+               {"t": 1.5, "side": "buy", "qty": 0.1, "type": "limit", "price": 109000, "tif": "gtd", "expire": 1.0},
+               {"t": 2.5, "action": "cancel", "ref": 42})
+    res = run(data, o, run=HEDGING, risk={"breaker_rejections": 2})
+    assert sts(res, range(4)) == ["rejected off_tick", "filled", "rejected expiry_past", "rejected unknown_ref"]
+    ev = [(e["sec"], e["event"], e["order_id"], e["reason"] if e["event"] == "rejected" else None, e["severity"])
+          for e in events(res)]
+    assert ev == [(1, "rejected", 0, "off_tick", "error"), (1, "opened", 1, None, "info"),
+                  (2, "rejected", 2, "expiry_past", "error"), (3, "rejected", 3, "unknown_ref", "error")]
+    assert events(res, "breaker_tripped") == []
+    assert res.summary["breaker_trips"] == 0
+    assert res.summary["rejections"] == {"off_tick": 1, "expiry_past": 1, "unknown_ref": 1}
+
+
 def test_position_events_of_a_stop_out_are_info():
     """§5: ``info`` for position events; ``critical`` for the stop-out.  Reading: the ``closed``
     event of a position closed by a stop-out is a position event (info), next to its ``stop_out``
