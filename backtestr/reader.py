@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from .errors import DataError
 from .kernels import ingest
-from .kernels.records import TickChunk
+from .kernels.records import NO_SIZES, TickChunk
 
 _MAX = np.iinfo(np.int64).max
 RING = 3
@@ -35,9 +35,12 @@ RULES = {
     ingest.OFF_TICK: ("off_tick", "price is not a whole number of ticks of the instrument's tick_size"),
     ingest.UNSORTED: ("unsorted", "time stamp is earlier than the row before it"),
     ingest.DUPLICATE: ("duplicate", "row repeats the previous row of the same symbol"),
+    ingest.NEGATIVE_SIZE: ("negative_size", "bid_size or ask_size is negative"),
 }
+SIZE_COLS = ("bid_size", "ask_size")
 _PART = re.compile(r"(?:^|/)([A-Za-z_][A-Za-z0-9_]*)=([^/]+)")
 _EMPTY_F = np.empty(0, np.float64)
+_NO_SIZE_COLS = (_EMPTY_F, _EMPTY_F)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class ParquetPart:
     min_ts: int | None
     has_symbol_col: bool
     row_groups: list[int] | None = None  # None = all
+    has_sizes: bool = False  # both bid_size and ask_size columns
 
 
 @dataclass
@@ -73,6 +77,13 @@ def _ts_to_ns(arr: pa.Array | pa.ChunkedArray, where: str) -> np.ndarray:
         row = int(pc.index(pc.is_null(arr), True).as_py())
         raise DataError(f"{where}: row {row}: ts is missing", path=where, row=row, rule="null_ts")
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _sizes(b: pa.RecordBatch, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """The batch's quote sizes (float lots, NaN where missing), or empty arrays when it has none."""
+    if not all(c in b.schema.names for c in SIZE_COLS):
+        return _NO_SIZE_COLS
+    return _price(b.column("bid_size"), "bid_size", where), _price(b.column("ask_size"), "ask_size", where)
 
 
 def _price(arr: pa.Array | pa.ChunkedArray, name: str, where: str) -> np.ndarray:
@@ -151,7 +162,8 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
         raise DataError(f"{path}: no symbol: add a 'symbol' column or a symbol=NAME folder", path=path,
                         rule="missing_column")
     return ParquetPart(path, parts, symbol, min(mins) if mins else None, has_sym,
-                       None if len(groups) == md.num_row_groups else groups)
+                       None if len(groups) == md.num_row_groups else groups,
+                       all(c in schema.names for c in SIZE_COLS))
 
 
 def _stat_ns(raw: object, t: pa.DataType) -> int | None:
@@ -218,11 +230,17 @@ class _Run:
     sym: np.ndarray  # int32 symbol index
     bid: np.ndarray  # int64 ticks
     ask: np.ndarray
+    bid_size: np.ndarray  # int64 lot steps (empty when sizes are not read)
+    ask_size: np.ndarray
     buf: tuple[np.ndarray, ...] = ()  # the source's buffer the arrays view
     pos: int = 0
 
 
 _NO_SYM = np.empty(0, np.int32)
+
+
+def _columns(r: _Run) -> tuple[np.ndarray, ...]:
+    return (r.ts, r.sym, r.bid, r.ask, r.bid_size, r.ask_size)
 
 
 class TickStream:
@@ -236,11 +254,17 @@ class TickStream:
     """
 
     def __init__(self, sources: list[Source], symbols: list[str], inv_tick: np.ndarray,
-                 start: int | None, end: int | None, chunk_rows: int, skip_bad: bool) -> None:
+                 start: int | None, end: int | None, chunk_rows: int, skip_bad: bool,
+                 inv_step: np.ndarray | None = None) -> None:
+        """``inv_step`` (1 / lot_step per symbol) given: quote sizes are read where the
+        sources have them (``bid_size``, ``ask_size``, in lots) and carried in whole
+        lot steps; otherwise they are not read."""
         self.sources = sources
         self.symbols = symbols
         self.index = {s: i for i, s in enumerate(symbols)}
         self.inv_tick = inv_tick
+        self.sizes = inv_step is not None
+        self.scale = (inv_tick, inv_step if inv_step is not None else np.zeros(len(symbols)))
         self.start = start if start is not None else np.iinfo(np.int64).min
         self.end = end if end is not None else np.iinfo(np.int64).max
         self.chunk_rows = chunk_rows
@@ -265,6 +289,8 @@ class TickStream:
             self.stats.files += 1
             pf = pq.ParquetFile(part.path)
             cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
+            if self.sizes and part.has_sizes:
+                cols += SIZE_COLS
             md = pf.metadata
             groups = part.row_groups if part.row_groups is not None else range(md.num_row_groups)
             first_row = np.cumsum([0] + [md.row_group(j).num_rows for j in range(md.num_row_groups)])
@@ -292,6 +318,7 @@ class TickStream:
             ts = _ts_to_ns(b.column("ts"), where)
             bid = _price(b.column("bid"), "bid", where)
             ask = _price(b.column("ask"), "ask", where)
+            bsz, asz = _sizes(b, where) if self.sizes else _NO_SIZE_COLS
             sym = _NO_SYM
             if single is None:
                 idx = pc.index_in(pc.cast(b.column("symbol"), pa.string()),
@@ -299,9 +326,9 @@ class TickStream:
                 sym = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
             out = free.pop() if free else None
             if out is None or out[0].shape[0] < n:
-                out = (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int64))
-            k, bad, rule = ingest.convert_batch(ts, bid, ask, sym, const, self.inv_tick, self.start, self.end,
-                                                self.skip, last, last_src, out, counts)
+                out = self._buffers(n)
+            k, bad, rule = ingest.convert_batch((ts, bid, ask, bsz, asz), sym, const, self.scale, self.start,
+                                                self.end, self.skip, last, last_src, out, counts)
             self.stats.rows_read += n
             if bad >= 0:
                 name, text = RULES[rule]
@@ -311,9 +338,14 @@ class TickStream:
                     f"ts {np.datetime64(int(ts[bad]), 'ns')}, bid {bid[bad]!r}, ask {ask[bad]!r})",
                     path=where, row=row0 + bad, rule=name)
             if k:
-                yield _Run(j, *(a[:k] for a in out), buf=out)
+                yield _Run(j, *(a[:k] if a.shape[0] else a for a in out), buf=out)
             else:
                 free.append(out)
+
+    def _buffers(self, n: int) -> tuple[np.ndarray, ...]:
+        """(ts, sym, bid, ask, bid_size, ask_size) of ``n`` rows; the sizes empty when not read."""
+        sz = (np.empty(n, np.int64), np.empty(n, np.int64)) if self.sizes else (NO_SIZES, NO_SIZES)
+        return (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int64), *sz)
 
     # -- merging (caller's thread) ------------------------------------------------
     def __iter__(self) -> Iterator[TickChunk]:
@@ -373,30 +405,30 @@ class TickStream:
         slot = self._n_chunks % RING
         out = self._ring[slot]
         if out is None or out[0].shape[0] < n:
-            cap = max(n, 2 * self.chunk_rows)
-            out = self._ring[slot] = (np.empty(cap, np.int64), np.empty(cap, np.int32),
-                                      np.empty(cap, np.int64), np.empty(cap, np.int64))
+            out = self._ring[slot] = self._buffers(max(n, 2 * self.chunk_rows))
+        width = 6 if self.sizes else 4  # columns carried
         if len(take) == 1:
             r, c = take[0]
-            for o, a in zip(out, (r.ts, r.sym, r.bid, r.ask), strict=True):
+            for o, a in zip(out[:width], _columns(r)[:width], strict=True):
                 o[:n] = a[r.pos:c]
         else:
             if self._flat[0].shape[0] < n:
                 cap = max(n, 2 * self.chunk_rows)
-                self._flat = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int64),
-                              np.empty(cap, np.int64))
+                self._flat = self._buffers(cap)
                 self._scratch = tuple(np.empty(cap, np.int64) for _ in range(4))
             cols = []
             for i, f in enumerate(self._flat):
-                np.concatenate([(r.ts, r.sym, r.bid, r.ask)[i][r.pos:c] for r, c in take], out=f[:n])
-                cols.append(f[:n])
-            ingest.merge_gather(*cols, bounds, out, self._scratch)
+                if i < width:
+                    np.concatenate([_columns(r)[i][r.pos:c] for r, c in take], out=f[:n])
+                cols.append(f[:n] if i < width else f)
+            ingest.merge_gather(tuple(cols), bounds, out, self._scratch)
         for r, c in take:
             r.pos = c
         self.stats.rows_kept += n
         self._sync_bad()
         self._n_chunks += 1
-        return TickChunk(out[0][:n], out[1][:n], out[2][:n], out[3][:n], _EMPTY_F, _EMPTY_F)
+        sizes = (out[4][:n], out[5][:n]) if self.sizes else (NO_SIZES, NO_SIZES)
+        return TickChunk(out[0][:n], out[1][:n], out[2][:n], out[3][:n], *sizes)
 
     def _sync_bad(self) -> None:
         total = self._counts.sum(axis=0)

@@ -313,8 +313,10 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
              params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float) -> Result:
     digits = minor_digits(cfg)
     inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
+    # quote sizes are read only for the size slippage model
+    inv_step = np.array([1.0 / float(i.lot_step) for i in insts]) if cfg["execution.slippage"] == "size" else None
     stream = TickStream(sources, symbols, inv_tick, cfg["data.start"], cfg["data.end"],
-                        cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip")
+                        cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step)
     level = int(params[0]["log_level"])
     book = new_book(len(symbols), ob.records, params, days=_days(cfg))
     rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16

@@ -17,7 +17,15 @@ import time
 import numpy as np
 import polars as pl
 from backtestr.kernels import engine
-from backtestr.kernels.records import Status, TickChunk, grow_positions, grow_stacks, new_book, new_logs
+from backtestr.kernels.records import (
+    NO_SIZES,
+    Status,
+    TickChunk,
+    grow_positions,
+    grow_stacks,
+    new_book,
+    new_logs,
+)
 
 from backtestr.config import load_config
 from backtestr.instruments import kernel_table, load_registry
@@ -38,7 +46,7 @@ def walk(n: int, seed: int, drift: float = 0.0, band: int = 300) -> TickChunk:
     bid = bid.astype(np.int64)
     ask = bid + rng.integers(1, 4, n)
     ts = T0 + np.arange(1, n + 1, dtype=np.int64) * 100_000_000
-    return TickChunk(ts, np.zeros(n, np.int32), bid, ask.astype(np.int64), np.empty(0), np.empty(0))
+    return TickChunk(ts, np.zeros(n, np.int32), bid, ask.astype(np.int64), NO_SIZES, NO_SIZES)
 
 
 def setup(orders: pl.DataFrame, mode: str = "hedging"):

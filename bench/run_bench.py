@@ -75,7 +75,7 @@ def end_to_end(archive: Path, signals: pl.DataFrame, level: str) -> tuple[float,
 def kernel_only(archive: Path, max_ticks: int, order_every: int) -> dict:
     """Ticks per second of engine.run_chunk on in-memory arrays, sparse market orders."""
     from backtestr.kernels import engine
-    from backtestr.kernels.records import TickChunk, new_book, new_logs
+    from backtestr.kernels.records import NO_SIZES, TickChunk, new_book, new_logs
 
     from backtestr.config import load_config
     from backtestr.instruments import kernel_table, load_registry
@@ -94,7 +94,7 @@ def kernel_only(archive: Path, max_ticks: int, order_every: int) -> dict:
         if n >= max_ticks:
             break
     ts, sym, bid, ask = (np.concatenate([p[i] for p in parts]) for i in range(4))
-    chunk = TickChunk(ts, sym, bid, ask, np.empty(0), np.empty(0))
+    chunk = TickChunk(ts, sym, bid, ask, NO_SIZES, NO_SIZES)
     idx = np.arange(0, ts.shape[0], order_every)
     lots = {"EURUSD": 0.1, "GBPUSD": 0.1, "BTCUSD": 0.01}
     orders = pl.DataFrame({
@@ -106,7 +106,7 @@ def kernel_only(archive: Path, max_ticks: int, order_every: int) -> dict:
     ob = load_orders(orders, None, syms, [reg[s] for s in syms], 0)
     inst = kernel_table(syms, reg, cfg)
     params = _params(cfg)
-    warm = TickChunk(ts[:1000], sym[:1000], bid[:1000], ask[:1000], np.empty(0), np.empty(0))
+    warm = TickChunk(ts[:1000], sym[:1000], bid[:1000], ask[:1000], NO_SIZES, NO_SIZES)
     engine.run_chunk(warm, 0, new_book(3, ob.records.copy(), params), new_logs(1 << 10), inst, params)
     best = float("inf")
     fills = 0

@@ -148,8 +148,8 @@ def run_chunk(chunk, start, book, logs, inst, params):
         r.bid = b
         r.ask = a
         if sizes:
-            r.bid_size = np.int64(chunk.bid_size[i])
-            r.ask_size = np.int64(chunk.ask_size[i])
+            r.bid_size = chunk.bid_size[i]
+            r.ask_size = chunk.ask_size[i]
         excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
         if t >= next_ev:
             _store(acct, unreal, peak, max_dd, max_frac)

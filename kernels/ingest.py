@@ -1,7 +1,7 @@
 """Validate raw quote columns, convert them to integer ticks, merge sources.
 
-``convert_batch`` is the single place where float prices become ticks and
-where the row rules of SPEC §1 are checked, one source's batch at a time (the
+``convert_batch`` is the single place where float prices become ticks (and
+quote sizes whole lot steps) and where the row rules of SPEC §1 are checked, one source's batch at a time (the
 rules are per source, so this runs beside the decoding). ``merge_gather`` is
 the stable k-way merge of the converted runs (ties: lower run index first,
 then row order).
@@ -18,9 +18,21 @@ CROSSED = 3
 OFF_TICK = 4
 UNSORTED = 5
 DUPLICATE = 6
-N_RULES = 7
+NEGATIVE_SIZE = 7
+N_RULES = 8
 
-OFF_TICK_TOL = 1e-6  # in ticks
+OFF_TICK_TOL = 1e-6  # in ticks (and in lot steps for quote sizes)
+SIZE_MAX = 4e18  # quote sizes are capped here (lot steps), inside int64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def size_steps(x, inv_step):
+    """A quote size in lots -> whole lot steps, rounded down (within OFF_TICK_TOL of a
+    step counts as that step); NaN (missing) -> 0, which the kernel reads as unknown."""
+    q = x * inv_step + OFF_TICK_TOL
+    if not q >= 1.0:
+        return np.int64(0)
+    return np.int64(min(q, SIZE_MAX))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -117,18 +129,25 @@ def merge_order(ts, bounds, o_ts, o_id, cur_ts, cur_id):
 
 
 @njit(cache=True, nogil=True)
-def convert_batch(ts, bid, ask, sym, const_sym, inv_tick, start, stop, skip, last, last_src, out, counts):
+def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src, out, counts):
     """Validate one batch of one source and convert its prices to ticks.
 
-    Rows are taken in source order, so ``unsorted`` compares with the source's
-    previous kept row (``last_src``: ts, seen) and ``duplicate`` with the
-    symbol's (``last``: (n_symbols, 4) ts, bid, ask, seen), both carried across
-    batches. A row's symbol is ``const_sym``, or ``sym[row]`` when that is < 0
-    (-1 there: not in this run). Rows outside [start, stop) are dropped.
-    ``out`` = (ts, sym, bid, ask) of at least len(ts) rows. Returns
+    ``cols`` = (ts, bid, ask, bid_size, ask_size), the sizes float lots, empty
+    when the batch has none. ``scale`` = (1 / tick_size, 1 / lot_step) per
+    symbol. Rows are taken in source order, so ``unsorted`` compares with the
+    source's previous kept row (``last_src``: ts, seen) and ``duplicate`` with
+    the symbol's (``last``: (n_symbols, 4) ts, bid, ask, seen), both carried
+    across batches. A row's symbol is ``const_sym``, or ``sym[row]`` when that
+    is < 0 (-1 there: not in this run). Rows outside [start, stop) are dropped.
+    ``out`` = (ts, sym, bid, ask, bid_size, ask_size) of at least len(ts) rows,
+    the sizes (lot steps, 0 = unknown) empty when they are not wanted. Returns
     (n_out, bad_row, rule), bad_row -1 when every row passed or was skipped.
     """
-    o_ts, o_sym, o_bid, o_ask = out
+    ts, bid, ask, bsz, asz = cols
+    inv_tick, inv_step = scale
+    o_ts, o_sym, o_bid, o_ask, o_bsz, o_asz = out
+    want = o_bsz.shape[0] > 0
+    given = want and bsz.shape[0] > 0
     n = 0
     for p in range(ts.shape[0]):
         s = const_sym if const_sym >= 0 else sym[p]
@@ -156,6 +175,11 @@ def convert_batch(ts, bid, ask, sym, const_sym, inv_tick, start, stop, skip, las
                 if not skip:
                     return n, p, rule
                 continue
+        if given and (bsz[p] < 0.0 or asz[p] < 0.0):
+            counts[NEGATIVE_SIZE] += 1
+            if not skip:
+                return n, p, NEGATIVE_SIZE
+            continue
         last[s, 0] = t
         last[s, 1] = bt
         last[s, 2] = at
@@ -166,20 +190,27 @@ def convert_batch(ts, bid, ask, sym, const_sym, inv_tick, start, stop, skip, las
         o_sym[n] = s
         o_bid[n] = bt
         o_ask[n] = at
+        if want:
+            o_bsz[n] = size_steps(bsz[p], inv_step[s]) if given else 0
+            o_asz[n] = size_steps(asz[p], inv_step[s]) if given else 0
         n += 1
     return n, -1, OK
 
 
 @njit(cache=True, nogil=True)
-def merge_gather(ts, sym, bid, ask, bounds, out, scratch):
-    """Merge converted, time-sorted runs into ``out`` = (ts, sym, bid, ask).
+def merge_gather(cols, bounds, out, scratch):
+    """Merge converted, time-sorted runs ``cols`` = (ts, sym, bid, ask, bid_size,
+    ask_size) into ``out`` (the same columns; the sizes empty in both when not
+    carried).
 
     Run j is rows bounds[j]..bounds[j+1]-1. Order: by ts, ties to the lower
     run index (runs are sources in symbol order), then row order. Up to 8
     runs: one pass taking the smallest head; more: ``merge_order`` then a
     gather. ``scratch``: four int64 arrays of at least len(ts) rows.
     """
-    o_ts, o_sym, o_bid, o_ask = out
+    ts, sym, bid, ask, bsz, asz = cols
+    o_ts, o_sym, o_bid, o_ask, o_bsz, o_asz = out
+    sizes = o_bsz.shape[0] > 0
     k = bounds.shape[0] - 1
     total = bounds[k]
     if k <= _LINEAR_MAX_RUNS:
@@ -194,6 +225,9 @@ def merge_gather(ts, sym, bid, ask, bounds, out, scratch):
             o_sym[i] = sym[p]
             o_bid[i] = bid[p]
             o_ask[i] = ask[p]
+            if sizes:
+                o_bsz[i] = bsz[p]
+                o_asz[i] = asz[p]
             p += 1
             head[j] = p
             hv[j] = ts[min(p, bounds[j + 1] - 1)] if p < bounds[j + 1] else _BIG
@@ -206,4 +240,7 @@ def merge_gather(ts, sym, bid, ask, bounds, out, scratch):
         o_sym[i] = sym[p]
         o_bid[i] = bid[p]
         o_ask[i] = ask[p]
+        if sizes:
+            o_bsz[i] = bsz[p]
+            o_asz[i] = asz[p]
     return total

@@ -364,7 +364,10 @@ INTERNAL = {
 
 # ------------------------------------------------------------------ containers
 
+# ts int64 ns, sym int32, bid/ask int64 ticks, bid_size/ask_size int64 lot steps (0 = unknown; empty
+# arrays when the run does not read sizes)
 TickChunk = namedtuple("TickChunk", ["ts", "sym", "bid", "ask", "bid_size", "ask_size"])
+NO_SIZES = np.empty(0, np.int64)
 # pnode: position heap nodes (slot x [SL heap cols, TP heap cols]); onode: pending
 # order heap nodes (order index x cols); xs_seq/xs_val: excursion stacks
 # (symbol x 4 x capacity; kernels/excursion.py); expiry: GTD order indices by expire_ts;

@@ -98,12 +98,14 @@ class _Engine(_Model):
         cfg, inst = self.cfg, self.inst[sym]
         _, bid, ask, bsize, asize = self.quote[sym]
         size = asize if side > 0 else bsize
-        if cfg.slippage == "fixed" or (cfg.slippage == "size" and not size):
+        # the quote's size in whole lot steps, rounded down; none, or under one step: unknown
+        steps = int(Decimal(size) / inst.lot_step) if size else 0
+        if cfg.slippage == "fixed" or (cfg.slippage == "size" and not steps):
             s = cfg.slippage_ticks
         elif cfg.slippage == "spread":
             s = round_half_even((ask - bid) / inst.tick_size * Decimal(cfg.slippage_spread))
         elif cfg.slippage == "size":
-            s = round_half_even(_CTX.divide(cfg.slippage_ticks * qty, Decimal(size)))
+            s = round_half_even(_CTX.divide(cfg.slippage_ticks * qty, steps * inst.lot_step))
         else:
             s = 0
         if cfg.model == "realistic" and cfg.random_slippage:

@@ -575,12 +575,12 @@ def risk_scenario(draw, max_ticks: int = 80, max_orders: int = 25) -> RiskScenar
     # a shock: from the k-th tick of the symbol on, every price moves by some percent
     shock = {s: (draw(st.integers(1, 30)), pick([-4, -2, 2, 4] if margin else [0, 1, -1])) for s in inst}
     seen, ticks = dict.fromkeys(inst, 0), []
-    for ts, s, bid, ask in sc.ticks:
+    for ts, s, bid, ask, *sizes in sc.ticks:
         seen[s] += 1
         sp = SPECS[s]
         jump = shock[s][1] * sp.level_ticks // 100 if seen[s] >= shock[s][0] else 0
         b = max(sp.level_ticks // 2 * sp.tick_size, bid + (drift[s] * seen[s] + jump) * sp.tick_size)
-        ticks.append((ts, s, b, b + ask - bid))
+        ticks.append((ts, s, b, b + ask - bid, *sizes))
     cfg, s0 = sc.config, sorted(inst)[0]
     sp = SPECS[s0]
     typical = (sp.level_ticks * max(1, sp.max_steps // 5) * sp.tick_size * sp.lot_step * sp.contract_size

@@ -271,7 +271,7 @@ _PRICE_COLS = ("price", "stop", "sl", "tp", "trail")
 @dataclass
 class EngineScenario:
     instruments: dict  # symbol -> tests.oracle_engine.EInstrument
-    ticks: list  # (ts, symbol, bid, ask) Decimal prices
+    ticks: list  # (ts, symbol, bid, ask[, bid_size, ask_size]) Decimal prices, sizes in lots or None
     orders: list  # dicts keyed by _ORDER_COLS (absent = null)
     signals: list  # dicts ts, symbol, target
     commission: OCommission
@@ -294,6 +294,10 @@ class EngineScenario:
              "bid": [float(t[2]) for t in self.ticks], "ask": [float(t[3]) for t in self.ticks]},
             schema={"ts": pl.Int64, "symbol": pl.String, "bid": pl.Float64, "ask": pl.Float64},
         ).with_columns(pl.col("ts").cast(dt))
+        if self.ticks and len(self.ticks[0]) > 4:  # quote sizes, lots (null = missing)
+            data = data.with_columns(
+                pl.Series(c, [None if t[i] is None else float(t[i]) for t in self.ticks], pl.Float64)
+                for i, c in ((4, "bid_size"), (5, "ask_size")))
         orders = None
         if self.orders:
             cols = [c for c in _ORDER_COLS if c != "id" or self.ids_given]
@@ -343,7 +347,8 @@ class EngineScenario:
     def describe(self) -> str:
         lines = [f"config={self.config}", f"commission={self.commission}"]
         lines += [f"instrument {i}" for i in self.instruments.values()]
-        lines += [f"tick {t[0] - BASE_TS} {t[1]} {t[2]} {t[3]}" for t in self.ticks]
+        lines += [f"tick {t[0] - BASE_TS} {t[1]} {t[2]} {t[3]}" + (f" sizes {t[4]} {t[5]}" if len(t) > 4 else "")
+                  for t in self.ticks]
         for k, o in enumerate(self.orders):
             shown = {c: (v - BASE_TS if c in ("ts", "expire") else v) for c, v in o.items() if v is not None}
             lines.append(f"order row {k} {shown}")
@@ -432,6 +437,11 @@ def engine_scenario(draw, max_ticks: int = 120, max_orders: int = 30, max_signal
     quotes = {s: [(r[0], r[2], r[3]) for r in raw if pair[r[1]] == s] for s in symbols}
     ticks = [(t, pair[k], Decimal(b) * SPECS[pair[k]].tick_size, Decimal(a) * SPECS[pair[k]].tick_size)
              for t, k, b, a in raw]
+    if draw(st.booleans()):  # quote sizes in lots: half lot steps (a half is rounded down), 0 or missing
+        half = st.one_of(st.just(-1), st.just(0), st.integers(1, 3), st.integers(4, 200))
+        sizes = draw(st.lists(st.tuples(half, half), min_size=len(ticks), max_size=len(ticks)))
+        ticks = [tk + tuple(None if h < 0 else SPECS[tk[1]].lot_step * h / 2 for h in hs)
+                 for tk, hs in zip(ticks, sizes, strict=True)]
     tick_ts = [t[0] for t in ticks]
     latency = draw(st.sampled_from([0, 0, 1, 3, 1000]))
 
