@@ -239,6 +239,13 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], Any, str]]] = {
     },
 }
 
+def _funding_rate(v: Any) -> Decimal | str:
+    """A constant rate, or ``"column"``: the rate comes from the data's ``funding_rate`` column."""
+    if isinstance(v, str) and v.strip().lower() == "column":
+        return "column"
+    return parse_decimal(v)
+
+
 INSTRUMENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "kind": (str, "other"),
     "base": (str, ""),
@@ -255,7 +262,7 @@ INSTRUMENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "swap_time": (parse_hhmm, "22:00"),
     "swap_days": (_swap_days, None),  # None: [1, 1, 3, 1, 1, 0, 0] for kind fx and metal, else all 1
     "swap_year_days": (_int(1, 1000), 365),
-    "funding_rate": (parse_decimal, Decimal(0)),
+    "funding_rate": (_funding_rate, Decimal(0)),  # or "column"
     "funding_interval": (_opt_interval, None),
     "funding_time": (parse_hhmm, "00:00"),
     "leverage": (_pos_decimal, None),  # margin rate 1 / leverage; not with margin_rate

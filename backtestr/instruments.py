@@ -18,6 +18,7 @@ import tomllib
 
 from .config import INSTRUMENT_KEYS, Config, hhmm_ns, minor_digits, parse_instrument
 from .errors import ConfigError
+from .kernels.enums import RATE_DIGITS
 from .kernels.records import INSTRUMENT, SWAP_NONE, SWAP_PERCENT, SWAP_POINTS
 
 BUILTIN = Path(__file__).with_name("instruments.toml")
@@ -46,7 +47,8 @@ class Instrument:
     swap_time: str = "22:00"  # rollover, UTC
     swap_days: tuple[int, ...] = ALL_SWAP_DAYS  # multiplier per weekday, Monday first
     swap_year_days: int = 365
-    funding_rate: Decimal = Decimal(0)  # fraction of notional per interval; a long pays a positive rate
+    funding_rate: Decimal | str = Decimal(0)  # fraction of notional per interval (a long pays a positive
+    # rate), or "column": the latest value of the data's funding_rate column
     funding_interval_ns: int | None = None  # None: no funding
     funding_time: str = "00:00"
     # margin (docs/risk.md §1): a rate, or leverage L with rate 1 / L; None = not set
@@ -110,6 +112,9 @@ def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instru
             funding_time=get("funding_time"), leverage=get("leverage"), margin_rate=get("margin_rate"),
         )
     return out
+
+
+RATE_UNIT = Fraction(1, 10**RATE_DIGITS)  # of a funding rate read from the data
 
 
 def _frac(x: Fraction, what: str) -> tuple[int, int]:
@@ -199,7 +204,12 @@ def _carry(r: np.void, ins: Instrument, v: Fraction) -> None:
     r["swap_offset_ns"] = hhmm_ns(ins.swap_time)
     r["swap_days"] = sum(int(m) << (4 * d) for d, m in enumerate(ins.swap_days))
     period = ins.funding_interval_ns or 0
-    fund = Fraction(ins.funding_rate) * v if period else Fraction(0)
+    column = ins.funding_rate == "column"
+    if column:  # charge = R(price x steps x k x num/den), the column's rate k in units of RATE_UNIT
+        fund = v * RATE_UNIT if period else Fraction(0)
+    else:
+        fund = Fraction(ins.funding_rate) * v if period else Fraction(0)
+    r["fund_column"] = int(column and period > 0)
     r["fund_num"], r["fund_den"] = _frac(fund, f"instruments.{sym}.funding_rate x tick value")
     r["fund_period_ns"] = period
     r["fund_offset_ns"] = hhmm_ns(ins.funding_time)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from .errors import DataError
 from .kernels import ingest
-from .kernels.records import NO_SIZES, TickChunk
+from .kernels.records import NO_RATES, NO_SIZES, TickChunk
 
 _MAX = np.iinfo(np.int64).max
 RING = 3
@@ -36,6 +36,7 @@ RULES = {
     ingest.UNSORTED: ("unsorted", "time stamp is earlier than the row before it"),
     ingest.DUPLICATE: ("duplicate", "row repeats the previous row of the same symbol"),
     ingest.NEGATIVE_SIZE: ("negative_size", "bid_size or ask_size is negative"),
+    ingest.BAD_RATE: ("bad_funding_rate", "funding_rate is infinite or beyond -1..1"),
 }
 SIZE_COLS = ("bid_size", "ask_size")
 _PART = re.compile(r"(?:^|/)([A-Za-z_][A-Za-z0-9_]*)=([^/]+)")
@@ -52,6 +53,7 @@ class ParquetPart:
     has_symbol_col: bool
     row_groups: list[int] | None = None  # None = all
     has_sizes: bool = False  # both bid_size and ask_size columns
+    has_rate: bool = False  # a funding_rate column
 
 
 @dataclass
@@ -163,7 +165,7 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
                         rule="missing_column")
     return ParquetPart(path, parts, symbol, min(mins) if mins else None, has_sym,
                        None if len(groups) == md.num_row_groups else groups,
-                       all(c in schema.names for c in SIZE_COLS))
+                       all(c in schema.names for c in SIZE_COLS), "funding_rate" in schema.names)
 
 
 def _stat_ns(raw: object, t: pa.DataType) -> int | None:
@@ -232,6 +234,7 @@ class _Run:
     ask: np.ndarray
     bid_size: np.ndarray  # int64 lot steps (empty when sizes are not read)
     ask_size: np.ndarray
+    funding: np.ndarray  # int64 funding rate units (empty when rates are not read)
     buf: tuple[np.ndarray, ...] = ()  # the source's buffer the arrays view
     pos: int = 0
 
@@ -240,7 +243,7 @@ _NO_SYM = np.empty(0, np.int32)
 
 
 def _columns(r: _Run) -> tuple[np.ndarray, ...]:
-    return (r.ts, r.sym, r.bid, r.ask, r.bid_size, r.ask_size)
+    return (r.ts, r.sym, r.bid, r.ask, r.bid_size, r.ask_size, r.funding)
 
 
 class TickStream:
@@ -255,15 +258,17 @@ class TickStream:
 
     def __init__(self, sources: list[Source], symbols: list[str], inv_tick: np.ndarray,
                  start: int | None, end: int | None, chunk_rows: int, skip_bad: bool,
-                 inv_step: np.ndarray | None = None) -> None:
+                 inv_step: np.ndarray | None = None, rates: bool = False) -> None:
         """``inv_step`` (1 / lot_step per symbol) given: quote sizes are read where the
         sources have them (``bid_size``, ``ask_size``, in lots) and carried in whole
-        lot steps; otherwise they are not read."""
+        lot steps; otherwise they are not read. ``rates``: the ``funding_rate``
+        column is read where the sources have it (``ingest.rate_units``)."""
         self.sources = sources
         self.symbols = symbols
         self.index = {s: i for i, s in enumerate(symbols)}
         self.inv_tick = inv_tick
         self.sizes = inv_step is not None
+        self.rates = rates
         self.scale = (inv_tick, inv_step if inv_step is not None else np.zeros(len(symbols)))
         self.start = start if start is not None else np.iinfo(np.int64).min
         self.end = end if end is not None else np.iinfo(np.int64).max
@@ -291,6 +296,8 @@ class TickStream:
             cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
             if self.sizes and part.has_sizes:
                 cols += SIZE_COLS
+            if self.rates and part.has_rate:
+                cols.append("funding_rate")
             md = pf.metadata
             groups = part.row_groups if part.row_groups is not None else range(md.num_row_groups)
             first_row = np.cumsum([0] + [md.row_group(j).num_rows for j in range(md.num_row_groups)])
@@ -319,6 +326,8 @@ class TickStream:
             bid = _price(b.column("bid"), "bid", where)
             ask = _price(b.column("ask"), "ask", where)
             bsz, asz = _sizes(b, where) if self.sizes else _NO_SIZE_COLS
+            fund = _price(b.column("funding_rate"), "funding_rate", where) \
+                if self.rates and "funding_rate" in b.schema.names else _EMPTY_F
             sym = _NO_SYM
             if single is None:
                 idx = pc.index_in(pc.cast(b.column("symbol"), pa.string()),
@@ -327,7 +336,7 @@ class TickStream:
             out = free.pop() if free else None
             if out is None or out[0].shape[0] < n:
                 out = self._buffers(n)
-            k, bad, rule = ingest.convert_batch((ts, bid, ask, bsz, asz), sym, const, self.scale, self.start,
+            k, bad, rule = ingest.convert_batch((ts, bid, ask, bsz, asz, fund), sym, const, self.scale, self.start,
                                                 self.end, self.skip, last, last_src, out, counts)
             self.stats.rows_read += n
             if bad >= 0:
@@ -343,9 +352,12 @@ class TickStream:
                 free.append(out)
 
     def _buffers(self, n: int) -> tuple[np.ndarray, ...]:
-        """(ts, sym, bid, ask, bid_size, ask_size) of ``n`` rows; the sizes empty when not read."""
+        """(ts, sym, bid, ask, bid_size, ask_size, funding) of ``n`` rows; optional columns
+        empty when not read."""
         sz = (np.empty(n, np.int64), np.empty(n, np.int64)) if self.sizes else (NO_SIZES, NO_SIZES)
-        return (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int64), *sz)
+        fund = np.empty(n, np.int64) if self.rates else NO_RATES
+        return (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int64), *sz,
+                fund)
 
     # -- merging (caller's thread) ------------------------------------------------
     def __iter__(self) -> Iterator[TickChunk]:
@@ -406,11 +418,12 @@ class TickStream:
         out = self._ring[slot]
         if out is None or out[0].shape[0] < n:
             out = self._ring[slot] = self._buffers(max(n, 2 * self.chunk_rows))
-        width = 6 if self.sizes else 4  # columns carried
+        carried = [0, 1, 2, 3] + ([4, 5] if self.sizes else []) + ([6] if self.rates else [])
         if len(take) == 1:
             r, c = take[0]
-            for o, a in zip(out[:width], _columns(r)[:width], strict=True):
-                o[:n] = a[r.pos:c]
+            cols_r = _columns(r)
+            for i in carried:
+                out[i][:n] = cols_r[i][r.pos:c]
         else:
             if self._flat[0].shape[0] < n:
                 cap = max(n, 2 * self.chunk_rows)
@@ -418,9 +431,9 @@ class TickStream:
                 self._scratch = tuple(np.empty(cap, np.int64) for _ in range(4))
             cols = []
             for i, f in enumerate(self._flat):
-                if i < width:
+                if i in carried:
                     np.concatenate([_columns(r)[i][r.pos:c] for r, c in take], out=f[:n])
-                cols.append(f[:n] if i < width else f)
+                cols.append(f[:n] if i in carried else f)
             ingest.merge_gather(tuple(cols), bounds, out, self._scratch)
         for r, c in take:
             r.pos = c
@@ -428,7 +441,8 @@ class TickStream:
         self._sync_bad()
         self._n_chunks += 1
         sizes = (out[4][:n], out[5][:n]) if self.sizes else (NO_SIZES, NO_SIZES)
-        return TickChunk(out[0][:n], out[1][:n], out[2][:n], out[3][:n], *sizes)
+        return TickChunk(out[0][:n], out[1][:n], out[2][:n], out[3][:n], *sizes,
+                         out[6][:n] if self.rates else NO_RATES)
 
     def _sync_bad(self) -> None:
         total = self._counts.sum(axis=0)

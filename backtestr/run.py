@@ -316,7 +316,8 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     # quote sizes are read only for the size slippage model
     inv_step = np.array([1.0 / float(i.lot_step) for i in insts]) if cfg["execution.slippage"] == "size" else None
     stream = TickStream(sources, symbols, inv_tick, cfg["data.start"], cfg["data.end"],
-                        cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step)
+                        cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step,
+                        rates=bool((inst["fund_column"] == 1).any()))
     level = int(params[0]["log_level"])
     book = new_book(len(symbols), ob.records, params, days=_days(cfg))
     rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16

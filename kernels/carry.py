@@ -4,7 +4,8 @@ A charge is due at the first tick of any symbol at or after its instant; the
 positions open then were open across it. Each instant is charged on its own
 (a gap over several rollovers charges each with its weekday's multiplier),
 each position's amount rounded once: R(base x mult x num / den), base the
-steps (points) or price x steps (percent, funding) at the closing-side quote.
+steps (points) or price x steps (percent, funding) at the closing-side quote;
+a funding rate from the data is one more factor, R(base x rate x num / den).
 The INSTRUMENT rationals carry the tick value and the sign: > 0 is a cost.
 """
 
@@ -12,8 +13,8 @@ import numpy as np
 from numba import njit
 
 from .events import ev_room, log_position_event
-from .records import EV_FUNDING, EV_SWAP, R_NONE, ST_BUFFER_FULL, ST_DONE, SWAP_NONE, SWAP_PERCENT
-from .rounding import mul_div_round
+from .records import EV_FUNDING, EV_SWAP, NO_RATE, R_NONE, ST_BUFFER_FULL, ST_DONE, SWAP_NONE, SWAP_PERCENT
+from .rounding import mul3_div_round, mul_div_round
 
 DAY = 86_400 * 1_000_000_000
 _NEVER = np.iinfo(np.int64).max
@@ -64,18 +65,27 @@ def _swap(book, logs, prm, ins, s, mult, t):
 
 
 @njit(cache=True, nogil=True)
+def _fund_amount(base, ins, rate):
+    """R(base x num/den) for a constant rate; R(base x rate x num/den) for the data's rate."""
+    if ins.fund_column == 1:
+        return mul3_div_round(base, rate, ins.fund_num, ins.fund_den)
+    return mul_div_round(base, ins.fund_num, ins.fund_den)
+
+
+@njit(cache=True, nogil=True)
 def _funding(book, logs, prm, ins, s, t):
     r = book.syms[s]
+    rate = r.fund_rate
+    if ins.fund_column == 1 and rate == NO_RATE:  # the data has given no rate yet: nothing is due
+        return
     pos = book.pos
     x = r.long_head
     while x >= 0:
-        _charge(book, logs, prm, x, mul_div_round(r.bid * pos[x].qty_steps, ins.fund_num, ins.fund_den),
-                EV_FUNDING, t)
+        _charge(book, logs, prm, x, _fund_amount(r.bid * pos[x].qty_steps, ins, rate), EV_FUNDING, t)
         x = pos[x].list_next
     x = r.short_head
     while x >= 0:
-        _charge(book, logs, prm, x, mul_div_round(-r.ask * pos[x].qty_steps, ins.fund_num, ins.fund_den),
-                EV_FUNDING, t)
+        _charge(book, logs, prm, x, _fund_amount(-r.ask * pos[x].qty_steps, ins, rate), EV_FUNDING, t)
         x = pos[x].list_next
 
 

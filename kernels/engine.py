@@ -19,7 +19,7 @@ from .execution import market_price
 from .logbuf import log_equity, room
 from .matching import activate, expire, process_working
 from .positions import close_slot
-from .records import BUY, LOG_TICKS, LOG_TRADES, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
+from .records import BUY, LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
 from .risk import day_roll, step9
 from .rounding import mul_div_round
 from .triggers import on_trigger
@@ -116,6 +116,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
     prm = params[0]
     # quote sizes are read only by the size slippage model
     sizes = prm.slip_kind == SLIP_SIZE and chunk.bid_size.shape[0] == n and chunk.ask_size.shape[0] == n
+    rates = chunk.funding.shape[0] == n  # funding rates from the data (instruments with funding_rate "column")
     level = prm.log_level
     sampled = level >= LOG_TRADES and level < LOG_TICKS
     interval = prm.equity_interval_ns
@@ -158,6 +159,8 @@ def run_chunk(chunk, start, book, logs, inst, params):
             next_ev = _next_event(book)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
+        if rates and chunk.funding[i] != NO_RATE:  # after this tick's charges: its rate is for later ones
+            r.fund_rate = chunk.funding[i]
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)

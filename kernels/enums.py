@@ -13,6 +13,10 @@ import numpy as np
 
 BUY, SELL = 1, -1
 
+# Funding rates read from the data are whole units of 10**-RATE_DIGITS (nearest); NO_RATE: none.
+RATE_DIGITS = 10
+NO_RATE = np.iinfo(np.int64).min
+
 OT_MARKET, OT_LIMIT, OT_STOP, OT_STOP_LIMIT, OT_TARGET = 0, 1, 2, 3, 4
 
 OS_NEW, OS_WORKING, OS_FILLED, OS_REJECTED = 0, 1, 2, 3

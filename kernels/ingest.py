@@ -10,6 +10,8 @@ then row order).
 import numpy as np
 from numba import njit
 
+from .enums import NO_RATE, RATE_DIGITS
+
 # Row rule codes (names in backtestr/reader.py::RULES).
 OK = 0
 NAN_PRICE = 1
@@ -19,7 +21,8 @@ OFF_TICK = 4
 UNSORTED = 5
 DUPLICATE = 6
 NEGATIVE_SIZE = 7
-N_RULES = 8
+BAD_RATE = 8
+N_RULES = 9
 
 OFF_TICK_TOL = 1e-6  # in ticks (and in lot steps for quote sizes)
 SIZE_MAX = 4e18  # quote sizes are capped here (lot steps), inside int64
@@ -33,6 +36,18 @@ def size_steps(x, inv_step):
     if not q >= 1.0:
         return np.int64(0)
     return np.int64(min(q, SIZE_MAX))
+
+
+_RATE_SCALE = 10.0**RATE_DIGITS
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rate_units(x):
+    """A funding rate (a fraction per interval) -> whole units of 10**-RATE_DIGITS, nearest;
+    NaN (missing) -> NO_RATE. Callers refuse |x| > 1 first."""
+    if x != x:
+        return NO_RATE
+    return np.int64(np.rint(x * _RATE_SCALE))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -132,22 +147,25 @@ def merge_order(ts, bounds, o_ts, o_id, cur_ts, cur_id):
 def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src, out, counts):
     """Validate one batch of one source and convert its prices to ticks.
 
-    ``cols`` = (ts, bid, ask, bid_size, ask_size), the sizes float lots, empty
-    when the batch has none. ``scale`` = (1 / tick_size, 1 / lot_step) per
+    ``cols`` = (ts, bid, ask, bid_size, ask_size, funding_rate), the sizes float
+    lots and the rate a fraction, each empty when the batch has none. ``scale`` = (1 / tick_size, 1 / lot_step) per
     symbol. Rows are taken in source order, so ``unsorted`` compares with the
     source's previous kept row (``last_src``: ts, seen) and ``duplicate`` with
     the symbol's (``last``: (n_symbols, 4) ts, bid, ask, seen), both carried
     across batches. A row's symbol is ``const_sym``, or ``sym[row]`` when that
     is < 0 (-1 there: not in this run). Rows outside [start, stop) are dropped.
-    ``out`` = (ts, sym, bid, ask, bid_size, ask_size) of at least len(ts) rows,
-    the sizes (lot steps, 0 = unknown) empty when they are not wanted. Returns
+    ``out`` = (ts, sym, bid, ask, bid_size, ask_size, funding) of at least
+    len(ts) rows, the sizes (lot steps, 0 = unknown) and the rate (see
+    ``rate_units``) empty when they are not wanted. Returns
     (n_out, bad_row, rule), bad_row -1 when every row passed or was skipped.
     """
-    ts, bid, ask, bsz, asz = cols
+    ts, bid, ask, bsz, asz, fund = cols
     inv_tick, inv_step = scale
-    o_ts, o_sym, o_bid, o_ask, o_bsz, o_asz = out
+    o_ts, o_sym, o_bid, o_ask, o_bsz, o_asz, o_fund = out
     want = o_bsz.shape[0] > 0
     given = want and bsz.shape[0] > 0
+    want_rate = o_fund.shape[0] > 0
+    given_rate = want_rate and fund.shape[0] > 0
     n = 0
     for p in range(ts.shape[0]):
         s = const_sym if const_sym >= 0 else sym[p]
@@ -180,6 +198,11 @@ def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src
             if not skip:
                 return n, p, NEGATIVE_SIZE
             continue
+        if given_rate and abs(fund[p]) > 1.0:  # also +-inf; NaN is a missing rate
+            counts[BAD_RATE] += 1
+            if not skip:
+                return n, p, BAD_RATE
+            continue
         last[s, 0] = t
         last[s, 1] = bt
         last[s, 2] = at
@@ -193,6 +216,8 @@ def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src
         if want:
             o_bsz[n] = size_steps(bsz[p], inv_step[s]) if given else 0
             o_asz[n] = size_steps(asz[p], inv_step[s]) if given else 0
+        if want_rate:
+            o_fund[n] = rate_units(fund[p]) if given_rate else NO_RATE
         n += 1
     return n, -1, OK
 
@@ -200,17 +225,18 @@ def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src
 @njit(cache=True, nogil=True)
 def merge_gather(cols, bounds, out, scratch):
     """Merge converted, time-sorted runs ``cols`` = (ts, sym, bid, ask, bid_size,
-    ask_size) into ``out`` (the same columns; the sizes empty in both when not
-    carried).
+    ask_size, funding) into ``out`` (the same columns; an optional column is
+    empty in both when not carried).
 
     Run j is rows bounds[j]..bounds[j+1]-1. Order: by ts, ties to the lower
     run index (runs are sources in symbol order), then row order. Up to 8
     runs: one pass taking the smallest head; more: ``merge_order`` then a
     gather. ``scratch``: four int64 arrays of at least len(ts) rows.
     """
-    ts, sym, bid, ask, bsz, asz = cols
-    o_ts, o_sym, o_bid, o_ask, o_bsz, o_asz = out
+    ts, sym, bid, ask, bsz, asz, fund = cols
+    o_ts, o_sym, o_bid, o_ask, o_bsz, o_asz, o_fund = out
     sizes = o_bsz.shape[0] > 0
+    rates = o_fund.shape[0] > 0
     k = bounds.shape[0] - 1
     total = bounds[k]
     if k <= _LINEAR_MAX_RUNS:
@@ -228,6 +254,8 @@ def merge_gather(cols, bounds, out, scratch):
             if sizes:
                 o_bsz[i] = bsz[p]
                 o_asz[i] = asz[p]
+            if rates:
+                o_fund[i] = fund[p]
             p += 1
             head[j] = p
             hv[j] = ts[min(p, bounds[j + 1] - 1)] if p < bounds[j + 1] else _BIG
@@ -243,4 +271,6 @@ def merge_gather(cols, bounds, out, scratch):
         if sizes:
             o_bsz[i] = bsz[p]
             o_asz[i] = asz[p]
+        if rates:
+            o_fund[i] = fund[p]
     return total

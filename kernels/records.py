@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from .enums import *  # noqa: F403 - the codes, re-exported for the kernels and the writer
-from .enums import HK_COLS, HK_PREV, PH_SL, PH_TP, TIF_GTD
+from .enums import HK_COLS, HK_PREV, NO_RATE, PH_SL, PH_TP, TIF_GTD
 
 # -------------------------------------------------------------------- dtypes
 
@@ -213,6 +213,7 @@ SYMBOL = np.dtype(
         ("seg_ask_lo", I64),
         ("next_swap", I64),  # next rollover instant
         ("next_fund", I64),  # next funding instant
+        ("fund_rate", I64),  # latest funding rate of the data (10**-RATE_DIGITS), NO_RATE before the first
         ("margin_minor", I64),  # used margin of the symbol (docs/risk.md §1)
         ("exposure_minor", I64),  # gross exposure of the symbol at entry prices
     ],
@@ -308,6 +309,7 @@ INSTRUMENT = np.dtype(
         ("fund_den", I64),
         ("fund_period_ns", I64),  # 0 = no funding
         ("fund_offset_ns", I64),
+        ("fund_column", I64),  # 1: the rate is the data's (SYMBOL.fund_rate), num/den = V x 10**-RATE_DIGITS
         # margin: M = R(cost x margin_num / margin_den), V and the rate included; 0/1 = none
         ("margin_num", I64),
         ("margin_den", I64),
@@ -364,10 +366,13 @@ INTERNAL = {
 
 # ------------------------------------------------------------------ containers
 
-# ts int64 ns, sym int32, bid/ask int64 ticks, bid_size/ask_size int64 lot steps (0 = unknown; empty
-# arrays when the run does not read sizes)
-TickChunk = namedtuple("TickChunk", ["ts", "sym", "bid", "ask", "bid_size", "ask_size"])
+# ts int64 ns, sym int32, bid/ask int64 ticks, bid_size/ask_size int64 lot steps (0 = unknown),
+# funding int64 rate in units of 10**-RATE_DIGITS (NO_RATE = none on this row); an optional column
+# is an empty array when the run does not read it
 NO_SIZES = np.empty(0, np.int64)
+NO_RATES = np.empty(0, np.int64)
+TickChunk = namedtuple("TickChunk", ["ts", "sym", "bid", "ask", "bid_size", "ask_size", "funding"],
+                       defaults=(NO_SIZES, NO_SIZES, NO_RATES))
 # pnode: position heap nodes (slot x [SL heap cols, TP heap cols]); onode: pending
 # order heap nodes (order index x cols); xs_seq/xs_val: excursion stacks
 # (symbol x 4 x capacity; kernels/excursion.py); expiry: GTD order indices by expire_ts;
@@ -401,6 +406,7 @@ def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: i
     syms["ask_lo"] = -_BIG
     syms["bid_hi"] = _BIG
     syms["ask_hi"] = _BIG
+    syms["fund_rate"] = NO_RATE
     syms["trail_bid"] = _BIG
     syms["trail_ask"] = -_BIG
     syms["next_swap"] = np.iinfo(np.int64).max

@@ -70,3 +70,44 @@ def mul_div_floor(a, num, den):
     q = a // den
     r = a - q * den
     return q * num + (r * num) // den
+
+
+_M32 = np.uint64(0xFFFFFFFF)
+_U32 = np.uint64(32)
+_U1 = np.uint64(1)
+
+
+@njit(cache=True, nogil=True)
+def _mul_wide(x, y):
+    """x * y for uint64 x, y as (hi, lo) uint64 words."""
+    x0, x1 = x & _M32, x >> _U32
+    y0, y1 = y & _M32, y >> _U32
+    p00, p01, p10, p11 = x0 * y0, x0 * y1, x1 * y0, x1 * y1
+    mid = (p00 >> _U32) + (p01 & _M32) + (p10 & _M32)
+    return p11 + (p01 >> _U32) + (p10 >> _U32) + (mid >> _U32), (p00 & _M32) | (mid << _U32)
+
+
+@njit(cache=True, nogil=True)
+def mul3_div_round(a, b, c, den):
+    """R(a * b * c / den) for int64 a, b, c and den > 0, exact through a 128-bit product.
+
+    For charges whose factors can pass 64 bits together (a funding rate read
+    from the data times a notional). Needs |a * b * c| < 2**127 and a result
+    inside int64; then every bit is exact. Ties go to even, as in ``_half_even``.
+    """
+    neg = ((a < 0) ^ (b < 0)) ^ (c < 0)
+    hi, lo = _mul_wide(np.uint64(abs(a)), np.uint64(abs(b)))
+    h2, l2 = _mul_wide(lo, np.uint64(abs(c)))
+    hi = hi * np.uint64(abs(c)) + h2  # the product's high word (bits 64..127)
+    d = np.uint64(den)
+    q = np.uint64(0)
+    r = hi % d  # hi < d when the result fits (the quotient's high word is 0)
+    for i in range(63, -1, -1):  # long division of (r, l2) by d, one bit at a time
+        r = (r << _U1) | ((l2 >> np.uint64(i)) & _U1)
+        q = q << _U1
+        if r >= d:
+            r -= d
+            q |= _U1
+    rest = d - r  # the tie test of _half_even as r vs d - r: 2r could pass 64 bits
+    x = np.int64(q) + (np.int64(r > rest) | (np.int64(r == rest) & np.int64(q & _U1)))
+    return -x if neg else x

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from tests.oracle import (
     _CTX,
@@ -491,7 +491,7 @@ class _Engine(_Model):
 
     def start_calendar(self, t0: int) -> None:
         """First instants strictly after the first tick (no position is open before it)."""
-        self.next_swap, self.next_fund = {}, {}
+        self.next_swap, self.next_fund, self.fund_rate = {}, {}, {}
         for s, inst in self.inst.items():
             first = t0 // DAY * DAY + hhmm_ns(inst.swap_time)
             self.next_swap[s] = first if first > t0 else first + DAY
@@ -514,16 +514,18 @@ class _Engine(_Model):
                         self.charge(p, _CTX.divide(-self.notional(p) * rate * mult, year))
                 self.next_swap[s] += DAY
             while s in self.next_fund and self.next_fund[s] <= t:
-                for p in self.open[s]:
-                    self.charge(p, p.side * self.notional(p) * inst.funding_rate)
+                # "column": the latest rate the symbol's ticks gave before this tick; none yet: nothing
+                rate = self.fund_rate.get(s) if inst.funding_rate == "column" else inst.funding_rate
+                for p in self.open[s] if rate is not None else ():
+                    self.charge(p, p.side * self.notional(p) * rate)
                 self.next_fund[s] += inst.funding_interval_ns
 
 
 def simulate(ticks, orders, instruments, commission, config: EConfig, signals=(), engine=None) -> EResult:
     """Run the engine model.
 
-    ``ticks``: ``(ts, symbol, bid, ask)`` or ``(ts, symbol, bid, ask, bid_size, ask_size)`` (sizes
-    in lots, ``None`` when unknown), in stream order.  ``orders``: dicts keyed like the columns of
+    ``ticks``: ``(ts, symbol, bid, ask[, bid_size, ask_size[, funding_rate]])`` (sizes in lots,
+    the rate a fraction, ``None`` when unknown), in stream order.  ``orders``: dicts keyed like the columns of
     the orders frame (prices and ``qty`` as ``Decimal``, ``*_ticks`` as int, ``*_pct`` as
     ``Decimal`` percent, absent or ``None`` = null); ``signals``: dicts ``ts, symbol, target``.
     The order index is the row number, orders first; the id is ``id`` when given, else the index.
@@ -569,6 +571,8 @@ def _simulate(ticks, orders, instruments, commission, cfg, signals, engine=None)
                 max(p.worst_q, q), min(p.best_q, q))
         md.step0(ts)  # 0 (risk)
         md.costs_due(ts)  # 1
+        if len(tk) > 6 and tk[6] is not None:  # a funding rate of the data, for later instants
+            md.fund_rate[sym] = Decimal(tk[6]).quantize(Decimal(1).scaleb(-10), rounding=ROUND_HALF_EVEN)
         for o in md.by_index:  # 2
             # INTERPRETATION: a GTD order that has not acted yet expires too
             if o.tif == "gtd" and o.action == "new" and o.expire is not None and o.expire <= ts \

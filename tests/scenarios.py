@@ -294,10 +294,11 @@ class EngineScenario:
              "bid": [float(t[2]) for t in self.ticks], "ask": [float(t[3]) for t in self.ticks]},
             schema={"ts": pl.Int64, "symbol": pl.String, "bid": pl.Float64, "ask": pl.Float64},
         ).with_columns(pl.col("ts").cast(dt))
-        if self.ticks and len(self.ticks[0]) > 4:  # quote sizes, lots (null = missing)
+        extra = ((4, "bid_size"), (5, "ask_size"), (6, "funding_rate"))  # sizes in lots, null = missing
+        if self.ticks and len(self.ticks[0]) > 4:
             data = data.with_columns(
                 pl.Series(c, [None if t[i] is None else float(t[i]) for t in self.ticks], pl.Float64)
-                for i, c in ((4, "bid_size"), (5, "ask_size")))
+                for i, c in extra if i < len(self.ticks[0]))
         orders = None
         if self.orders:
             cols = [c for c in _ORDER_COLS if c != "id" or self.ids_given]
@@ -348,7 +349,7 @@ class EngineScenario:
         lines = [f"config={self.config}", f"commission={self.commission}"]
         lines += [f"instrument {i}" for i in self.instruments.values()]
         lines += [f"tick {t[0] - BASE_TS} {t[1]} {t[2]} {t[3]}" + (f" sizes {t[4]} {t[5]}" if len(t) > 4 else "")
-                  for t in self.ticks]
+                  + (f" funding {t[6]}" if len(t) > 6 else "") for t in self.ticks]
         for k, o in enumerate(self.orders):
             shown = {c: (v - BASE_TS if c in ("ts", "expire") else v) for c, v in o.items() if v is not None}
             lines.append(f"order row {k} {shown}")
@@ -375,9 +376,10 @@ def _engine_instrument(draw, symbol: str):
                                            st.lists(st.integers(0, 3), min_size=7, max_size=7)))),
             swap_year_days=draw(st.sampled_from([360, 365])),
         )
-    rate = draw(st.sampled_from([None, None, "0.0001", "-0.00005", "0.000375"]))
+    rate = draw(st.sampled_from([None, None, "0.0001", "-0.00005", "0.000375", "column"]))
     if rate is not None:
-        kw.update(funding_rate=Decimal(rate), funding_interval_ns=draw(st.sampled_from([1, 4, 8])) * HOUR,
+        kw.update(funding_rate=rate if rate == "column" else Decimal(rate),
+                  funding_interval_ns=draw(st.sampled_from([1, 4, 8])) * HOUR,
                   funding_time=f"{draw(st.integers(0, 23)):02d}:00")
     return EInstrument(
         symbol, sp.tick_size, sp.lot_step, sp.contract_size,
@@ -562,8 +564,14 @@ def engine_scenario(draw, max_ticks: int = 120, max_orders: int = 30, max_signal
         initial_cash=Decimal(draw(st.integers(100_000, 100_000_000))).scaleb(-2),
         minor_digits=draw(st.sampled_from([2, 2, 3])),
     )
+    instruments = {s: draw(_engine_instrument(s)) for s in symbols}
+    if any(i.funding_rate == "column" for i in instruments.values()):  # funding rates in the data
+        rates = draw(st.lists(st.one_of(st.none(), st.integers(-50_000, 50_000)), min_size=len(ticks),
+                              max_size=len(ticks)))
+        ticks = [(*tk, *(None, None)[:6 - len(tk)], None if k is None else Decimal(k).scaleb(-9))
+                 for tk, k in zip(ticks, rates, strict=True)]
     return EngineScenario(
-        instruments={s: draw(_engine_instrument(s)) for s in symbols},
+        instruments=instruments,
         ticks=ticks, orders=orders, signals=signals, commission=draw(_commission()), config=cfg,
         ids_given=id_mode != "rows",
     )

@@ -19,9 +19,11 @@ def test_merge_gather_is_a_stable_sort_by_ts_then_run(k, sizes_carried):
     run_of = np.repeat(np.arange(k), sizes).astype(np.int32)  # carried in the sym column
     row = np.arange(n, dtype=np.int64)  # carried in the bid column
     none = np.empty(0, np.int64)
-    sz = (3 * row, 5 * row) if sizes_carried else (none, none)  # quote sizes ride along, or are absent
+    # quote sizes and funding rates ride along, or are absent
+    sz = (3 * row, 5 * row, 7 * row) if sizes_carried else (none, none, none)
     out = (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int64),
-           *((np.empty(n, np.int64), np.empty(n, np.int64)) if sizes_carried else (none, none)))
+           *((np.empty(n, np.int64), np.empty(n, np.int64)) if sizes_carried else (none, none)),
+           np.empty(n, np.int64) if sizes_carried else none)
     scratch = tuple(np.empty(n, np.int64) for _ in range(4))
     assert merge_gather((ts, run_of, row, row.copy(), *sz), bounds, out, scratch) == n
     # reference: order by ts, then run index, then position in the run (= flat row)
@@ -31,5 +33,6 @@ def test_merge_gather_is_a_stable_sort_by_ts_then_run(k, sizes_carried):
     assert out[2].tolist() == row[want].tolist()
     if sizes_carried:
         assert out[4].tolist() == (3 * row[want]).tolist() and out[5].tolist() == (5 * row[want]).tolist()
+        assert out[6].tolist() == (7 * row[want]).tolist()
     else:
-        assert out[4].shape[0] == 0 and out[5].shape[0] == 0
+        assert out[4].shape[0] == 0 and out[5].shape[0] == 0 and out[6].shape[0] == 0

@@ -44,3 +44,51 @@ def test_mul_div_round_matches_decimal(a, num, den):
     want = ref(a, num, den)
     assert exact == want
     assert fast == want
+
+
+def ref3(a: int, b: int, c: int, den: int) -> int:
+    with localcontext() as ctx:
+        ctx.prec = 120
+        return int((Decimal(a) * b * c / Decimal(den)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def test_wide_product_by_hand():
+    from backtestr.kernels.rounding import mul3_div_round
+
+    # 3 * 1 * 1 / 2 = 1.5 -> 2; 5 / 2 = 2.5 -> 2; signs: -1.5 -> -2, (-1)(-3)(1)/2 = 1.5 -> 2
+    assert [mul3_div_round(3, 1, 1, 2), mul3_div_round(5, 1, 1, 2), mul3_div_round(-3, 1, 1, 2),
+            mul3_div_round(-1, -3, 1, 2), mul3_div_round(1, -1, 3, 2)] == [2, 2, -2, 2, -2]
+    # a product past 64 bits: 6e12 ticks x steps, rate 123456789 (1e-10 units), V = 1/1000 ->
+    # 6e12 * 123456789 / 1e13 = 74074073.4 -> 74074073
+    assert mul3_div_round(6_000_000_000_000, 123_456_789, 1, 10**13) == 74_074_073
+    # (2**62) * (2**40) * 3 / 2**41 = 3 * 2**61 exactly
+    assert mul3_div_round(2**62, 2**40, 3, 2**41) == 3 * 2**61
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.data())
+def test_wide_product_matches_decimal(data):
+    from backtestr.kernels.rounding import mul3_div_round
+
+    den = data.draw(st.integers(1, 2**63 - 1))
+    a = data.draw(st.integers(-(2**62), 2**62))
+    b = data.draw(st.integers(-(2**40), 2**40))
+    c = data.draw(st.integers(-(2**20), 2**20))
+    want = ref3(a, b, c, den)
+    if abs(want) >= 2**62:  # the result must fit in int64
+        return
+    assert mul3_div_round(a, b, c, den) == want, (a, b, c, den)
+
+
+def test_wide_product_near_a_large_denominator():
+    from backtestr.kernels.rounding import mul3_div_round
+
+    # Remainders near 2**62, where 2r passes the int64 range: (d - 1) / d -> 1; with D = 2d:
+    # (d + 1) / D = 0.5 + 1/D -> 1, d / D = 0.5 -> 0 (even), 3d / D = 1.5 -> 2 (even).
+    d = 4611686018431990905
+    assert mul3_div_round(d - 1, 1, 1, d) == 1
+    assert mul3_div_round(-(d - 1), 1, 1, d) == -1
+    d = 3 * 2**60 + 7
+    assert mul3_div_round(d + 1, 1, 1, 2 * d) == 1
+    assert mul3_div_round(d, 1, 1, 2 * d) == 0
+    assert mul3_div_round(3, d, 1, 2 * d) == 2

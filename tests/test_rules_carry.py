@@ -121,6 +121,56 @@ def test_funding_every_8h_long_pays_short_receives_at_the_first_tick_of_any_symb
     assert cash[16 * H + 600] == 9_997_400
 
 
+def _with_rates(data: pl.DataFrame, rates: list) -> pl.DataFrame:
+    return data.with_columns(pl.Series("funding_rate", rates, pl.Float64))
+
+
+def test_funding_rate_from_the_data_is_the_latest_before_the_charging_tick():
+    # Hedging; EURUSD funding_rate "column" every 8h from 00:00; quote 110000/110004 throughout.
+    # The data's funding_rate: 0.0001 at 01:00, 0.0002 at 07:00, 0.0005 at 08:00, null at 12:00,
+    # -0.0003 at 16:00.  A rate is for the instants after its tick: the 08:00 tick charges with
+    # 0.0002 (its own 0.0005 comes after), 16:00 with 0.0005 (null keeps the last rate).
+    #   0 long 1 lot from 01:00: R(11_000_000 x 0.0002) = 2200, R(11_000_000 x 0.0005) = 5500 -> 7700.
+    #   1 short 1 lot from 01:00, notional at the ask 11_000_400: receives R(2200.08) = 2200 and
+    #     R(5500.2) = 5500 -> -7700.
+    data = _with_rates(ticks([(1 * H, 110000, 110004), (7 * H, 110000, 110004), (8 * H, 110000, 110004),
+                              (12 * H, 110000, 110004), (16 * H, 110000, 110004), (23 * H, 110000, 110004)]),
+                       [0.0001, 0.0002, 0.0005, None, -0.0003, 0.0001])
+    o = orders({"t": 0.5 * H, "side": "buy", "qty": 1}, {"t": 0.5 * H, "side": "sell", "qty": 1})
+    res = run(data, o, run={"account_mode": "hedging"},
+              instruments=_eur(funding_rate="column", funding_interval="8h", funding_time="00:00"))
+    assert [position(res, i)["swap_minor"] for i in (0, 1)] == [7700, -7700]
+    # A constant rate of the config ignores the column.
+    const = run(data, o, run={"account_mode": "hedging"},
+                instruments=_eur(funding_rate="0.0001", funding_interval="8h", funding_time="00:00"))
+    assert [position(const, i)["swap_minor"] for i in (0, 1)] == [2200, -2200]
+
+
+def test_no_funding_until_the_data_gives_a_rate_and_rates_round_to_ten_decimals():
+    # As above, the first rate comes on the 09:00 tick: nothing is charged at 08:00.  It is
+    # 0.000123456789049 -> 1234567.89049 units of 1e-10 -> 1234568: at 16:00 the long pays
+    # R(11_000_000 x 0.0001234568) = R(1358.0248) = 1358.
+    data = _with_rates(ticks([(1 * H, 110000, 110004), (8 * H, 110000, 110004), (9 * H, 110000, 110004),
+                              (16 * H, 110000, 110004)]), [None, None, 0.000123456789049, None])
+    o = orders({"t": 0.5 * H, "side": "buy", "qty": 1})
+    res = run(data, o, instruments=_eur(funding_rate="column", funding_interval="8h", funding_time="00:00"))
+    assert position(res, 0)["swap_minor"] == 1358
+
+
+def test_a_funding_rate_beyond_one_is_a_bad_row_only_when_the_column_is_used():
+    import pytest
+
+    import backtestr as bt
+
+    data = _with_rates(ticks([(1 * H, 110000, 110004), (8 * H, 110000, 110004)]), [0.0001, 1.5])
+    o = orders({"t": 0.5 * H, "side": "buy", "qty": 1})
+    with pytest.raises(bt.DataError) as ei:
+        run(data, o, instruments=_eur(funding_rate="column", funding_interval="8h", funding_time="00:00"))
+    assert (ei.value.row, ei.value.rule) == (1, "bad_funding_rate")
+    res = run(data, o, instruments=_eur(funding_rate="0.0001", funding_interval="8h", funding_time="00:00"))
+    assert res.summary["ticks"] == 2
+
+
 # ---------------------------------------------------------------------------------------------
 # §8 Accounting and excursions
 # ---------------------------------------------------------------------------------------------
