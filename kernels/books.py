@@ -25,7 +25,7 @@ from .records import BUY, HK_KEY, OT_LIMIT, OT_STOP, PH_SL, PH_TP
 BIG = np.iinfo(np.int64).max // 4
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def refresh(book, prm, s):
     """Recompute the trigger thresholds of symbol ``s`` from its heap roots."""
     r = book.syms[s]
@@ -58,13 +58,13 @@ def refresh(book, prm, s):
     r.ask_lo = al
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def is_stop_stage(o):
     """A stop order, or a stop-limit still waiting for its stop."""
     return o.type == OT_STOP or (o.type != OT_LIMIT and o.stage == 0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def add_pending(book, prm, k):
     """Put working order ``k`` (limit, stop, stop-limit) into its symbol's heap."""
     o = book.orders[k]
@@ -82,7 +82,7 @@ def add_pending(book, prm, k):
     refresh(book, prm, o.symbol)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def remove_pending(book, prm, k):
     """Take order ``k`` out of its heap (no-op when it is in none)."""
     ON = book.onode

@@ -51,7 +51,7 @@ def _stop(acct, ts, start, i, status):
     return status
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _next_event(book):
     """The earliest time at which an order acts, an order expires, a carry is due,
     a trading day starts or the breaker's cooldown ends."""
@@ -82,7 +82,7 @@ def _after_fills(acct, next_ev):
     return next_ev
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _housekeeping(book, logs, inst, prm, t):
     """Steps 0-3 of a tick (docs/execution.md §6, docs/risk.md §6): the trading day and
     the breaker's cooldown, carry, expiry, orders acting. Re-entrant: each part

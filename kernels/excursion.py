@@ -20,7 +20,7 @@ from .rounding import mul_div_round
 _NONE = np.iinfo(np.int64).min
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def tick(r, bid, ask):
     """Fold one quote into the current segment."""
     r.seg_bid_hi = max(r.seg_bid_hi, bid)
@@ -29,13 +29,13 @@ def tick(r, bid, ask):
     r.seg_ask_lo = min(r.seg_ask_lo, ask)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def stack_room(book, s):
     return book.xs_n[s, 0] < book.xs_seq.shape[2] and book.xs_n[s, 1] < book.xs_seq.shape[2] and \
         book.xs_n[s, 2] < book.xs_seq.shape[2] and book.xs_n[s, 3] < book.xs_seq.shape[2]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _push(book, s, k, seq, v):
     n = book.xs_n[s, k]
     while n > 0 and book.xs_val[s, k, n - 1] <= v:
@@ -45,7 +45,7 @@ def _push(book, s, k, seq, v):
     book.xs_n[s, k] = n + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def cut(book, s):
     """Close the current segment of symbol ``s`` (a position opens on this tick).
 
@@ -68,7 +68,7 @@ def cut(book, s):
     r.seg_ask_lo = r.ask
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _since(book, s, k, g):
     """Largest stacked value over segments >= g (_NONE when there is none)."""
     n = book.xs_n[s, k]
@@ -83,7 +83,7 @@ def _since(book, s, k, g):
     return book.xs_val[s, k, lo] if lo < n else _NONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def finish(book, ins, slot):
     """Set MAE/MFE (ticks and money) of the position in ``slot`` up to now."""
     p = book.pos[slot]

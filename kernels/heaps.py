@@ -17,24 +17,24 @@ from .records import HK_CHILD, HK_KEY, HK_PREV, HK_SIB, HK_TIE
 OUT = -2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def in_heap(N, b, x):
     return N[x, b + HK_PREV] != OUT
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def key(N, b, x):
     return N[x, b + HK_KEY]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _less(N, b, x, y):
     kx = N[x, b + HK_KEY]
     ky = N[y, b + HK_KEY]
     return kx < ky or (kx == ky and N[x, b + HK_TIE] < N[y, b + HK_TIE])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _link(N, b, x, y):
     """Meld two roots; the larger becomes the first child of the smaller."""
     if _less(N, b, y, x):
@@ -50,7 +50,7 @@ def _link(N, b, x, y):
     return x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _merge_pairs(N, b, first):
     """Two-pass pairing of a sibling list; returns the new root (-1 if empty)."""
     if first < 0:
@@ -84,7 +84,7 @@ def _merge_pairs(N, b, first):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def push(N, b, root, x, k, tie):
     """Insert node ``x`` with (k, tie); returns the new root."""
     N[x, b + HK_KEY] = k
@@ -97,14 +97,14 @@ def push(N, b, root, x, k, tie):
     return _link(N, b, root, x)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _detach(N, b, x):
     N[x, b + HK_CHILD] = -1
     N[x, b + HK_SIB] = -1
     N[x, b + HK_PREV] = OUT
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def pop(N, b, root):
     """Remove the root; returns the new root."""
     new = _merge_pairs(N, b, N[root, b + HK_CHILD])
@@ -112,7 +112,7 @@ def pop(N, b, root):
     return new
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _cut(N, b, x):
     """Take the subtree of non-root ``x`` out of its heap."""
     p = N[x, b + HK_PREV]
@@ -127,7 +127,7 @@ def _cut(N, b, x):
     N[x, b + HK_PREV] = -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def remove(N, b, root, x):
     """Remove node ``x`` (in the heap of ``root``); returns the new root."""
     if x == root:
@@ -140,7 +140,7 @@ def remove(N, b, root, x):
     return _link(N, b, root, sub)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def update(N, b, root, x, k):
     """Give node ``x`` the key ``k`` (same tie); returns the new root."""
     old = N[x, b + HK_KEY]

@@ -66,7 +66,7 @@ EVENTS_PER_FILL = 4  # a reversal's two position events, a breaker trip, or a re
 EVENTS_PER_ORDER = 5  # rejected + trip, or up to three modified; + the daily limit being hit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def ready(book, logs, prm, s):
     """ST_DONE when one more fill of symbol ``s`` fits (a position slot, stack room,
     two fill rows, a closed row and its events), else the status that asks for room."""
@@ -79,25 +79,25 @@ def ready(book, logs, prm, s):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def effective_trail(p):
     """The active trailing stop of a position, 0 when none."""
     return p.trail_stop if p.trail_state == 2 else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def entry_price(o, price, stop):
     """The price a pending order's stops are checked against: its stop for a stop
     order, else its limit price (docs/execution.md §4)."""
     return stop if o.type == OT_STOP else price
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _has_stops(o):
     return o.sl_kind != K_NONE or o.tp_kind != K_NONE or o.trail_kind != K_NONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def stops_ok(o, side, entry):
     """The order's SL/TP on the right side of ``entry`` (docs §4)."""
     sl = resolve(o.sl_kind, o.sl_val, side, entry, True, 0)
@@ -105,7 +105,7 @@ def stops_ok(o, side, entry):
     return sides_ok(side, sl, tp, entry)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def qty_ok(book, logs, prm, o, ins, qty, t):
     if qty < ins.min_steps:
         reject(book, logs, prm, o, R_QTY_BELOW_MIN, t)
@@ -116,7 +116,7 @@ def qty_ok(book, logs, prm, o, ins, qty, t):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _cancel_oco(book, prm, k):
     orders = book.orders
     j = orders[k].oco_next
@@ -129,7 +129,7 @@ def _cancel_oco(book, prm, k):
         j = o.oco_next
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _record(o, acct, status, side, qty, price, t, c_before):
     """Order record ``o`` after a fill of ``qty`` at ``price`` (commission since ``c_before``)."""
     o.status = status
@@ -140,7 +140,7 @@ def _record(o, acct, status, side, qty, price, t, c_before):
     o.commission_minor += acct.commission_minor - c_before
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def fill_order(book, logs, inst, prm, k, side, qty, price, t):
     """Fill ``qty`` of order ``k``: the position, the order's record, its stops, OCO.
 
@@ -163,7 +163,7 @@ def fill_order(book, logs, inst, prm, k, side, qty, price, t):
         _cancel_oco(book, prm, k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _enqueue(book, k):
     orders = book.orders
     o = orders[k]
@@ -176,7 +176,7 @@ def _enqueue(book, k):
     r.work_tail = k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _modify(book, logs, prm, k, t):
     """Apply modify order ``k`` to the working order or open position it names."""
     orders = book.orders
@@ -243,7 +243,7 @@ def _modify(book, logs, prm, k, t):
                                before, after)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _cancel(book, logs, prm, k, t):
     orders = book.orders
     m = orders[k]
@@ -261,7 +261,7 @@ def _cancel(book, logs, prm, k, t):
     m.status = OS_APPLIED
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _new(book, logs, inst, prm, k, t):
     """A new order acts: checks, then the FIFO or its symbol's book."""
     o = book.orders[k]
@@ -287,7 +287,7 @@ def _new(book, logs, inst, prm, k, t):
         add_pending(book, prm, k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def activate(book, logs, inst, prm, t):
     """Every order with act_ts <= t acts, in index order, after the pre-trade checks."""
     orders = book.orders
@@ -320,7 +320,7 @@ def activate(book, logs, inst, prm, t):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def expire(book, prm, t):
     """GTD orders with expire_ts <= t that are still working expire."""
     acct = book.acct[0]
@@ -338,7 +338,7 @@ def expire(book, prm, t):
     acct.expire_cursor = c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
     """Order ``k`` closes ``qty`` of the position in ``slot`` at market; its record follows."""
     o = book.orders[k]
@@ -355,7 +355,7 @@ def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
     o.position_id = pid
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _close_step(book, logs, inst, prm, k, t):
     """One fill of close order ``k``; True when the order is finished."""
     o = book.orders[k]
@@ -388,7 +388,7 @@ def _close_step(book, logs, inst, prm, k, t):
     return last
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _target_step(book, logs, inst, prm, k, t):
     """One fill of target order ``k``; True when the order is finished."""
     o = book.orders[k]
@@ -417,7 +417,7 @@ def _target_step(book, logs, inst, prm, k, t):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _execute(book, logs, inst, prm, k, t):
     """One step of queued order ``k`` at its symbol's tick; True when it is done."""
     o = book.orders[k]
@@ -458,7 +458,7 @@ def _execute(book, logs, inst, prm, k, t):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def process_working(book, logs, inst, prm, s, t):
     """Execute the FIFO of symbol ``s``; stops early when out of room."""
     r = book.syms[s]

@@ -36,7 +36,7 @@ from .rounding import mul_div_round
 from .stops import drop_stops
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def capacity(book, s):
     """ST_DONE when one more position of symbol ``s`` can open, else what to grow."""
     if book.acct[0].n_free <= 0:
@@ -46,7 +46,7 @@ def capacity(book, s):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _aggregate(acct, ins, prm, r, side, dsteps, dcost):
     if side == BUY:
         r.long_steps += dsteps
@@ -57,7 +57,7 @@ def _aggregate(acct, ins, prm, r, side, dsteps, dcost):
     margin_update(acct, r, ins, prm)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _book_cash(acct, pnl, comm):
     acct.cash_minor += pnl - comm
     acct.realized_minor += pnl
@@ -65,7 +65,7 @@ def _book_cash(acct, pnl, comm):
     acct.n_fills += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _link(book, r, slot, side):
     pos = book.pos
     tail = r.long_tail if side == BUY else r.short_tail
@@ -83,7 +83,7 @@ def _link(book, r, slot, side):
         r.short_tail = slot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _unlink(book, r, slot):
     pos = book.pos
     p = pos[slot]
@@ -101,7 +101,7 @@ def _unlink(book, r, slot):
         r.short_tail = p.list_prev
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def open_position(book, sym, side, ts, k, parent_id):
     """Take a free slot for a new, empty position opened by order index ``k``."""
     acct = book.acct[0]
@@ -159,7 +159,7 @@ def open_position(book, sym, side, ts, k, parent_id):
     return slot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def increase(book, ins, prm, slot, qty, price, comm):
     """Entry fill on a position: exact cost grows by price x qty."""
     p = book.pos[slot]
@@ -176,7 +176,7 @@ def increase(book, ins, prm, slot, qty, price, comm):
     _book_cash(book.acct[0], 0, comm)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reduce(book, ins, prm, slot, qty, price, ts, order_id, comm, reason):
     """Exit fill of ``qty`` <= open qty; returns realized P&L in minor units.
 
@@ -205,7 +205,7 @@ def reduce(book, ins, prm, slot, qty, price, ts, order_id, comm, reason):
     return pnl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def release(book, logs, ins, params, slot):
     """Free the slot of a closed position: stops out of their heaps, logged."""
     acct = book.acct[0]
@@ -227,7 +227,7 @@ def release(book, logs, ins, params, slot):
         r.net_slot = -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, pnl):
     """The fill's row and its position event (open quantity before and after)."""
     acct = book.acct[0]
@@ -249,7 +249,7 @@ def _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty,
         log_position_event(logs, acct, params, ts, ev, reason, p, order_id, qty, price, before, after)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, reason):
     """Exit fill on a given slot, logged; frees the slot when fully closed."""
     p = book.pos[slot]
@@ -262,7 +262,7 @@ def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, re
     return pnl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     """Apply order ``k``'s fill of ``qty`` steps at ``price`` ticks.
 
@@ -301,7 +301,7 @@ def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     return slot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def net_steps(book, sym):
     """Signed net position of a symbol in steps."""
     r = book.syms[sym]

@@ -8,21 +8,21 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _half_even(q, r, d):
     """q + R(r / d) for 0 <= r < d, deciding a tie by the parity of q itself."""
     twice = 2 * r
     return q + (np.int64(twice > d) | (np.int64(twice == d) & (q & 1)))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def round_half_even_div(n, d):
     """R(n / d) for int64 n and d > 0: nearest integer, ties to even."""
     q = n // d  # floor
     return _half_even(q, n - q * d, d)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def mul_div_round(a, num, den):
     """R(a * num / den) without overflowing a * num.
 
@@ -42,7 +42,7 @@ def mul_div_round(a, num, den):
 _FAST = 1 << 52  # |u * num| below this: float64 holds it exactly
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def mul_div_round_fast(a, num, den, inv_den, lim):
     """Same value as ``mul_div_round``; branch-free on the hot path.
 
@@ -62,7 +62,7 @@ def mul_div_round_fast(a, num, den, inv_den, lim):
     return q + up - down
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def mul_div_floor(a, num, den):
     """F(a * num / den) for den > 0 without overflowing a * num: for limits and
     thresholds (an integer x satisfies x <= a*num/den exactly when x <= F(...)),

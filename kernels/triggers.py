@@ -40,7 +40,7 @@ from .risk import fill_refused
 from .stops import trail_pass
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _triggered(book, logs, inst, prm, k, t):
     """Order ``k`` has just left its heap because the quote reached it."""
     o = book.orders[k]
@@ -62,7 +62,7 @@ def _triggered(book, logs, inst, prm, k, t):
     fill_order(book, logs, inst, prm, k, o.side, o.qty_steps, price, t)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def pending_pass(book, logs, inst, prm, s, t):
     """Fill the pending entry orders of symbol ``s`` that the quote reached."""
     r = book.syms[s]
@@ -95,7 +95,7 @@ def pending_pass(book, logs, inst, prm, s, t):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def exit_pass(book, logs, inst, prm, s, t):
     """Close the positions of symbol ``s`` whose stop or take-profit the quote reached."""
     r = book.syms[s]
@@ -139,7 +139,7 @@ def exit_pass(book, logs, inst, prm, s, t):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def on_trigger(book, logs, inst, prm, s, t):
     """The slow path of a tick whose quote passed a threshold of symbol ``s``."""
     st = pending_pass(book, logs, inst, prm, s, t)
