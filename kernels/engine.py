@@ -18,7 +18,7 @@ from .excursion import tick as excursion_tick
 from .execution import market_price
 from .logbuf import log_equity, room
 from .matching import activate, expire, process_working
-from .positions import close_slot
+from .positions import close_slot, slot_of
 from .records import BUY, LOG_TICKS, LOG_TRADES, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
 from .risk import day_roll, step9
 from .rounding import mul_div_round
@@ -57,14 +57,13 @@ def _next_event(book):
     a trading day starts or the breaker's cooldown ends."""
     acct = book.acct[0]
     orders = book.orders
-    ex = book.expiry
     nxt = min(acct.next_carry, acct.next_day)
     if acct.breaker_until > 0:
         nxt = min(nxt, acct.breaker_until)
     if acct.order_cursor < orders.shape[0]:
         nxt = min(nxt, orders[acct.order_cursor].act_ts)
-    if acct.expire_cursor < ex.shape[0]:
-        nxt = min(nxt, orders[ex[acct.expire_cursor]].expire_ts)
+    if acct.expire_cursor < acct.n_expiry:
+        nxt = min(nxt, orders[book.ints[acct.expiry_at + acct.expire_cursor]].expire_ts)
     return nxt
 
 
@@ -208,12 +207,12 @@ def close_all(book, logs, inst, params, reason):
     """
     acct = book.acct[0]
     prm = params[0]
-    n = book.slot_of_order.shape[0]
+    n = book.orders.shape[0]
     ids = np.empty(acct.n_open, np.int64)
     slots = np.empty(acct.n_open, np.int64)
     m = 0
     for k in range(n):
-        slot = book.slot_of_order[k]
+        slot = slot_of(book, k)
         if slot >= 0:
             ids[m] = book.pos[slot].position_id
             slots[m] = slot

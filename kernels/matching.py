@@ -16,7 +16,7 @@ from .costs import commission
 from .events import ev_room, log_position_event
 from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
 from .logbuf import room
-from .positions import apply_fill, capacity, close_slot, net_steps
+from .positions import apply_fill, capacity, close_slot, net_steps, slot_of
 from .records import (
     A_CANCEL,
     A_CLOSE,
@@ -219,7 +219,7 @@ def _modify(book, logs, prm, k, t):
             add_pending(book, prm, j)
         m.status = OS_APPLIED
         return
-    slot = book.slot_of_order[j]
+    slot = slot_of(book, j)
     if slot < 0:
         reject(book, logs, prm, m, R_NOT_WORKING, t)
         return
@@ -325,10 +325,11 @@ def expire(book, prm, t):
     """GTD orders with expire_ts <= t that are still working expire."""
     acct = book.acct[0]
     orders = book.orders
-    ex = book.expiry
+    ex = book.ints
+    e0 = acct.expiry_at
     c = acct.expire_cursor
-    while c < ex.shape[0] and orders[ex[c]].expire_ts <= t:
-        k = ex[c]
+    while c < acct.n_expiry and orders[ex[e0 + c]].expire_ts <= t:
+        k = ex[e0 + c]
         o = orders[k]
         if o.status == OS_WORKING:
             remove_pending(book, prm, k)
@@ -363,7 +364,7 @@ def _close_step(book, logs, inst, prm, k, t):
     s = o.symbol
     r = book.syms[s]
     if o.ref >= 0:
-        slot = book.slot_of_order[o.ref]
+        slot = slot_of(book, o.ref)
         if slot < 0 or book.pos[slot].symbol != s:
             if o.filled_steps == 0:
                 reject(book, logs, prm, o, R_NOT_WORKING if slot < 0 else R_UNKNOWN_REF, t)

@@ -1,8 +1,8 @@
 """The position table: a position changes only by applying a fill.
 
-Positions live in slots of ``book.pos``; free slots are a stack in
-``book.free``; ``book.slot_of_order`` maps the internal index of the order that
-opened a position (its id) to its slot in O(1). Each symbol keeps its open
+Positions live in slots of ``book.pos``; free slots are a stack in the free
+region of ``book.ints``; its slot region maps the internal index of the order
+that opened a position (its id) to its slot in O(1). Each symbol keeps its open
 positions per side in a doubly linked list, oldest first, and per-side
 aggregates (steps and cost) that make marking O(1) per tick. Cash moves only
 here and in carry.py (docs/architecture.md §2, ledger).
@@ -34,6 +34,12 @@ from .records import (
 )
 from .rounding import mul_div_round
 from .stops import drop_stops
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def slot_of(book, k):
+    """Slot of the open position order ``k`` opened, -1 when none."""
+    return book.ints[book.acct[0].slot_at + k]
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -108,10 +114,10 @@ def open_position(book, sym, side, ts, k, parent_id):
     r = book.syms[sym]
     cut(book, sym)
     acct.n_free -= 1
-    slot = book.free[acct.n_free]
+    slot = book.ints[acct.free_at + acct.n_free]
     book.pos[slot].open_seq = acct.n_positions
     acct.n_positions += 1
-    book.slot_of_order[k] = slot
+    book.ints[acct.slot_at + k] = slot
     p = book.pos[slot]
     p.position_id = book.orders[k].order_id
     p.parent_id = parent_id
@@ -218,8 +224,8 @@ def release(book, logs, ins, params, slot):
     if params.log_level >= LOG_TRADES:
         log_closed(logs, acct, book.pos, slot)
     _unlink(book, r, slot)
-    book.slot_of_order[p.open_k] = -1
-    book.free[acct.n_free] = slot
+    book.ints[acct.slot_at + p.open_k] = -1
+    book.ints[acct.free_at + acct.n_free] = slot
     acct.n_free += 1
     acct.n_open -= 1
     r.n_open -= 1

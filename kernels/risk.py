@@ -67,14 +67,15 @@ def _rate_ok(book, prm, t):
     if n_max <= 0:
         return True
     acct = book.acct[0]
-    ring = book.ring
+    ring = book.ints
+    b = acct.ring_at
     if acct.ring_n == n_max:
-        if ring[acct.ring_head] > t - prm.order_window_ns:
+        if ring[b + acct.ring_head] > t - prm.order_window_ns:
             return False
-        ring[acct.ring_head] = t
+        ring[b + acct.ring_head] = t
         acct.ring_head = (acct.ring_head + 1) % n_max
     else:
-        ring[(acct.ring_head + acct.ring_n) % n_max] = t
+        ring[b + (acct.ring_head + acct.ring_n) % n_max] = t
         acct.ring_n += 1
     return True
 
@@ -260,7 +261,7 @@ def fill_refused(book, inst, prm, o, side, qty, price):
 def day_roll(book, prm, t):
     """First tick at or after a trading-day boundary (or of the run): re-arm the limit."""
     acct = book.acct[0]
-    days = book.days
+    days = book.ints[acct.days_at:acct.days_at + acct.n_days]
     c = np.searchsorted(days, t, side="right")
     acct.day_cursor = c
     acct.next_day = days[c] if c < days.shape[0] else _NEVER

@@ -13,7 +13,7 @@ from numba import njit
 from .books import BIG, refresh
 from .events import log_position_event
 from .heaps import in_heap, push, remove, update
-from .records import BUY, EV_TRAILED, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, PH_SL, PH_TP, R_TRAILING
+from .records import BUY, EV_TRAILED, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, R_TRAILING
 from .rounding import mul_div_round
 
 PPM = 1_000_000
@@ -80,15 +80,17 @@ def _place(N, b, root, x, k, want, tie):
 def _reheap(book, slot):
     p = book.pos[slot]
     r = book.syms[p.symbol]
-    N = book.pnode
+    N = book.ints
+    a = book.acct[0]
+    sb, tb = a.psl_at, a.ptp_at
     st = effective_stop(p)
     tp = p.tp_ticks
     if p.side == BUY:
-        r.h_long_sl = _place(N, PH_SL, r.h_long_sl, slot, -st, st > 0, p.open_k)
-        r.h_long_tp = _place(N, PH_TP, r.h_long_tp, slot, tp, tp > 0, p.open_k)
+        r.h_long_sl = _place(N, sb, r.h_long_sl, slot, -st, st > 0, p.open_k)
+        r.h_long_tp = _place(N, tb, r.h_long_tp, slot, tp, tp > 0, p.open_k)
     else:
-        r.h_short_sl = _place(N, PH_SL, r.h_short_sl, slot, st, st > 0, p.open_k)
-        r.h_short_tp = _place(N, PH_TP, r.h_short_tp, slot, -tp, tp > 0, p.open_k)
+        r.h_short_sl = _place(N, sb, r.h_short_sl, slot, st, st > 0, p.open_k)
+        r.h_short_tp = _place(N, tb, r.h_short_tp, slot, -tp, tp > 0, p.open_k)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -226,17 +228,19 @@ def drop_stops(book, prm, slot):
         p.trail_state = 0
         if p.trail_next_q == (r.trail_bid if p.side == BUY else r.trail_ask):
             _trail_bounds(book, r)
-    N = book.pnode
+    N = book.ints
+    a = book.acct[0]
+    sb, tb = a.psl_at, a.ptp_at
     if p.side == BUY:
-        if in_heap(N, PH_SL, slot):
-            r.h_long_sl = remove(N, PH_SL, r.h_long_sl, slot)
-        if in_heap(N, PH_TP, slot):
-            r.h_long_tp = remove(N, PH_TP, r.h_long_tp, slot)
+        if in_heap(N, sb, slot):
+            r.h_long_sl = remove(N, sb, r.h_long_sl, slot)
+        if in_heap(N, tb, slot):
+            r.h_long_tp = remove(N, tb, r.h_long_tp, slot)
     else:
-        if in_heap(N, PH_SL, slot):
-            r.h_short_sl = remove(N, PH_SL, r.h_short_sl, slot)
-        if in_heap(N, PH_TP, slot):
-            r.h_short_tp = remove(N, PH_TP, r.h_short_tp, slot)
+        if in_heap(N, sb, slot):
+            r.h_short_sl = remove(N, sb, r.h_short_sl, slot)
+        if in_heap(N, tb, slot):
+            r.h_short_tp = remove(N, tb, r.h_short_tp, slot)
     refresh(book, prm, p.symbol)
 
 
