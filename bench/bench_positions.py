@@ -138,7 +138,7 @@ def stop_changes(n_pos: int) -> dict:
 
     def run() -> float:
         book = book0._replace(acct=book0.acct.copy(), syms=book0.syms.copy(), orders=book0.orders.copy(),
-                              pos=book0.pos.copy(), pnode=book0.pnode.copy())
+                              pos=book0.pos.copy(), ints=book0.ints.copy())
         t = time.perf_counter()
         drive(second, book, new_logs(16), inst, params)
         el = time.perf_counter() - t

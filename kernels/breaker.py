@@ -21,7 +21,7 @@ from .records import (
 )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def trip(logs, acct, prm, t, reason, count):
     """Trip the breaker at ``t``: entries refused until t + cooldown; one event (1 row)."""
     acct.breaker_until = t + prm.breaker_cooldown_ns
@@ -31,7 +31,7 @@ def trip(logs, acct, prm, t, reason, count):
     log_event(logs, acct, prm, t, EV_BREAKER_TRIPPED, reason, -1, 0, -1, -1, -1, 0, 0, count, acct.breaker_until)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reset_due(logs, acct, prm, t):
     """The cooldown is over at the first tick at or after its end: one event (1 row)."""
     if acct.breaker_until > 0 and t >= acct.breaker_until:
@@ -40,12 +40,12 @@ def reset_due(logs, acct, prm, t):
         acct.breaker_until = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def tripped(acct, t):
     return acct.breaker_until > 0 and t < acct.breaker_until
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reject(book, logs, prm, o, reason, t):
     """Order record ``o`` is rejected at ``t`` (up to 2 event rows)."""
     acct = book.acct[0]
@@ -61,13 +61,13 @@ def reject(book, logs, prm, o, reason, t):
             trip(logs, acct, prm, t, R_REJECT_STREAK, acct.reject_streak)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def passed(acct):
     """An order passed the pre-trade checks: the rejection streak ends."""
     acct.reject_streak = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def trade_closed(logs, acct, prm, p, t):
     """Position record ``p`` has just closed in full at ``t`` (up to 1 event row)."""
     net = p.realized_pnl_minor - p.commission_minor - p.swap_minor

@@ -20,19 +20,19 @@ DAY = 86_400 * 1_000_000_000
 _NEVER = np.iinfo(np.int64).max
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def first_after(t, period, offset):
     """The first instant k*period + offset strictly after t."""
     return ((t - offset) // period + 1) * period + offset
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def weekday(instant):
     """Monday = 0 for the UTC date of ``instant`` (1970-01-01 was a Thursday)."""
     return (instant // DAY + 3) % 7
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _charge(book, logs, prm, slot, amount, ev, t):
     if amount == 0:
         return
@@ -45,7 +45,7 @@ def _charge(book, logs, prm, slot, amount, ev, t):
     log_position_event(logs, acct, prm, t, ev, R_NONE, p, -1, p.qty_steps, 0, before, p.swap_minor)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _swap_side(book, logs, prm, x, q, mult, percent, num, den, t):
     pos = book.pos
     while x >= 0:
@@ -56,7 +56,7 @@ def _swap_side(book, logs, prm, x, q, mult, percent, num, den, t):
         x = pos[x].list_next
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _swap(book, logs, prm, ins, s, mult, t):
     r = book.syms[s]
     pct = ins.swap_kind == SWAP_PERCENT
@@ -64,7 +64,7 @@ def _swap(book, logs, prm, ins, s, mult, t):
     _swap_side(book, logs, prm, r.short_head, r.ask, mult, pct, ins.swap_short_num, ins.swap_short_den, t)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _fund_amount(base, ins, rate):
     """R(base x num/den) for a constant rate; R(base x rate x num/den) for the data's rate."""
     if ins.fund_column == 1:
@@ -72,7 +72,7 @@ def _fund_amount(base, ins, rate):
     return mul_div_round(base, ins.fund_num, ins.fund_den)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _funding(book, logs, prm, ins, s, t):
     r = book.syms[s]
     rate = r.fund_rate
@@ -89,7 +89,7 @@ def _funding(book, logs, prm, ins, s, t):
         x = pos[x].list_next
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def carry_due(book, logs, inst, prm, t):
     """Charge every swap and funding instant <= t and set ``acct.next_carry``.
 

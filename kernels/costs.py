@@ -5,7 +5,7 @@ from numba import njit
 from .rounding import mul_div_round
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def commission(ins, price_ticks, qty_steps):
     """Commission in minor units for a fill of ``qty_steps`` at ``price_ticks``.
 
@@ -22,7 +22,7 @@ def commission(ins, price_ticks, qty_steps):
     return c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def split_pro_rata(c, part, whole):
     """Share of commission ``c`` for ``part`` of ``whole`` steps: R(c x part / whole)."""
     return mul_div_round(c, part, whole)

@@ -18,7 +18,7 @@ from .excursion import tick as excursion_tick
 from .execution import market_price
 from .logbuf import log_equity, room
 from .matching import activate, expire, process_working
-from .positions import close_slot
+from .positions import close_slot, slot_of
 from .records import BUY, LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
 from .risk import day_roll, step9
 from .rounding import mul_div_round
@@ -51,20 +51,19 @@ def _stop(acct, ts, start, i, status):
     return status
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _next_event(book):
     """The earliest time at which an order acts, an order expires, a carry is due,
     a trading day starts or the breaker's cooldown ends."""
     acct = book.acct[0]
     orders = book.orders
-    ex = book.expiry
     nxt = min(acct.next_carry, acct.next_day)
     if acct.breaker_until > 0:
         nxt = min(nxt, acct.breaker_until)
     if acct.order_cursor < orders.shape[0]:
         nxt = min(nxt, orders[acct.order_cursor].act_ts)
-    if acct.expire_cursor < ex.shape[0]:
-        nxt = min(nxt, orders[ex[acct.expire_cursor]].expire_ts)
+    if acct.expire_cursor < acct.n_expiry:
+        nxt = min(nxt, orders[book.ints[acct.expiry_at + acct.expire_cursor]].expire_ts)
     return nxt
 
 
@@ -82,7 +81,7 @@ def _after_fills(acct, next_ev):
     return next_ev
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _housekeeping(book, logs, inst, prm, t):
     """Steps 0-3 of a tick (docs/execution.md §6, docs/risk.md §6): the trading day and
     the breaker's cooldown, carry, expiry, orders acting. Re-entrant: each part
@@ -211,12 +210,12 @@ def close_all(book, logs, inst, params, reason):
     """
     acct = book.acct[0]
     prm = params[0]
-    n = book.slot_of_order.shape[0]
+    n = book.orders.shape[0]
     ids = np.empty(acct.n_open, np.int64)
     slots = np.empty(acct.n_open, np.int64)
     m = 0
     for k in range(n):
-        slot = book.slot_of_order[k]
+        slot = slot_of(book, k)
         if slot >= 0:
             ids[m] = book.pos[slot].position_id
             slots[m] = slot

@@ -67,7 +67,6 @@ ST_DONE, ST_BUFFER_FULL, ST_POSITIONS_FULL, ST_STACK_FULL = 0, 1, 2, 3
 
 # Heaps (kernels/heaps.py): node columns, and which heap of a symbol.
 HK_KEY, HK_TIE, HK_CHILD, HK_SIB, HK_PREV, HK_COLS = 0, 1, 2, 3, 4, 5
-PH_SL, PH_TP = 0, HK_COLS  # column bases in Book.pnode (position heaps)
 
 
 class Side(IntEnum):

@@ -8,20 +8,20 @@ from .rounding import mul_div_round_fast
 _NEVER = np.iinfo(np.int64).max
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def symbol_unrealized(r, ins):
     """R(V x (bid*Q_long - C_long + C_short - ask*Q_short)) in minor units."""
     u = r.bid * r.long_steps - r.long_cost + r.short_cost - r.ask * r.short_steps
     return mul_div_round_fast(u, ins.value_num, ins.value_den, ins.value_inv, ins.value_lim)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def frac_threshold(max_frac, peak):
     """Largest drawdown that does not beat ``max_frac`` at this peak: floor(max_frac x peak)."""
     return np.int64(max_frac * peak) if peak > 0 else _NEVER
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def drawdown_step(eq, peak, max_dd, max_frac, thr):
     """Peak, largest drawdown, largest drawdown fraction after equity ``eq``.
 
@@ -40,7 +40,7 @@ def drawdown_step(eq, peak, max_dd, max_frac, thr):
     return peak, max_dd, max_frac, thr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def mark(acct, r, ins):
     """Re-mark one symbol and the account after its quote or position changed."""
     m = symbol_unrealized(r, ins)

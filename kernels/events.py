@@ -11,7 +11,7 @@ from numba import njit
 from .records import LOG_EVENTS, SEV_INFO, SEVERITY
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def ev_room(logs, acct, prm, n):
     """True when ``n`` more event rows fit (always at log levels below events)."""
     if prm.log_level < LOG_EVENTS:
@@ -22,7 +22,7 @@ def ev_room(logs, acct, prm, n):
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def log_event(logs, acct, prm, ts, ev, reason, sym, side, pid, oid, parent, qty, price, before, after):
     if prm.log_level < LOG_EVENTS:
         return
@@ -43,7 +43,7 @@ def log_event(logs, acct, prm, ts, ev, reason, sym, side, pid, oid, parent, qty,
     acct.n_event_rows += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def log_position_event(logs, acct, prm, ts, ev, reason, p, oid, qty, price, before, after):
     """An event of position record ``p``: severity info, whatever the fill's reason."""
     log_event(logs, acct, prm, ts, ev, reason, p.symbol, p.side, p.position_id, oid, p.parent_id,

@@ -20,7 +20,7 @@ from .rounding import mul_div_round
 _NONE = np.iinfo(np.int64).min
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def tick(r, bid, ask):
     """Fold one quote into the current segment."""
     r.seg_bid_hi = max(r.seg_bid_hi, bid)
@@ -29,23 +29,38 @@ def tick(r, bid, ask):
     r.seg_ask_lo = min(r.seg_ask_lo, ask)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _at(a, s, k):
+    """Start of stack ``k`` of symbol ``s`` in Book.ints: its count, then xs_cap
+    segment numbers, then xs_cap values."""
+    return a.xs_at + (4 * s + k) * (1 + 2 * a.xs_cap)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def stack_room(book, s):
-    return book.xs_n[s, 0] < book.xs_seq.shape[2] and book.xs_n[s, 1] < book.xs_seq.shape[2] and \
-        book.xs_n[s, 2] < book.xs_seq.shape[2] and book.xs_n[s, 3] < book.xs_seq.shape[2]
+    a = book.acct[0]
+    X = book.ints
+    b = _at(a, s, 0)
+    w = 1 + 2 * a.xs_cap
+    c = a.xs_cap
+    return X[b] < c and X[b + w] < c and X[b + 2 * w] < c and X[b + 3 * w] < c
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _push(book, s, k, seq, v):
-    n = book.xs_n[s, k]
-    while n > 0 and book.xs_val[s, k, n - 1] <= v:
+    a = book.acct[0]
+    X = book.ints
+    b = _at(a, s, k)
+    val = b + 1 + a.xs_cap
+    n = X[b]
+    while n > 0 and X[val + n - 1] <= v:
         n -= 1
-    book.xs_seq[s, k, n] = seq
-    book.xs_val[s, k, n] = v
-    book.xs_n[s, k] = n + 1
+    X[b + 1 + n] = seq
+    X[val + n] = v
+    X[b] = n + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def cut(book, s):
     """Close the current segment of symbol ``s`` (a position opens on this tick).
 
@@ -54,7 +69,7 @@ def cut(book, s):
     r = book.syms[s]
     if r.n_open == 0:
         for k in range(4):
-            book.xs_n[s, k] = 0
+            book.ints[_at(book.acct[0], s, k)] = 0
     else:
         g = r.seg
         _push(book, s, 0, g, r.seg_bid_hi)
@@ -68,22 +83,25 @@ def cut(book, s):
     r.seg_ask_lo = r.ask
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _since(book, s, k, g):
     """Largest stacked value over segments >= g (_NONE when there is none)."""
-    n = book.xs_n[s, k]
+    a = book.acct[0]
+    X = book.ints
+    b = _at(a, s, k)
+    n = X[b]
     lo = 0
     hi = n
     while lo < hi:
         mid = (lo + hi) >> 1
-        if book.xs_seq[s, k, mid] < g:
+        if X[b + 1 + mid] < g:
             lo = mid + 1
         else:
             hi = mid
-    return book.xs_val[s, k, lo] if lo < n else _NONE
+    return X[b + 1 + a.xs_cap + lo] if lo < n else _NONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def finish(book, ins, slot):
     """Set MAE/MFE (ticks and money) of the position in ``slot`` up to now."""
     p = book.pos[slot]

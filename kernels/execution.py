@@ -16,7 +16,7 @@ from .rounding import mul_div_round
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def splitmix64(x):
     z = np.uint64(x) + _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -24,7 +24,7 @@ def splitmix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def slippage(prm, r, side, qty, n_fill):
     """Slippage in ticks (>= 0) for a fill of ``qty`` steps; 0 under perfect."""
     if prm.exec_model == EX_PERFECT or prm.slip_kind == SLIP_NONE:
@@ -45,12 +45,12 @@ def slippage(prm, r, side, qty, n_fill):
     return s
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def quote(side, r):
     return r.ask if side == BUY else r.bid
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _slipped(side, q, s):
     if side == BUY:
         return q + s
@@ -58,13 +58,13 @@ def _slipped(side, q, s):
     return p if p > 0 else 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def market_price(prm, r, side, qty, n_fill):
     """Market, close, target and end-of-data fills."""
     return _slipped(side, quote(side, r), slippage(prm, r, side, qty, n_fill))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def stop_fill_price(prm, r, side, stop, qty, n_fill):
     """Stop-type fills (stop-loss, trailing, stop entries) once triggered."""
     if prm.exec_model == EX_PERFECT:
@@ -72,7 +72,7 @@ def stop_fill_price(prm, r, side, stop, qty, n_fill):
     return _slipped(side, quote(side, r), slippage(prm, r, side, qty, n_fill))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def limit_fill_price(prm, r, side, price):
     """Limit-type fills (take-profit, limit entries) once triggered."""
     if prm.exec_model == EX_PERFECT:
@@ -83,13 +83,13 @@ def limit_fill_price(prm, r, side, price):
     return q if q > price else price
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def through(prm):
     """Ticks a limit-type order needs the quote beyond its price: 1 in the worst case."""
     return 1 if prm.exec_model == EX_WORST else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def limit_hit(prm, side, price, r):
     """Buy limit: ask <= price (- 1); sell limit: bid >= price (+ 1)."""
     w = through(prm)
@@ -98,7 +98,7 @@ def limit_hit(prm, side, price, r):
     return r.bid >= price + w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def stop_hit(side, stop, r):
     """Buy stop: ask >= stop; sell stop: bid <= stop."""
     if side == BUY:

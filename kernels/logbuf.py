@@ -3,7 +3,7 @@
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def room(logs, acct, fills, closed, equity):
     """True when the buffers have room for that many more rows of each kind."""
     return (
@@ -13,7 +13,7 @@ def room(logs, acct, fills, closed, equity):
     )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def log_fill(logs, acct, fill_id, order_id, position_id, ts, sym, side, effect, reason, qty, price, comm, pnl):
     r = logs.fills[acct.n_fill_rows]
     r.fill_id = fill_id
@@ -32,13 +32,13 @@ def log_fill(logs, acct, fill_id, order_id, position_id, ts, sym, side, effect, 
     acct.n_fill_rows += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def log_closed(logs, acct, pos, slot):
     logs.closed[acct.n_closed_rows] = pos[slot]
     acct.n_closed_rows += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def log_equity(logs, acct, ts, n_open):
     r = logs.equity[acct.n_equity_rows]
     r.ts = ts

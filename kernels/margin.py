@@ -17,7 +17,7 @@ BIG = np.iinfo(np.int64).max // 4
 PPM = 1_000_000
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def set_watch(acct):
     """watch_lo: the highest armed threshold at or below which step 9 must act;
     watch_hi: while in the margin call state, the level that ends it."""
@@ -28,7 +28,7 @@ def set_watch(acct):
     acct.watch_hi = acct.call_eq if acct.in_call == 1 else BIG
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def arm(acct, prm):
     """Margin-call and stop-out equity thresholds for the used margin U:
     call at equity <= F(U x call_ppm / 10^6), stop-out at equity <= F(U x so_ppm / 10^6)."""
@@ -42,7 +42,7 @@ def arm(acct, prm):
     set_watch(acct)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def update(acct, r, ins, prm):
     """Re-derive a symbol's exposure R(V x C) and margin R(V x m x C) after its cost C changed."""
     c = r.long_cost + r.short_cost
@@ -59,7 +59,7 @@ def update(acct, r, ins, prm):
             arm(acct, prm)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def live_equity(book, inst):
     """Cash plus every symbol's unrealized P&L at its latest quote: the equity the
     checks of an order see, fills and charges earlier in the tick included. O(symbols)."""
@@ -69,19 +69,19 @@ def live_equity(book, inst):
     return eq
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def in_call(acct, eq):
     """The margin call state at equity ``eq``."""
     return acct.margin_used_minor > 0 and eq <= acct.call_eq
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def notional(ins, price, qty):
     """R(V x price x qty) in minor units."""
     return mul_div_round(price * qty, ins.value_num, ins.value_den)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def order_margin(ins, price, qty):
     """R(V x m x price x qty): the margin a fill of qty at price needs."""
     if ins.margin_num == 0:
@@ -89,7 +89,7 @@ def order_margin(ins, price, qty):
     return mul_div_round(price * qty, ins.margin_num, ins.margin_den)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def floating(p, r, ins):
     """Unrealized P&L of one open position at its symbol's closing-side quote."""
     u = r.bid * p.qty_steps - p.cost if p.side == BUY else p.cost - r.ask * p.qty_steps

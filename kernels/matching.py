@@ -16,7 +16,7 @@ from .costs import commission
 from .events import ev_room, log_event, log_position_event
 from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
 from .logbuf import room
-from .positions import apply_fill, capacity, close_slot, net_steps
+from .positions import apply_fill, capacity, close_slot, net_steps, slot_of
 from .records import (
     A_CANCEL,
     A_CLOSE,
@@ -68,7 +68,7 @@ EVENTS_PER_FILL = 4  # a reversal's two position events, a breaker trip, or a re
 EVENTS_PER_ORDER = 5  # rejected + trip, or up to three modified; + the daily limit being hit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def ready(book, logs, prm, s):
     """ST_DONE when one more fill of symbol ``s`` fits (a position slot, stack room,
     two fill rows, a closed row and its events), else the status that asks for room."""
@@ -81,25 +81,25 @@ def ready(book, logs, prm, s):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def effective_trail(p):
     """The active trailing stop of a position, 0 when none."""
     return p.trail_stop if p.trail_state == 2 else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def entry_price(o, price, stop):
     """The price a pending order's stops are checked against: its stop for a stop
     order, else its limit price (docs/execution.md §4)."""
     return stop if o.type == OT_STOP else price
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _has_stops(o):
     return o.sl_kind != K_NONE or o.tp_kind != K_NONE or o.trail_kind != K_NONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def stops_ok(o, side, entry):
     """The order's SL/TP on the right side of ``entry`` (docs §4)."""
     sl = resolve(o.sl_kind, o.sl_val, side, entry, True, 0)
@@ -107,7 +107,7 @@ def stops_ok(o, side, entry):
     return sides_ok(side, sl, tp, entry)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def qty_ok(book, logs, prm, o, ins, qty, t):
     if qty < ins.min_steps:
         reject(book, logs, prm, o, R_QTY_BELOW_MIN, t)
@@ -118,7 +118,7 @@ def qty_ok(book, logs, prm, o, ins, qty, t):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _cancel_oco(book, prm, k):
     orders = book.orders
     j = orders[k].oco_next
@@ -131,7 +131,7 @@ def _cancel_oco(book, prm, k):
         j = o.oco_next
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _record(o, acct, status, side, qty, price, t, c_before):
     """Order record ``o`` after a fill of ``qty`` at ``price`` (commission since ``c_before``)."""
     o.status = status
@@ -142,7 +142,7 @@ def _record(o, acct, status, side, qty, price, t, c_before):
     o.commission_minor += acct.commission_minor - c_before
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def fill_order(book, logs, inst, prm, k, side, qty, price, t):
     """Fill ``qty`` of order ``k``: the position, the order's record, its stops, OCO.
 
@@ -165,7 +165,7 @@ def fill_order(book, logs, inst, prm, k, side, qty, price, t):
         _cancel_oco(book, prm, k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _enqueue(book, k):
     orders = book.orders
     o = orders[k]
@@ -178,7 +178,7 @@ def _enqueue(book, k):
     r.work_tail = k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _modify(book, logs, prm, k, t):
     """Apply modify order ``k`` to the working order or open position it names."""
     orders = book.orders
@@ -221,7 +221,7 @@ def _modify(book, logs, prm, k, t):
             add_pending(book, prm, j)
         m.status = OS_APPLIED
         return
-    slot = book.slot_of_order[j]
+    slot = slot_of(book, j)
     if slot < 0:
         reject(book, logs, prm, m, R_NOT_WORKING, t)
         return
@@ -245,7 +245,7 @@ def _modify(book, logs, prm, k, t):
                                before, after)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _cancel(book, logs, prm, k, t):
     orders = book.orders
     m = orders[k]
@@ -263,7 +263,7 @@ def _cancel(book, logs, prm, k, t):
     m.status = OS_APPLIED
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _new(book, logs, inst, prm, k, t):
     """A new order acts: checks, then the FIFO or its symbol's book."""
     o = book.orders[k]
@@ -289,7 +289,7 @@ def _new(book, logs, inst, prm, k, t):
         add_pending(book, prm, k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def activate(book, logs, inst, prm, t):
     """Every order with act_ts <= t acts, in index order, after the pre-trade checks."""
     orders = book.orders
@@ -325,15 +325,16 @@ def activate(book, logs, inst, prm, t):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def expire(book, prm, t):
     """GTD orders with expire_ts <= t that are still working expire."""
     acct = book.acct[0]
     orders = book.orders
-    ex = book.expiry
+    ex = book.ints
+    e0 = acct.expiry_at
     c = acct.expire_cursor
-    while c < ex.shape[0] and orders[ex[c]].expire_ts <= t:
-        k = ex[c]
+    while c < acct.n_expiry and orders[ex[e0 + c]].expire_ts <= t:
+        k = ex[e0 + c]
         o = orders[k]
         if o.status == OS_WORKING:
             remove_pending(book, prm, k)
@@ -343,7 +344,7 @@ def expire(book, prm, t):
     acct.expire_cursor = c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
     """Order ``k`` closes ``qty`` of the position in ``slot`` at market; its record follows."""
     o = book.orders[k]
@@ -360,7 +361,7 @@ def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
     o.position_id = pid
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _close_step(book, logs, inst, prm, k, t):
     """One fill of close order ``k``; True when the order is finished."""
     o = book.orders[k]
@@ -368,7 +369,7 @@ def _close_step(book, logs, inst, prm, k, t):
     s = o.symbol
     r = book.syms[s]
     if o.ref >= 0:
-        slot = book.slot_of_order[o.ref]
+        slot = slot_of(book, o.ref)
         if slot < 0 or book.pos[slot].symbol != s:
             if o.filled_steps == 0:
                 reject(book, logs, prm, o, R_NOT_WORKING if slot < 0 else R_UNKNOWN_REF, t)
@@ -393,7 +394,7 @@ def _close_step(book, logs, inst, prm, k, t):
     return last
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _target_step(book, logs, inst, prm, k, t):
     """One fill of target order ``k``; True when the order is finished."""
     o = book.orders[k]
@@ -422,7 +423,7 @@ def _target_step(book, logs, inst, prm, k, t):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _execute(book, logs, inst, prm, k, t):
     """One step of queued order ``k`` at its symbol's tick; True when it is done."""
     o = book.orders[k]
@@ -463,7 +464,7 @@ def _execute(book, logs, inst, prm, k, t):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def process_working(book, logs, inst, prm, s, t):
     """Execute the FIFO of symbol ``s``; stops early when out of room."""
     r = book.syms[s]

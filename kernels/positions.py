@@ -1,8 +1,8 @@
 """The position table: a position changes only by applying a fill.
 
-Positions live in slots of ``book.pos``; free slots are a stack in
-``book.free``; ``book.slot_of_order`` maps the internal index of the order that
-opened a position (its id) to its slot in O(1). Each symbol keeps its open
+Positions live in slots of ``book.pos``; free slots are a stack in the free
+region of ``book.ints``; its slot region maps the internal index of the order
+that opened a position (its id) to its slot in O(1). Each symbol keeps its open
 positions per side in a doubly linked list, oldest first, and per-side
 aggregates (steps and cost) that make marking O(1) per tick. Cash moves only
 here and in carry.py (docs/architecture.md §2, ledger).
@@ -36,7 +36,13 @@ from .rounding import mul_div_round
 from .stops import drop_stops
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def slot_of(book, k):
+    """Slot of the open position order ``k`` opened, -1 when none."""
+    return book.ints[book.acct[0].slot_at + k]
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def capacity(book, s):
     """ST_DONE when one more position of symbol ``s`` can open, else what to grow."""
     if book.acct[0].n_free <= 0:
@@ -46,7 +52,7 @@ def capacity(book, s):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _aggregate(acct, ins, prm, r, side, dsteps, dcost):
     if side == BUY:
         r.long_steps += dsteps
@@ -57,7 +63,7 @@ def _aggregate(acct, ins, prm, r, side, dsteps, dcost):
     margin_update(acct, r, ins, prm)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _book_cash(acct, pnl, comm):
     acct.cash_minor += pnl - comm
     acct.realized_minor += pnl
@@ -65,7 +71,7 @@ def _book_cash(acct, pnl, comm):
     acct.n_fills += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _link(book, r, slot, side):
     pos = book.pos
     tail = r.long_tail if side == BUY else r.short_tail
@@ -83,7 +89,7 @@ def _link(book, r, slot, side):
         r.short_tail = slot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _unlink(book, r, slot):
     pos = book.pos
     p = pos[slot]
@@ -101,17 +107,17 @@ def _unlink(book, r, slot):
         r.short_tail = p.list_prev
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def open_position(book, sym, side, ts, k, parent_id):
     """Take a free slot for a new, empty position opened by order index ``k``."""
     acct = book.acct[0]
     r = book.syms[sym]
     cut(book, sym)
     acct.n_free -= 1
-    slot = book.free[acct.n_free]
+    slot = book.ints[acct.free_at + acct.n_free]
     book.pos[slot].open_seq = acct.n_positions
     acct.n_positions += 1
-    book.slot_of_order[k] = slot
+    book.ints[acct.slot_at + k] = slot
     p = book.pos[slot]
     p.position_id = book.orders[k].order_id
     p.parent_id = parent_id
@@ -159,7 +165,7 @@ def open_position(book, sym, side, ts, k, parent_id):
     return slot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def increase(book, ins, prm, slot, qty, price, comm):
     """Entry fill on a position: exact cost grows by price x qty."""
     p = book.pos[slot]
@@ -176,7 +182,7 @@ def increase(book, ins, prm, slot, qty, price, comm):
     _book_cash(book.acct[0], 0, comm)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reduce(book, ins, prm, slot, qty, price, ts, order_id, comm, reason):
     """Exit fill of ``qty`` <= open qty; returns realized P&L in minor units.
 
@@ -205,7 +211,7 @@ def reduce(book, ins, prm, slot, qty, price, ts, order_id, comm, reason):
     return pnl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def release(book, logs, ins, params, slot):
     """Free the slot of a closed position: stops out of their heaps, logged."""
     acct = book.acct[0]
@@ -218,8 +224,8 @@ def release(book, logs, ins, params, slot):
     if params.log_level >= LOG_TRADES:
         log_closed(logs, acct, book.pos, slot)
     _unlink(book, r, slot)
-    book.slot_of_order[p.open_k] = -1
-    book.free[acct.n_free] = slot
+    book.ints[acct.slot_at + p.open_k] = -1
+    book.ints[acct.free_at + acct.n_free] = slot
     acct.n_free += 1
     acct.n_open -= 1
     r.n_open -= 1
@@ -227,7 +233,7 @@ def release(book, logs, ins, params, slot):
         r.net_slot = -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty, price, comm, pnl):
     """The fill's row and its position event (open quantity before and after)."""
     acct = book.acct[0]
@@ -249,7 +255,7 @@ def _fill_row(book, logs, params, order_id, slot, ts, side, effect, reason, qty,
         log_position_event(logs, acct, params, ts, ev, reason, p, order_id, qty, price, before, after)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, reason):
     """Exit fill on a given slot, logged; frees the slot when fully closed."""
     p = book.pos[slot]
@@ -262,7 +268,7 @@ def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, re
     return pnl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     """Apply order ``k``'s fill of ``qty`` steps at ``price`` ticks.
 
@@ -301,7 +307,7 @@ def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     return slot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def net_steps(book, sym):
     """Signed net position of a symbol in steps."""
     r = book.syms[sym]

@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from .enums import *  # noqa: F403 - the codes, re-exported for the kernels and the writer
-from .enums import HK_COLS, HK_PREV, NO_RATE, PH_SL, PH_TP, TIF_GTD
+from .enums import HK_COLS, HK_PREV, NO_RATE, TIF_GTD
 
 # -------------------------------------------------------------------- dtypes
 
@@ -237,7 +237,7 @@ ACCOUNT = np.dtype(
         ("n_positions", I64),  # positions ever opened
         ("n_rejected", I64),
         ("order_cursor", I64),  # next order (index in act_ts order) to activate
-        ("expire_cursor", I64),  # next GTD order (in Book.expiry) to check
+        ("expire_cursor", I64),  # next GTD order (in the expiry region) to check
         ("next_carry", I64),  # earliest swap/funding instant over the symbols
         ("last_ts", I64),
         ("sample_end", I64),  # end of the current equity bucket (exclusive)
@@ -261,7 +261,7 @@ ACCOUNT = np.dtype(
         ("watch_hi", I64),
         ("day_start_eq", I64),
         ("day_eq", I64),  # daily limit hit at equity <= day_eq
-        ("day_cursor", I64),  # next trading-day boundary in Book.days
+        ("day_cursor", I64),  # next trading-day boundary in the days region
         ("next_day", I64),  # that boundary's time; MIN before the first tick, MAX when off
         ("breaker_until", I64),  # 0 = not tripped
         ("loss_streak", I64),
@@ -276,6 +276,19 @@ ACCOUNT = np.dtype(
         ("n_stop_outs", I64),
         ("n_daily_hits", I64),
         ("n_breaker_trips", I64),
+        # offsets of the regions of Book.ints (records.py::regions) and their lengths
+        ("free_at", I64),  # free position slots, a stack of n_free
+        ("psl_at", I64),  # heap nodes of the positions' stop-loss heaps (HK_COLS per slot)
+        ("ptp_at", I64),  # ... and of their take-profit heaps
+        ("slot_at", I64),  # order index -> slot of the position it opened, -1
+        ("onode_at", I64),  # heap nodes of the pending orders (HK_COLS per order)
+        ("expiry_at", I64),  # GTD orders by expire_ts
+        ("n_expiry", I64),
+        ("ring_at", I64),  # act times of the orders in the rate-limit window
+        ("days_at", I64),  # trading-day boundaries (ns UTC)
+        ("n_days", I64),
+        ("xs_at", I64),  # excursion stacks: per symbol and stack, count, seqs, values
+        ("xs_cap", I64),  # entries per excursion stack
     ],
     align=True,
 )
@@ -373,15 +386,62 @@ NO_SIZES = np.empty(0, np.int64)
 NO_RATES = np.empty(0, np.int64)
 TickChunk = namedtuple("TickChunk", ["ts", "sym", "bid", "ask", "bid_size", "ask_size", "funding"],
                        defaults=(NO_SIZES, NO_SIZES, NO_RATES))
-# pnode: position heap nodes (slot x [SL heap cols, TP heap cols]); onode: pending
-# order heap nodes (order index x cols); xs_seq/xs_val: excursion stacks
-# (symbol x 4 x capacity; kernels/excursion.py); expiry: GTD order indices by expire_ts;
-# ring: act times of the orders in the rate-limit window; days: trading-day boundaries (ns).
-Book = namedtuple("Book", ["acct", "syms", "orders", "pos", "free", "slot_of_order", "pnode", "onode",
-                           "xs_n", "xs_seq", "xs_val", "expiry", "ring", "days"])
+# ints: every int64 state array of the account in one array, regions at offsets held in
+# acct (docs/architecture.md §4): free position slots, order index -> slot, the heap
+# nodes (HK_COLS per node: position SL heap, position TP heap, pending orders), the GTD
+# orders by expiry, the rate-limit ring, the trading-day boundaries and the excursion
+# stacks. Few arrays keep the calls between kernel functions cheap.
+Book = namedtuple("Book", ["acct", "syms", "orders", "pos", "ints"])
 Logs = namedtuple("Logs", ["fills", "closed", "equity", "events"])
 
 _BIG = np.iinfo(np.int64).max // 4  # "never" for thresholds, safe to add a few ticks to
+
+# regions of Book.ints in their order: (name, offset field in ACCOUNT)
+_REGIONS = ("free", "psl", "ptp", "slot", "onode", "expiry", "ring", "days", "xs")
+
+
+def _sizes(n_sym: int, cap: int, n_orders: int, n_expiry: int, n_ring: int, n_days: int, xs_cap: int) -> dict:
+    return {"free": cap, "psl": cap * HK_COLS, "ptp": cap * HK_COLS, "slot": n_orders,
+            "onode": n_orders * HK_COLS, "expiry": n_expiry, "ring": n_ring, "days": n_days,
+            "xs": n_sym * 4 * (1 + 2 * xs_cap)}
+
+
+def _shapes(book: Book) -> dict:
+    a = book.acct[0]
+    n_orders = int(a["onode_at"] - a["slot_at"])
+    return {"n_sym": book.syms.shape[0], "cap": book.pos.shape[0], "n_orders": n_orders,
+            "n_expiry": int(a["n_expiry"]), "n_ring": int(a["days_at"] - a["ring_at"]),
+            "n_days": int(a["n_days"]), "xs_cap": int(a["xs_cap"])}
+
+
+def _pack(acct: np.ndarray, sizes: dict) -> np.ndarray:
+    """A fresh ints array for these region sizes; sets the offsets in ``acct``."""
+    at = 0
+    for name in _REGIONS:
+        acct[0][name + "_at"] = at
+        at += sizes[name]
+    return np.zeros(max(1, at), dtype=np.int64)
+
+
+def regions(book: Book) -> dict:
+    """Named views of the regions of ``book.ints`` (for the driver and the tests)."""
+    a = book.acct[0]
+    sh = _shapes(book)
+    sizes = _sizes(**sh)
+    ints = book.ints
+    v = {name: ints[int(a[name + "_at"]):int(a[name + "_at"]) + sizes[name]] for name in _REGIONS}
+    for name in ("psl", "ptp", "onode"):
+        v[name] = v[name].reshape(-1, HK_COLS)
+    xs = v["xs"].reshape(sh["n_sym"], 4, 1 + 2 * sh["xs_cap"])
+    v["xs_n"] = xs[:, :, 0]
+    v["xs_seq"] = xs[:, :, 1:1 + sh["xs_cap"]]
+    v["xs_val"] = xs[:, :, 1 + sh["xs_cap"]:]
+    return v
+
+
+def _empty_nodes(nodes: np.ndarray) -> None:
+    nodes[:] = -1
+    nodes[:, HK_PREV] = -2
 
 
 def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: int = 1024,
@@ -412,18 +472,8 @@ def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: i
     syms["next_swap"] = np.iinfo(np.int64).max
     syms["next_fund"] = np.iinfo(np.int64).max
     pos = np.zeros(capacity, POSITION)
-    free = np.arange(capacity - 1, -1, -1, dtype=np.int64)
     acct[0]["n_free"] = capacity
     n_orders = max(1, orders.shape[0])
-    slot_of_order = np.full(n_orders, -1, dtype=np.int64)
-    pnode = np.full((capacity, 2 * HK_COLS), -1, dtype=np.int64)
-    pnode[:, PH_SL + HK_PREV] = -2
-    pnode[:, PH_TP + HK_PREV] = -2
-    onode = np.full((n_orders, HK_COLS), -1, dtype=np.int64)
-    onode[:, HK_PREV] = -2
-    xs_n = np.zeros((n_symbols, 4), dtype=np.int64)
-    xs_seq = np.zeros((n_symbols, 4, stack_capacity), dtype=np.int64)
-    xs_val = np.zeros((n_symbols, 4, stack_capacity), dtype=np.int64)
     gtd = np.flatnonzero(orders["tif"] == TIF_GTD) if orders.shape[0] else np.empty(0, np.int64)
     expiry = gtd[np.argsort(orders["expire_ts"][gtd], kind="stable")].astype(np.int64)
     a = acct[0]
@@ -434,9 +484,44 @@ def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: i
     if days is None or not daily:
         days = np.array([np.iinfo(np.int64).max], np.int64)
     a["next_day"] = np.iinfo(np.int64).min if daily else np.iinfo(np.int64).max
-    ring = np.zeros(max(1, int(params[0]["max_orders"])), np.int64)
-    return Book(acct, syms, orders, pos, free, slot_of_order, pnode, onode, xs_n, xs_seq, xs_val, expiry,
-                ring, np.ascontiguousarray(days, np.int64))
+    n_ring = max(1, int(params[0]["max_orders"]))
+    a["n_expiry"] = expiry.shape[0]
+    a["n_days"] = days.shape[0]
+    a["xs_cap"] = stack_capacity
+    book = Book(acct, syms, orders, pos, _pack(acct, _sizes(n_symbols, capacity, n_orders, expiry.shape[0],
+                                                              n_ring, days.shape[0], stack_capacity)))
+    v = regions(book)
+    v["free"][:] = np.arange(capacity - 1, -1, -1, dtype=np.int64)
+    v["slot"][:] = -1
+    for name in ("psl", "ptp", "onode"):
+        _empty_nodes(v[name])
+    v["expiry"][:] = expiry
+    v["days"][:] = days
+    return book
+
+
+def _repack(book: Book, pos: np.ndarray, xs_cap: int) -> Book:
+    """The same state with room for ``pos.shape[0]`` positions and stacks of ``xs_cap``."""
+    old = regions(book)
+    sh = _shapes(book)
+    sh["cap"] = pos.shape[0]
+    sh["xs_cap"] = xs_cap
+    book.acct[0]["xs_cap"] = xs_cap
+    new = book._replace(pos=pos, ints=_pack(book.acct, _sizes(**sh)))
+    v = regions(new)
+    cap = old["free"].shape[0]
+    v["free"][:cap] = old["free"]
+    v["free"][cap:] = -1
+    for name in ("psl", "ptp"):
+        _empty_nodes(v[name])
+        v[name][:cap] = old[name]
+    for name in ("slot", "onode", "expiry", "ring", "days"):
+        v[name][:] = old[name]
+    k = old["xs_seq"].shape[2]
+    v["xs_n"][:] = old["xs_n"]
+    v["xs_seq"][:, :, :k] = old["xs_seq"]
+    v["xs_val"][:, :, :k] = old["xs_val"]
+    return new
 
 
 def grow_positions(book: Book) -> Book:
@@ -446,24 +531,15 @@ def grow_positions(book: Book) -> Book:
     cap = book.pos.shape[0]
     pos = np.zeros(2 * cap, POSITION)
     pos[:cap] = book.pos
-    free = np.empty(2 * cap, dtype=np.int64)
-    free[:cap] = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
-    pnode = np.full((2 * cap, 2 * HK_COLS), -1, dtype=np.int64)
-    pnode[cap:, PH_SL + HK_PREV] = -2
-    pnode[cap:, PH_TP + HK_PREV] = -2
-    pnode[:cap] = book.pnode
-    book.acct[0]["n_free"] = cap
-    return book._replace(pos=pos, free=free, pnode=pnode)
+    new = _repack(book, pos, int(book.acct[0]["xs_cap"]))
+    regions(new)["free"][:cap] = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
+    new.acct[0]["n_free"] = cap
+    return new
 
 
 def grow_stacks(book: Book) -> Book:
     """Double the excursion stacks (between kernel calls)."""
-    n_sym, k, cap = book.xs_seq.shape
-    seq = np.zeros((n_sym, k, 2 * cap), dtype=np.int64)
-    val = np.zeros((n_sym, k, 2 * cap), dtype=np.int64)
-    seq[:, :, :cap] = book.xs_seq
-    val[:, :, :cap] = book.xs_val
-    return book._replace(xs_seq=seq, xs_val=val)
+    return _repack(book, book.pos, 2 * int(book.acct[0]["xs_cap"]))
 
 
 def new_logs(rows: int, event_rows: int | None = None) -> Logs:

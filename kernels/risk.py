@@ -60,26 +60,27 @@ _NEVER = np.iinfo(np.int64).max
 # ------------------------------------------------------------------ checks 1-2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _rate_ok(book, prm, t):
     """Check 1: at most max_orders orders passed it in (t - order_window, t]."""
     n_max = prm.max_orders
     if n_max <= 0:
         return True
     acct = book.acct[0]
-    ring = book.ring
+    ring = book.ints
+    b = acct.ring_at
     if acct.ring_n == n_max:
-        if ring[acct.ring_head] > t - prm.order_window_ns:
+        if ring[b + acct.ring_head] > t - prm.order_window_ns:
             return False
-        ring[acct.ring_head] = t
+        ring[b + acct.ring_head] = t
         acct.ring_head = (acct.ring_head + 1) % n_max
     else:
-        ring[(acct.ring_head + acct.ring_n) % n_max] = t
+        ring[b + (acct.ring_head + acct.ring_n) % n_max] = t
         acct.ring_n += 1
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _sane(prm, r, p):
     """Check 2 for price p: |2p - (bid + ask)| x 10^6 <= dev_ppm x (bid + ask)."""
     if p <= 0 or r.bid <= 0:
@@ -91,7 +92,7 @@ def _sane(prm, r, p):
     return d * PPM <= prm.max_dev_ppm * two_mid
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _prices_sane(book, prm, o):
     if prm.max_dev_ppm <= 0:
         return True
@@ -109,7 +110,7 @@ def _prices_sane(book, prm, o):
 # ---------------------------------------------------------------- checks 3-11
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def day_hit_now(logs, acct, prm, t, eq):
     """The daily limit is hit (latching it, one event row, when equity ``eq`` reached it now)."""
     if acct.day_hit == 1:
@@ -124,19 +125,19 @@ def day_hit_now(logs, acct, prm, t, eq):
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _pct_limit(eq, ppm):
     return mul_div_round(eq, ppm, PPM)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _reduces_only(r, side, qty):
     """Netting: a fill of ``qty`` on ``side`` only reduces (or exactly closes) the net position."""
     net = r.long_steps - r.short_steps
     return net != 0 and side * net < 0 and qty <= (net if net > 0 else -net)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _exposure(prm, r, o):
     """(adds exposure, opens a new position, side, qty) of a new order acting now (§3)."""
     net = r.long_steps - r.short_steps
@@ -155,7 +156,7 @@ def _exposure(prm, r, o):
     return True, hedging or net == 0 or o.side * net < 0, o.side, o.qty_steps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _ref_price(r, o, side):
     """P: the limit price, the stop, or the opening-side quote (0 without a quote)."""
     if o.type == OT_LIMIT:
@@ -165,7 +166,7 @@ def _ref_price(r, o, side):
     return o.stop_ticks
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _adding_checks(book, logs, inst, prm, o, t):
     acct = book.acct[0]
     ins = inst[o.symbol]
@@ -216,7 +217,7 @@ def _adding_checks(book, logs, inst, prm, o, t):
     return R_NONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def pre_trade(book, logs, inst, prm, k, t):
     """Every check of docs/risk.md §3 on order ``k`` acting at ``t``; R_NONE when it passes.
 
@@ -235,7 +236,7 @@ def pre_trade(book, logs, inst, prm, k, t):
     return R_NONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def fill_refused(book, inst, prm, o, side, qty, price):
     """A triggered pending order's fill that adds exposure: refused in the margin call
     state (R_MARGIN_CALL) or when its margin exceeds the free margin (R_NO_MARGIN)."""
@@ -256,11 +257,11 @@ def fill_refused(book, inst, prm, o, side, qty, price):
 # ------------------------------------------------------------ the trading day
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def day_roll(book, prm, t):
     """First tick at or after a trading-day boundary (or of the run): re-arm the limit."""
     acct = book.acct[0]
-    days = book.days
+    days = book.ints[acct.days_at:acct.days_at + acct.n_days]
     c = np.searchsorted(days, t, side="right")
     acct.day_cursor = c
     acct.next_day = days[c] if c < days.shape[0] else _NEVER
@@ -279,7 +280,7 @@ def day_roll(book, prm, t):
 # --------------------------------------------------------------------- step 9
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _worst(book, inst):
     """Slot of the open position with the smallest floating P&L, oldest on ties."""
     best = -1
@@ -296,7 +297,7 @@ def _worst(book, inst):
     return best
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def step9(book, logs, inst, prm, t):
     """Margin call, stop-out sequence and daily limit after the tick's marking (§1, §3, §6)."""
     acct = book.acct[0]

@@ -8,21 +8,21 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _half_even(q, r, d):
     """q + R(r / d) for 0 <= r < d, deciding a tie by the parity of q itself."""
     twice = 2 * r
     return q + (np.int64(twice > d) | (np.int64(twice == d) & (q & 1)))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def round_half_even_div(n, d):
     """R(n / d) for int64 n and d > 0: nearest integer, ties to even."""
     q = n // d  # floor
     return _half_even(q, n - q * d, d)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def mul_div_round(a, num, den):
     """R(a * num / den) without overflowing a * num.
 
@@ -42,7 +42,7 @@ def mul_div_round(a, num, den):
 _FAST = 1 << 52  # |u * num| below this: float64 holds it exactly
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def mul_div_round_fast(a, num, den, inv_den, lim):
     """Same value as ``mul_div_round``; branch-free on the hot path.
 
@@ -62,7 +62,7 @@ def mul_div_round_fast(a, num, den, inv_den, lim):
     return q + up - down
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def mul_div_floor(a, num, den):
     """F(a * num / den) for den > 0 without overflowing a * num: for limits and
     thresholds (an integer x satisfies x <= a*num/den exactly when x <= F(...)),
@@ -77,7 +77,7 @@ _U32 = np.uint64(32)
 _U1 = np.uint64(1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _mul_wide(x, y):
     """x * y for uint64 x, y as (hi, lo) uint64 words."""
     x0, x1 = x & _M32, x >> _U32
@@ -87,7 +87,7 @@ def _mul_wide(x, y):
     return p11 + (p01 >> _U32) + (p10 >> _U32) + (mid >> _U32), (p00 & _M32) | (mid << _U32)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def mul3_div_round(a, b, c, den):
     """R(a * b * c / den) for int64 a, b, c and den > 0, exact through a 128-bit product.
 

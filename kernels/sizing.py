@@ -15,7 +15,7 @@ from .stops import resolve
 PPM = 1_000_000
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def kelly_ppm(acct, prm):
     """f_ppm = F(10^6 x clip(fraction x (W - (1 - W) / R), 0, cap)), in float64 in this order."""
     nw = acct.n_wins
@@ -37,7 +37,7 @@ def kelly_ppm(acct, prm):
     return np.int64(np.floor(f * 1e6))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def steps_for(money, price, ins):
     """F(money / (V x price)) lot steps; 0 for no money or no price."""
     if money <= 0 or price <= 0:
@@ -45,7 +45,7 @@ def steps_for(money, price, ins):
     return mul_div_floor(money, ins.value_den, price * ins.value_num)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def size(acct, prm, ins, o, price, eq):
     """Steps for order record ``o`` at reference price ``price`` (0 = no quote) and
     equity ``eq``, or -reason."""

@@ -13,13 +13,13 @@ from numba import njit
 from .books import BIG, refresh
 from .events import log_position_event
 from .heaps import in_heap, push, remove, update
-from .records import BUY, EV_TRAILED, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, PH_SL, PH_TP, R_TRAILING
+from .records import BUY, EV_TRAILED, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, R_TRAILING
 from .rounding import mul_div_round
 
 PPM = 1_000_000
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def distance(kind, val, price):
     """Ticks of a distance given in ticks or in parts per million of ``price``."""
     if kind == K_PPM:
@@ -27,7 +27,7 @@ def distance(kind, val, price):
     return val
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def resolve(kind, val, side, entry, is_sl, current):
     """The stop price a spec gives for a position of ``side`` entered at ``entry``.
 
@@ -44,7 +44,7 @@ def resolve(kind, val, side, entry, is_sl, current):
     return entry - d if below else entry + d
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def sides_ok(side, sl, tp, price):
     """Long: sl < price < tp; short: tp < price < sl (0 = not set)."""
     if side == BUY:
@@ -52,7 +52,7 @@ def sides_ok(side, sl, tp, price):
     return (sl == 0 or sl > price) and (tp == 0 or tp < price)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def effective_stop(p):
     tr = p.trail_stop if p.trail_state == 2 else 0
     sl = p.sl_ticks
@@ -65,7 +65,7 @@ def effective_stop(p):
     return sl if sl <= tr else tr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _place(N, b, root, x, k, want, tie):
     if want:
         if in_heap(N, b, x):
@@ -76,22 +76,24 @@ def _place(N, b, root, x, k, want, tie):
     return root
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _reheap(book, slot):
     p = book.pos[slot]
     r = book.syms[p.symbol]
-    N = book.pnode
+    N = book.ints
+    a = book.acct[0]
+    sb, tb = a.psl_at, a.ptp_at
     st = effective_stop(p)
     tp = p.tp_ticks
     if p.side == BUY:
-        r.h_long_sl = _place(N, PH_SL, r.h_long_sl, slot, -st, st > 0, p.open_k)
-        r.h_long_tp = _place(N, PH_TP, r.h_long_tp, slot, tp, tp > 0, p.open_k)
+        r.h_long_sl = _place(N, sb, r.h_long_sl, slot, -st, st > 0, p.open_k)
+        r.h_long_tp = _place(N, tb, r.h_long_tp, slot, tp, tp > 0, p.open_k)
     else:
-        r.h_short_sl = _place(N, PH_SL, r.h_short_sl, slot, st, st > 0, p.open_k)
-        r.h_short_tp = _place(N, PH_TP, r.h_short_tp, slot, -tp, tp > 0, p.open_k)
+        r.h_short_sl = _place(N, sb, r.h_short_sl, slot, st, st > 0, p.open_k)
+        r.h_short_tp = _place(N, tb, r.h_short_tp, slot, -tp, tp > 0, p.open_k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _trail_bounds(book, r):
     """Recompute trail_bid / trail_ask from the trailing lists."""
     pos = book.pos
@@ -111,7 +113,7 @@ def _trail_bounds(book, r):
     r.trail_ask = a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _trail_unlink(book, r, slot):
     pos = book.pos
     p = pos[slot]
@@ -127,7 +129,7 @@ def _trail_unlink(book, r, slot):
     p.trail_prev = -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _trail_link(book, r, slot):
     pos = book.pos
     head = r.trail_long if pos[slot].side == BUY else r.trail_short
@@ -141,7 +143,7 @@ def _trail_link(book, r, slot):
         r.trail_short = slot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _next_q(p):
     """The closing-side quote at which the trailing stop of ``p`` moves next."""
     step = p.trail_step if p.trail_step > 0 else 1
@@ -154,7 +156,7 @@ def _next_q(p):
     return p.trail_stop - p.trail_val - step
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def trail_move(p, q):
     """Follow quote ``q`` (past trail_next_q); True when the stop moved."""
     long = p.side == BUY
@@ -177,7 +179,7 @@ def trail_move(p, q):
     return moved
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def set_stops(book, prm, slot, sl, tp, trail_kind, trail_val, trail_act, trail_step, entry):
     """Give the position in ``slot`` these stops (trail_kind K_NONE keeps the trailing
     stop, K_REMOVE removes it) and put it where its triggers are watched."""
@@ -215,7 +217,7 @@ def set_stops(book, prm, slot, sl, tp, trail_kind, trail_val, trail_act, trail_s
     refresh(book, prm, p.symbol)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def drop_stops(book, prm, slot):
     """Take a closing position out of every heap and list."""
     p = book.pos[slot]
@@ -226,21 +228,23 @@ def drop_stops(book, prm, slot):
         p.trail_state = 0
         if p.trail_next_q == (r.trail_bid if p.side == BUY else r.trail_ask):
             _trail_bounds(book, r)
-    N = book.pnode
+    N = book.ints
+    a = book.acct[0]
+    sb, tb = a.psl_at, a.ptp_at
     if p.side == BUY:
-        if in_heap(N, PH_SL, slot):
-            r.h_long_sl = remove(N, PH_SL, r.h_long_sl, slot)
-        if in_heap(N, PH_TP, slot):
-            r.h_long_tp = remove(N, PH_TP, r.h_long_tp, slot)
+        if in_heap(N, sb, slot):
+            r.h_long_sl = remove(N, sb, r.h_long_sl, slot)
+        if in_heap(N, tb, slot):
+            r.h_long_tp = remove(N, tb, r.h_long_tp, slot)
     else:
-        if in_heap(N, PH_SL, slot):
-            r.h_short_sl = remove(N, PH_SL, r.h_short_sl, slot)
-        if in_heap(N, PH_TP, slot):
-            r.h_short_tp = remove(N, PH_TP, r.h_short_tp, slot)
+        if in_heap(N, sb, slot):
+            r.h_short_sl = remove(N, sb, r.h_short_sl, slot)
+        if in_heap(N, tb, slot):
+            r.h_short_tp = remove(N, tb, r.h_short_tp, slot)
     refresh(book, prm, p.symbol)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _trail_one(book, logs, prm, x, q, t):
     p = book.pos[x]
     before = p.trail_stop if p.trail_state == 2 else 0
@@ -250,7 +254,7 @@ def _trail_one(book, logs, prm, x, q, t):
                            before, p.trail_stop)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def trail_pass(book, logs, prm, s, t):
     """Move the trailing stops of symbol ``s`` that the current quote has passed
     (one ``trailed`` event per move; the caller made room for one per open position)."""

@@ -16,18 +16,15 @@ from .breaker import reject
 from .costs import commission
 from .events import ev_room
 from .execution import limit_fill_price, stop_fill_price, through
-from .heaps import pop
+from .heaps import key, pop
 from .logbuf import room
 from .matching import fill_order, ready
 from .positions import close_slot
 from .records import (
     BUY,
-    HK_KEY,
     OS_WORKING,
     OT_STOP,
     OT_STOP_LIMIT,
-    PH_SL,
-    PH_TP,
     R_NONE,
     R_STOP_LOSS,
     R_TAKE_PROFIT,
@@ -40,7 +37,7 @@ from .risk import fill_refused
 from .stops import trail_pass
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _triggered(book, logs, inst, prm, k, t):
     """Order ``k`` has just left its heap because the quote reached it."""
     o = book.orders[k]
@@ -62,20 +59,21 @@ def _triggered(book, logs, inst, prm, k, t):
     fill_order(book, logs, inst, prm, k, o.side, o.qty_steps, price, t)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def pending_pass(book, logs, inst, prm, s, t):
     """Fill the pending entry orders of symbol ``s`` that the quote reached."""
     r = book.syms[s]
-    ON = book.onode
+    ON = book.ints
+    b = book.acct[0].onode_at
     w = through(prm)
     while True:
-        if r.h_buy_stop >= 0 and r.ask >= ON[r.h_buy_stop, HK_KEY]:
+        if r.h_buy_stop >= 0 and r.ask >= key(ON, b, r.h_buy_stop):
             k = r.h_buy_stop
-        elif r.h_sell_stop >= 0 and r.bid <= -ON[r.h_sell_stop, HK_KEY]:
+        elif r.h_sell_stop >= 0 and r.bid <= -key(ON, b, r.h_sell_stop):
             k = r.h_sell_stop
-        elif r.h_buy_limit >= 0 and r.ask <= -ON[r.h_buy_limit, HK_KEY] - w:
+        elif r.h_buy_limit >= 0 and r.ask <= -key(ON, b, r.h_buy_limit) - w:
             k = r.h_buy_limit
-        elif r.h_sell_limit >= 0 and r.bid >= ON[r.h_sell_limit, HK_KEY] + w:
+        elif r.h_sell_limit >= 0 and r.bid >= key(ON, b, r.h_sell_limit) + w:
             k = r.h_sell_limit
         else:
             break
@@ -83,41 +81,42 @@ def pending_pass(book, logs, inst, prm, s, t):
         if st != ST_DONE:
             return st
         if k == r.h_buy_stop:
-            r.h_buy_stop = pop(ON, 0, k)
+            r.h_buy_stop = pop(ON, b, k)
         elif k == r.h_sell_stop:
-            r.h_sell_stop = pop(ON, 0, k)
+            r.h_sell_stop = pop(ON, b, k)
         elif k == r.h_buy_limit:
-            r.h_buy_limit = pop(ON, 0, k)
+            r.h_buy_limit = pop(ON, b, k)
         else:
-            r.h_sell_limit = pop(ON, 0, k)
+            r.h_sell_limit = pop(ON, b, k)
         _triggered(book, logs, inst, prm, k, t)
     refresh(book, prm, s)
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def exit_pass(book, logs, inst, prm, s, t):
     """Close the positions of symbol ``s`` whose stop or take-profit the quote reached."""
     r = book.syms[s]
-    N = book.pnode
+    N = book.ints
     w = through(prm)
     ins = inst[s]
     acct = book.acct[0]
+    sb, tb = acct.psl_at, acct.ptp_at
     while True:
         is_stop = True
-        if r.h_long_sl >= 0 and r.bid <= -N[r.h_long_sl, PH_SL + HK_KEY]:
+        if r.h_long_sl >= 0 and r.bid <= -key(N, sb, r.h_long_sl):
             slot = r.h_long_sl
-            level = -N[slot, PH_SL + HK_KEY]
-        elif r.h_short_sl >= 0 and r.ask >= N[r.h_short_sl, PH_SL + HK_KEY]:
+            level = -key(N, sb, slot)
+        elif r.h_short_sl >= 0 and r.ask >= key(N, sb, r.h_short_sl):
             slot = r.h_short_sl
-            level = N[slot, PH_SL + HK_KEY]
-        elif r.h_long_tp >= 0 and r.bid >= N[r.h_long_tp, PH_TP + HK_KEY] + w:
+            level = key(N, sb, slot)
+        elif r.h_long_tp >= 0 and r.bid >= key(N, tb, r.h_long_tp) + w:
             slot = r.h_long_tp
-            level = N[slot, PH_TP + HK_KEY]
+            level = key(N, tb, slot)
             is_stop = False
-        elif r.h_short_tp >= 0 and r.ask <= -N[r.h_short_tp, PH_TP + HK_KEY] - w:
+        elif r.h_short_tp >= 0 and r.ask <= -key(N, tb, r.h_short_tp) - w:
             slot = r.h_short_tp
-            level = -N[slot, PH_TP + HK_KEY]
+            level = -key(N, tb, slot)
             is_stop = False
         else:
             break
@@ -139,7 +138,7 @@ def exit_pass(book, logs, inst, prm, s, t):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def on_trigger(book, logs, inst, prm, s, t):
     """The slow path of a tick whose quote passed a threshold of symbol ``s``."""
     st = pending_pass(book, logs, inst, prm, s, t)

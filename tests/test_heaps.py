@@ -9,14 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 N_NODES = 24
-B = HK_COLS  # use the second group of columns, as the TP heap does
+B = N_NODES * HK_COLS  # use the second of two node regions, as the TP heap does
 
 
 def _table() -> np.ndarray:
-    t = np.full((N_NODES, 2 * HK_COLS), -1, dtype=np.int64)
-    t[:, HK_PREV] = -2
-    t[:, B + HK_PREV] = -2
+    t = np.full(2 * N_NODES * HK_COLS, -1, dtype=np.int64)
+    t[HK_PREV::HK_COLS] = -2
     return t
+
+
+def _key(N: np.ndarray, x: int) -> int:
+    return int(N[B + HK_COLS * x])
 
 
 def _check_order(N: np.ndarray, root: int, ref: dict[int, int]) -> None:
@@ -25,7 +28,7 @@ def _check_order(N: np.ndarray, root: int, ref: dict[int, int]) -> None:
     got = []
     r = root
     while r >= 0:
-        got.append((int(M[r, B]), r))
+        got.append((_key(M, r), r))
         r = heaps.pop(M, B, r)
     assert got == sorted((k, x) for x, k in ref.items())
 
@@ -46,7 +49,7 @@ def test_heap_matches_sorted_reference(seq: list[tuple[str, int, int]]) -> None:
             ref[x] = k
         elif op == "pop" and ref:
             top = min((v, n) for n, v in ref.items())
-            assert root == top[1] and N[root, B] == top[0]
+            assert root == top[1] and _key(N, root) == top[0]
             root = heaps.pop(N, B, root)
             del ref[top[1]]
         elif op == "remove" and x in ref:
@@ -59,7 +62,7 @@ def test_heap_matches_sorted_reference(seq: list[tuple[str, int, int]]) -> None:
             assert heaps.in_heap(N, B, n) == (n in ref)
         assert (root == -1) == (not ref)
     _check_order(N, root, ref)
-    assert (N[:, HK_PREV] == -2).all()  # the other heap's columns are untouched
+    assert (N[:B][HK_PREV::HK_COLS] == -2).all()  # the other heap's nodes are untouched
 
 
 def test_ties_break_by_node() -> None:

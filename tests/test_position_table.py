@@ -4,7 +4,7 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
-from backtestr.kernels.records import HK_PREV, ORDER, PARAMS, PH_TP, grow_positions, grow_stacks, new_book
+from backtestr.kernels.records import HK_PREV, ORDER, PARAMS, grow_positions, grow_stacks, new_book, regions
 
 import backtestr as bt
 
@@ -41,19 +41,30 @@ def test_grow_only_when_every_slot_is_taken():
     book = new_book(1, orders, params, capacity=4)
     assert grow_positions(book) is book  # slots free: nothing grows
     book.acct[0]["n_free"] = 0
-    book.pnode[:, :] = 7  # live heap links must be carried over
+    v = regions(book)
+    v["psl"][:, :] = 7  # live heap links must be carried over
+    v["ptp"][:, :] = 8
+    v["xs_seq"][0, 2, :] = 9
     g2 = grow_positions(book)
-    assert g2.pos.shape[0] == 8 and g2.pnode.shape[0] == 8
+    v2 = regions(g2)
+    assert g2.pos.shape[0] == 8 and v2["psl"].shape[0] == 8 and v2["ptp"].shape[0] == 8
     assert int(g2.acct[0]["n_free"]) == 4
-    assert sorted(g2.free[:4].tolist()) == [4, 5, 6, 7]
-    assert (g2.pnode[:4] == 7).all()
-    assert (g2.pnode[4:, HK_PREV] == -2).all() and (g2.pnode[4:, PH_TP + HK_PREV] == -2).all()
+    assert sorted(v2["free"][:4].tolist()) == [4, 5, 6, 7]
+    assert (v2["psl"][:4] == 7).all() and (v2["ptp"][:4] == 8).all()
+    assert (v2["psl"][4:, HK_PREV] == -2).all() and (v2["ptp"][4:, HK_PREV] == -2).all()
+    assert (v2["slot"] == -1).all() and (v2["xs_seq"][0, 2] == 9).all()
 
 
 def test_stacks_grow_keeping_their_entries():
     params = np.zeros(1, PARAMS)
     book = new_book(2, np.zeros(0, ORDER), params, stack_capacity=2)
-    book.xs_seq[1, 3, :] = [5, 6]
+    v = regions(book)
+    v["xs_seq"][1, 3, :] = [5, 6]
+    v["xs_val"][1, 3, :] = [7, 8]
+    v["xs_n"][1, 3] = 2
+    v["psl"][:, :] = 3
     g = grow_stacks(book)
-    assert g.xs_seq.shape == (2, 4, 4)
-    assert g.xs_seq[1, 3, :2].tolist() == [5, 6]
+    v2 = regions(g)
+    assert v2["xs_seq"].shape == (2, 4, 4)
+    assert v2["xs_seq"][1, 3, :2].tolist() == [5, 6] and v2["xs_val"][1, 3, :2].tolist() == [7, 8]
+    assert v2["xs_n"][1, 3] == 2 and (v2["psl"] == 3).all()
