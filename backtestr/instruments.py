@@ -20,6 +20,7 @@ from .config import INSTRUMENT_KEYS, Config, hhmm_ns, minor_digits, parse_instru
 from .errors import ConfigError
 from .kernels.enums import RATE_DIGITS
 from .kernels.records import INSTRUMENT, SWAP_NONE, SWAP_PERCENT, SWAP_POINTS
+from .risk import max_order_steps
 
 BUILTIN = Path(__file__).with_name("instruments.toml")
 _I64_SAFE = 2**62
@@ -167,16 +168,14 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config) ->
 def _margin(r: np.void, ins: Instrument, v: Fraction, cfg: Config) -> None:
     """Margin M = R(cost x V x m) (docs/risk.md §1), m = margin_rate or 1 / leverage;
     the order quantity limit of risk.max_order_qty in steps of this symbol."""
-    rate = getattr(ins, "margin_rate", None)
-    lev = getattr(ins, "leverage", None)
+    rate, lev = ins.margin_rate, ins.leverage
     m = Fraction(rate) if rate is not None else (1 / Fraction(lev) if lev is not None else Fraction(0))
     if m:
         r["margin_num"], r["margin_den"] = _frac(m * v, f"margin rate x tick value of {ins.symbol}")
     else:
         r["margin_num"], r["margin_den"] = 0, 1
-    risk = getattr(cfg, "risk", None)
-    lots = risk.values.get("max_order_qty") if risk is not None else None
-    steps = int(Fraction(lots) // Fraction(ins.lot_step)) if lots else 0  # None or 0: off
+    lots = cfg.risk.values["max_order_qty"]
+    steps = max_order_steps(cfg.risk, ins.lot_step) if lots else 0  # None or 0: off
     if lots and steps == 0:
         raise ConfigError(f"risk.max_order_qty = {lots} is below the lot step {ins.lot_step} of {ins.symbol}")
     r["risk_max_steps"] = steps

@@ -269,6 +269,8 @@ class TickStream:
         self.inv_tick = inv_tick
         self.sizes = inv_step is not None
         self.rates = rates
+        # indices of the chunk columns carried (ts, sym, bid, ask, bid_size, ask_size, funding)
+        self.carried = [0, 1, 2, 3] + ([4, 5] if self.sizes else []) + ([6] if self.rates else [])
         self.scale = (inv_tick, inv_step if inv_step is not None else np.zeros(len(symbols)))
         self.start = start if start is not None else np.iinfo(np.int64).min
         self.end = end if end is not None else np.iinfo(np.int64).max
@@ -418,7 +420,7 @@ class TickStream:
         out = self._ring[slot]
         if out is None or out[0].shape[0] < n:
             out = self._ring[slot] = self._buffers(max(n, 2 * self.chunk_rows))
-        carried = [0, 1, 2, 3] + ([4, 5] if self.sizes else []) + ([6] if self.rates else [])
+        carried = self.carried
         if len(take) == 1:
             r, c = take[0]
             cols_r = _columns(r)
@@ -429,11 +431,11 @@ class TickStream:
                 cap = max(n, 2 * self.chunk_rows)
                 self._flat = self._buffers(cap)
                 self._scratch = tuple(np.empty(cap, np.int64) for _ in range(4))
-            cols = []
-            for i, f in enumerate(self._flat):
-                if i in carried:
-                    np.concatenate([_columns(r)[i][r.pos:c] for r, c in take], out=f[:n])
-                cols.append(f[:n] if i in carried else f)
+            cols = list(self._flat)
+            runs = [(_columns(r), r.pos, c) for r, c in take]
+            for i in carried:
+                np.concatenate([rc[i][p:c] for rc, p, c in runs], out=cols[i][:n])
+                cols[i] = cols[i][:n]
             ingest.merge_gather(tuple(cols), bounds, out, self._scratch)
         for r, c in take:
             r.pos = c

@@ -155,7 +155,6 @@ RISK_KEYS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
 }
 
 PERCENT_KEYS = frozenset(k for k in RISK_KEYS if k.endswith("_pct") or k.endswith("_level"))
-MONEY_KEYS = frozenset(("max_order_notional", "daily_loss_limit", "max_exposure"))
 DURATION_KEYS = frozenset(("order_window", "breaker_cooldown"))
 ENV_PREFIX = "RISK_"
 
@@ -354,7 +353,7 @@ def day_starts(tz: str, hhmm: str, start_ns: int, end_ns: int) -> np.ndarray:
     first = max(lo // _DAY_NS - 2, datetime.min.toordinal() - _EPOCH_ORD)
     last = min(hi // _DAY_NS + 2, datetime.max.toordinal() - _EPOCH_ORD - 1)
     days = np.arange(first, last + 1, dtype=np.int64)
-    local = days * _DAY_NS + hhmm_ns(f"{h:02d}:{m:02d}")
+    local = days * _DAY_NS + hhmm_ns(hhmm)
     offsets = np.empty(len(days), np.int64)
     wall = datetime.fromordinal(int(first) + _EPOCH_ORD).replace(hour=h, minute=m)
     one_day = timedelta(days=1)

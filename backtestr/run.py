@@ -180,21 +180,17 @@ def _params(cfg: Config) -> np.ndarray:
     p["initial_cash_minor"] = int(cash)
     p["equity_interval_ns"] = cfg["run.equity_interval"]
     p["latency_ns"] = cfg["run.latency"]
-    risk = getattr(cfg, "risk", None)
-    if risk is not None:
-        from .risk import risk_params
+    from .risk import risk_params
 
-        for k, v in risk_params(risk, digits).items():
-            p[k] = v
-    else:
-        p["call_ppm"], p["so_ppm"] = 1_000_000, 500_000
+    for k, v in risk_params(cfg.risk, digits).items():
+        p[k] = v
     return p
 
 
 def _days(cfg: Config) -> np.ndarray | None:
     """Trading-day boundaries for the daily loss limit (None when it is off)."""
-    risk = getattr(cfg, "risk", None)
-    if risk is None or (risk.values.get("daily_loss_limit") is None and risk.values.get("daily_loss_limit_pct") is None):
+    risk = cfg.risk
+    if risk.values["daily_loss_limit"] is None and risk.values["daily_loss_limit_pct"] is None:
         return None
     from .risk import day_starts
 
@@ -374,11 +370,9 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
         orders_sorted = recs[np.argsort(recs["order_id"], kind="stable")]
         sink.add("orders", orders_sorted, ob.tags)
         sink.add("positions", open_pos)
-        for kind, dtype in (("fills", logs.fills.dtype), ("positions", logs.closed.dtype),
-                            ("equity", logs.equity.dtype)):
-            sink.add(kind, np.zeros(0, dtype))
-        if level >= LogLevel.EVENTS:
-            sink.add("events", np.zeros(0, logs.events.dtype))
+        for kind, field, _ in _BUFFERS:  # every file exists, with its schema, even without rows
+            if kind != "events" or level >= LogLevel.EVENTS:
+                sink.add(kind, np.zeros(0, getattr(logs, field).dtype))
     tables = sink.close()
     wall = time.perf_counter() - t0
     summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,

@@ -45,6 +45,7 @@ KINDS = ("orders", "fills", "positions", "equity", "events")
 _SIDE = {1: "buy", -1: "sell", 0: ""}
 _ORDER_EVENTS = (EV_REJECTED,)  # events whose side is an order's (buy/sell), not a position's
 _POS_SIDE = {1: "long", -1: "short", 0: ""}
+_EVENT_SIDE = {**_SIDE, **{2 * k: v for k, v in _POS_SIDE.items() if k}}  # position sides doubled
 
 
 @dataclass
@@ -159,7 +160,7 @@ class Decoder:
         c["severity_name"] = self._names(r["severity"], enum_names(Severity))
         c["reason_name"] = self._names(r["reason"], enum_names(Reason))
         side = np.where(np.isin(r["event"], _ORDER_EVENTS), r["side"], 2 * r["side"])
-        c["side_name"] = self._names(side, {1: "buy", -1: "sell", 2: "long", -2: "short", 0: ""})
+        c["side_name"] = self._names(side, _EVENT_SIDE)
         c["qty"] = pa.array(r["qty_steps"] * step)
         c["price"] = self._prices(r["price_ticks"], tick)
 

@@ -8,11 +8,10 @@ and the losing streak. Either streak reaching its limit trips the breaker.
 
 from numba import njit
 
-from .events import log_event
+from .events import log_event, log_rejected
 from .records import (
     EV_BREAKER_RESET,
     EV_BREAKER_TRIPPED,
-    EV_REJECTED,
     OS_REJECTED,
     R_BREAKER,
     R_LOSS_STREAK,
@@ -52,9 +51,7 @@ def reject(book, logs, prm, o, reason, t):
     o.status = OS_REJECTED
     o.reason = reason
     acct.n_rejected += 1
-    price = o.price_ticks if o.price_ticks > 0 else o.stop_ticks
-    log_event(logs, acct, prm, t, EV_REJECTED, reason, o.symbol, o.side, -1, o.order_id, o.parent_id,
-              o.qty_steps, price, 0, 0)
+    log_rejected(logs, acct, prm, o, reason, t)
     if reason != R_BREAKER:
         acct.reject_streak += 1
         if prm.breaker_rejects > 0 and acct.reject_streak >= prm.breaker_rejects:

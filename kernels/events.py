@@ -8,7 +8,7 @@ it needs, and the caller flushes (or grows) the buffer and runs it again.
 
 from numba import njit
 
-from .records import LOG_EVENTS, SEV_INFO, SEVERITY
+from .records import EV_REJECTED, LOG_EVENTS, SEV_INFO, SEVERITY
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -50,3 +50,10 @@ def log_position_event(logs, acct, prm, ts, ev, reason, p, oid, qty, price, befo
               qty, price, before, after)
     if prm.log_level >= LOG_EVENTS:
         logs.events[acct.n_event_rows - 1].severity = SEV_INFO
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def log_rejected(logs, acct, prm, o, reason, t):
+    """The ``rejected`` event of order record ``o`` (its price, else its stop)."""
+    log_event(logs, acct, prm, t, EV_REJECTED, reason, o.symbol, o.side, -1, o.order_id, o.parent_id,
+              o.qty_steps, o.price_ticks if o.price_ticks > 0 else o.stop_ticks, 0, 0)

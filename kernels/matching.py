@@ -13,7 +13,7 @@ from numba import njit
 from .books import add_pending, remove_pending
 from .breaker import reject
 from .costs import commission
-from .events import ev_room, log_event, log_position_event
+from .events import ev_room, log_position_event, log_rejected
 from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
 from .logbuf import room
 from .positions import apply_fill, capacity, close_slot, net_steps, slot_of
@@ -24,7 +24,6 @@ from .records import (
     A_NEW,
     BUY,
     EV_MODIFIED,
-    EV_REJECTED,
     K_NONE,
     MODE_HEDGING,
     OS_APPLIED,
@@ -305,8 +304,7 @@ def activate(book, logs, inst, prm, t):
             o.status = OS_EXPIRED  # expired before it could act: no checks
             o.reason = R_EXPIRY
         elif o.status == OS_REJECTED:  # refused when the input was read: logged when it would act
-            log_event(logs, acct, prm, t, EV_REJECTED, o.reason, o.symbol, o.side, -1, o.order_id, o.parent_id,
-                      o.qty_steps, o.price_ticks if o.price_ticks > 0 else o.stop_ticks, 0, 0)
+            log_rejected(logs, acct, prm, o, o.reason, t)
         elif o.status == OS_NEW:
             why = pre_trade(book, logs, inst, prm, c, t)
             if why != R_NONE:
