@@ -9,15 +9,14 @@ a funding rate from the data is one more factor, R(base x rate x num / den).
 The INSTRUMENT rationals carry the tick value and the sign: > 0 is a cost.
 """
 
-import numpy as np
 from numba import njit
 
+from .enums import NEVER
 from .events import ev_room, log_position_event
 from .records import EV_FUNDING, EV_SWAP, NO_RATE, R_NONE, ST_BUFFER_FULL, ST_DONE, SWAP_NONE, SWAP_PERCENT
 from .rounding import mul3_div_round, mul_div_round
 
 DAY = 86_400 * 1_000_000_000
-_NEVER = np.iinfo(np.int64).max
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -98,12 +97,12 @@ def carry_due(book, logs, inst, prm, t):
     making room goes on from that instant.
     """
     acct = book.acct[0]
-    nxt = _NEVER
+    nxt = NEVER
     for s in range(book.syms.shape[0]):
         r = book.syms[s]
         ins = inst[s]
         if ins.swap_kind != SWAP_NONE:
-            if r.next_swap == _NEVER:  # the run's first tick: nothing is open yet
+            if r.next_swap == NEVER:  # the run's first tick: nothing is open yet
                 r.next_swap = first_after(t, DAY, ins.swap_offset_ns)
             while r.next_swap <= t:
                 mult = (ins.swap_days >> (4 * weekday(r.next_swap))) & 15
@@ -114,7 +113,7 @@ def carry_due(book, logs, inst, prm, t):
                 r.next_swap += DAY
             nxt = min(nxt, r.next_swap)
         if ins.fund_period_ns > 0:
-            if r.next_fund == _NEVER:
+            if r.next_fund == NEVER:
                 r.next_fund = first_after(t, ins.fund_period_ns, ins.fund_offset_ns)
             while r.next_fund <= t:
                 if r.n_open > 0:

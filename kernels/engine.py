@@ -11,20 +11,19 @@ from numba import njit
 from .breaker import reset_due
 from .carry import carry_due
 from .costs import commission
+from .enums import NEVER
 from .equity import drawdown_step, frac_threshold, mark, symbol_unrealized
 from .events import ev_room
 from .excursion import finish
 from .excursion import tick as excursion_tick
 from .execution import market_price
 from .logbuf import log_equity, room
+from .margin import floating
 from .matching import activate, expire, process_working
 from .positions import close_slot, slot_of
-from .records import BUY, LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
+from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
 from .risk import day_roll, step9
-from .rounding import mul_div_round
 from .triggers import on_trigger
-
-_NEVER = np.iinfo(np.int64).max
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -73,14 +72,6 @@ def _reload(acct):
     return acct.cash_minor, acct.watch_lo, acct.watch_hi
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _after_fills(acct, next_ev):
-    """A fill may have tripped the breaker: the end of its cooldown is an event time."""
-    if acct.breaker_until > 0 and acct.breaker_until < next_ev:
-        return acct.breaker_until
-    return next_ev
-
-
 @njit(cache=True, nogil=True, _nrt=False)
 def _housekeeping(book, logs, inst, prm, t):
     """Steps 0-3 of a tick (docs/execution.md §6, docs/risk.md §6): the trading day and
@@ -95,7 +86,6 @@ def _housekeeping(book, logs, inst, prm, t):
         reset_due(logs, acct, prm, t)
     if t >= acct.next_carry:
         st = carry_due(book, logs, inst, prm, t)
-        acct.equity_minor = acct.cash_minor + acct.unrealized_minor  # orders acting now see the charge
         if st != ST_DONE:
             return st
     expire(book, prm, t)
@@ -120,7 +110,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
     sampled = level >= LOG_TRADES and level < LOG_TICKS
     interval = prm.equity_interval_ns
     next_ev = _next_event(book)
-    sample_end = acct.sample_end if sampled else _NEVER
+    sample_end = acct.sample_end if sampled else NEVER
     cash = acct.cash_minor
     unreal = acct.unrealized_minor
     peak = acct.peak_minor
@@ -163,14 +153,14 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
-            next_ev = _after_fills(acct, next_ev)
+            next_ev = _next_event(book)  # a fill may have tripped the breaker
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
         if (b <= r.bid_lo) | (b >= r.bid_hi) | (a >= r.ask_hi) | (a <= r.ask_lo):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = on_trigger(book, logs, inst, prm, s, t)
-            next_ev = _after_fills(acct, next_ev)
+            next_ev = _next_event(book)  # a fill may have tripped the breaker
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
@@ -182,7 +172,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         if (eq <= watch_lo) | (eq > watch_hi):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = step9(book, logs, inst, prm, t)
-            next_ev = _after_fills(acct, next_ev)
+            next_ev = _next_event(book)  # a fill may have tripped the breaker
             cash, watch_lo, watch_hi = _reload(acct)
             unreal = acct.unrealized_minor  # stop-outs re-marked the account
             peak = acct.peak_minor
@@ -253,6 +243,4 @@ def report_open(book, inst):
         if p.is_open == 1:
             ins = inst[p.symbol]
             finish(book, ins, slot)
-            r = book.syms[p.symbol]
-            u = r.bid * p.qty_steps - p.cost if p.side == BUY else p.cost - r.ask * p.qty_steps
-            p.unrealized_pnl_minor = mul_div_round(u, ins.value_num, ins.value_den)
+            p.unrealized_pnl_minor = floating(p, book.syms[p.symbol], ins)

@@ -16,6 +16,7 @@ BUY, SELL = 1, -1
 # Funding rates read from the data are whole units of 10**-RATE_DIGITS (nearest); NO_RATE: none.
 RATE_DIGITS = 10
 NO_RATE = np.iinfo(np.int64).min
+NEVER = np.iinfo(np.int64).max  # a time that never comes
 
 OT_MARKET, OT_LIMIT, OT_STOP, OT_STOP_LIMIT, OT_TARGET = 0, 1, 2, 3, 4
 

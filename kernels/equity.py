@@ -3,9 +3,8 @@
 import numpy as np
 from numba import njit
 
+from .enums import NEVER
 from .rounding import mul_div_round_fast
-
-_NEVER = np.iinfo(np.int64).max
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -18,7 +17,7 @@ def symbol_unrealized(r, ins):
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
 def frac_threshold(max_frac, peak):
     """Largest drawdown that does not beat ``max_frac`` at this peak: floor(max_frac x peak)."""
-    return np.int64(max_frac * peak) if peak > 0 else _NEVER
+    return np.int64(max_frac * peak) if peak > 0 else NEVER
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)

@@ -24,13 +24,20 @@ def ev_room(logs, acct, prm, n):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def log_event(logs, acct, prm, ts, ev, reason, sym, side, pid, oid, parent, qty, price, before, after):
+    """One event row, severity by its reason (enums.SEVERITY)."""
+    _write(logs, acct, prm, ts, ev, reason, SEVERITY[reason], sym, side, pid, oid, parent, qty, price, before,
+           after)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _write(logs, acct, prm, ts, ev, reason, sev, sym, side, pid, oid, parent, qty, price, before, after):
     if prm.log_level < LOG_EVENTS:
         return
     e = logs.events[acct.n_event_rows]
     e.ts = ts
     e.event = ev
     e.reason = reason
-    e.severity = SEVERITY[reason] if reason >= 0 and reason < SEVERITY.shape[0] else 0
+    e.severity = sev
     e.symbol = sym
     e.side = side
     e.position_id = pid
@@ -46,10 +53,8 @@ def log_event(logs, acct, prm, ts, ev, reason, sym, side, pid, oid, parent, qty,
 @njit(cache=True, nogil=True, _nrt=False)
 def log_position_event(logs, acct, prm, ts, ev, reason, p, oid, qty, price, before, after):
     """An event of position record ``p``: severity info, whatever the fill's reason."""
-    log_event(logs, acct, prm, ts, ev, reason, p.symbol, p.side, p.position_id, oid, p.parent_id,
-              qty, price, before, after)
-    if prm.log_level >= LOG_EVENTS:
-        logs.events[acct.n_event_rows - 1].severity = SEV_INFO
+    _write(logs, acct, prm, ts, ev, reason, SEV_INFO, p.symbol, p.side, p.position_id, oid, p.parent_id,
+           qty, price, before, after)
 
 
 @njit(cache=True, nogil=True, _nrt=False)

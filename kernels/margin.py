@@ -6,15 +6,12 @@ turns the margin-call, stop-out and daily-limit levels into equity thresholds
 so that step 9 of a tick is two integer comparisons.
 """
 
-import numpy as np
 from numba import njit
 
+from .books import BIG
 from .equity import symbol_unrealized
 from .records import BUY
-from .rounding import mul_div_floor, mul_div_round
-
-BIG = np.iinfo(np.int64).max // 4
-PPM = 1_000_000
+from .rounding import PPM, mul_div_floor, mul_div_round
 
 
 @njit(cache=True, nogil=True, _nrt=False)

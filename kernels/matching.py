@@ -61,7 +61,7 @@ from .records import (
 )
 from .risk import pre_trade
 from .rounding import round_half_even_div
-from .stops import resolve, set_stops, sides_ok
+from .stops import effective_trail, resolve, set_stops, sides_ok
 
 EVENTS_PER_FILL = 4  # a reversal's two position events, a breaker trip, or a refusal and a trip
 EVENTS_PER_ORDER = 5  # rejected + trip, or up to three modified; + the daily limit being hit
@@ -78,12 +78,6 @@ def ready(book, logs, prm, s):
     if not room(logs, acct, 2, 1, 0) or not ev_room(logs, acct, prm, EVENTS_PER_FILL):
         return ST_BUFFER_FULL
     return ST_DONE
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def effective_trail(p):
-    """The active trailing stop of a position, 0 when none."""
-    return p.trail_stop if p.trail_state == 2 else 0
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -266,10 +260,6 @@ def _cancel(book, logs, prm, k, t):
 def _new(book, logs, inst, prm, k, t):
     """A new order acts: checks, then the FIFO or its symbol's book."""
     o = book.orders[k]
-    if o.tif == TIF_GTD and o.expire_ts <= t:
-        o.status = OS_EXPIRED
-        o.reason = R_EXPIRY
-        return
     if o.type == OT_MARKET or o.type == OT_TARGET:
         o.status = OS_WORKING
         _enqueue(book, k)
@@ -363,7 +353,6 @@ def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
 def _close_step(book, logs, inst, prm, k, t):
     """One fill of close order ``k``; True when the order is finished."""
     o = book.orders[k]
-    book.acct[0]
     s = o.symbol
     r = book.syms[s]
     if o.ref >= 0:

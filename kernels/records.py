@@ -261,7 +261,6 @@ ACCOUNT = np.dtype(
         ("watch_hi", I64),
         ("day_start_eq", I64),
         ("day_eq", I64),  # daily limit hit at equity <= day_eq
-        ("day_cursor", I64),  # next trading-day boundary in the days region
         ("next_day", I64),  # that boundary's time; MIN before the first tick, MAX when off
         ("breaker_until", I64),  # 0 = not tripped
         ("loss_streak", I64),

@@ -10,13 +10,15 @@ margin call, the stop-out sequence, the daily limit.
 import numpy as np
 from numba import njit
 
+from .books import BIG
 from .breaker import passed, tripped
 from .costs import commission
+from .enums import NEVER
 from .equity import mark
 from .events import ev_room, log_event
-from .execution import market_price
+from .execution import market_price, quote
 from .logbuf import room
-from .margin import BIG, PPM, floating, in_call, live_equity, notional, order_margin, set_watch
+from .margin import floating, in_call, live_equity, notional, order_margin, set_watch
 from .positions import close_slot
 from .records import (
     A_CANCEL,
@@ -51,11 +53,8 @@ from .records import (
     ST_DONE,
     SZ_QTY,
 )
-from .rounding import mul_div_round
+from .rounding import PPM, mul_div_round
 from .sizing import size
-
-_NEVER = np.iinfo(np.int64).max
-
 
 # ------------------------------------------------------------------ checks 1-2
 
@@ -162,7 +161,7 @@ def _ref_price(r, o, side):
     if o.type == OT_LIMIT:
         return o.price_ticks
     if o.type == OT_MARKET or o.type == OT_TARGET:
-        return r.ask if side == BUY else r.bid
+        return quote(side, r)
     return o.stop_ticks
 
 
@@ -263,8 +262,7 @@ def day_roll(book, prm, t):
     acct = book.acct[0]
     days = book.ints[acct.days_at:acct.days_at + acct.n_days]
     c = np.searchsorted(days, t, side="right")
-    acct.day_cursor = c
-    acct.next_day = days[c] if c < days.shape[0] else _NEVER
+    acct.next_day = days[c] if c < days.shape[0] else NEVER
     d = acct.equity_minor
     acct.day_start_eq = d
     lim = BIG
@@ -304,7 +302,7 @@ def step9(book, logs, inst, prm, t):
     if not ev_room(logs, acct, prm, 2):
         return ST_BUFFER_FULL
     eq = acct.equity_minor
-    if acct.margin_used_minor > 0 and eq <= acct.call_eq:
+    if in_call(acct, eq):
         if acct.in_call == 0:
             acct.in_call = 1
             acct.n_margin_calls += 1
@@ -331,9 +329,8 @@ def step9(book, logs, inst, prm, t):
         acct.n_stop_outs += 1
         log_event(logs, acct, prm, t, EV_STOP_OUT, R_STOP_OUT, s, pside, pid, -1, parent, qty, price,
                   before, acct.equity_minor)
-    if acct.margin_used_minor == 0 or acct.equity_minor > acct.call_eq:
+    if not in_call(acct, acct.equity_minor):
         acct.in_call = 0
-    if acct.day_hit == 0:
-        day_hit_now(logs, acct, prm, t, acct.equity_minor)
+    day_hit_now(logs, acct, prm, t, acct.equity_minor)
     set_watch(acct)
     return ST_DONE

@@ -7,6 +7,8 @@ Every money amount in the kernel is produced by one of these two functions
 import numpy as np
 from numba import njit
 
+PPM = 1_000_000  # parts per million: percentages and levels as integers
+
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _half_even(q, r, d):

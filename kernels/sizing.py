@@ -9,10 +9,8 @@ import numpy as np
 from numba import njit
 
 from .records import R_NO_QUOTE, R_NO_STOP, SZ_EQUITY_PCT, SZ_KELLY, SZ_NOTIONAL, SZ_QTY, SZ_RISK_PCT
-from .rounding import mul_div_floor, mul_div_round
+from .rounding import PPM, mul_div_floor, mul_div_round
 from .stops import resolve
-
-PPM = 1_000_000
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -65,8 +63,5 @@ def size(acct, prm, ins, o, price, eq):
         if sl <= 0:
             return -R_NO_STOP
         d = price - sl if price > sl else sl - price
-        risk = mul_div_round(eq, o.size_val, PPM)
-        if risk <= 0 or d == 0:
-            return 0
-        return mul_div_floor(risk, ins.value_den, d * ins.value_num)
+        return steps_for(mul_div_round(eq, o.size_val, PPM), d, ins)
     return steps_for(mul_div_round(eq, kelly_ppm(acct, prm), PPM), price, ins)

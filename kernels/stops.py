@@ -14,9 +14,7 @@ from .books import BIG, refresh
 from .events import log_position_event
 from .heaps import in_heap, push, remove, update
 from .records import BUY, EV_TRAILED, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, R_TRAILING
-from .rounding import mul_div_round
-
-PPM = 1_000_000
+from .rounding import PPM, mul_div_round
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -53,8 +51,14 @@ def sides_ok(side, sl, tp, price):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def effective_trail(p):
+    """The active trailing stop of a position, 0 when none."""
+    return p.trail_stop if p.trail_state == 2 else 0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def effective_stop(p):
-    tr = p.trail_stop if p.trail_state == 2 else 0
+    tr = effective_trail(p)
     sl = p.sl_ticks
     if p.side == BUY:
         return sl if sl >= tr else tr
@@ -247,7 +251,7 @@ def drop_stops(book, prm, slot):
 @njit(cache=True, nogil=True, _nrt=False)
 def _trail_one(book, logs, prm, x, q, t):
     p = book.pos[x]
-    before = p.trail_stop if p.trail_state == 2 else 0
+    before = effective_trail(p)
     if trail_move(p, q):
         _reheap(book, x)
         log_position_event(logs, book.acct[0], prm, t, EV_TRAILED, R_TRAILING, p, -1, p.qty_steps, q,
