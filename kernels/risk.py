@@ -243,7 +243,8 @@ def fill_refused(book, inst, prm, o, side, qty, price):
     if ins.margin_num == 0:
         return R_NONE
     acct = book.acct[0]
-    if prm.account_mode != MODE_HEDGING and _reduces_only(book.syms[o.symbol], side, qty):
+    # a sized order always adds exposure (docs/risk.md §3), as in the pre-trade checks
+    if prm.account_mode != MODE_HEDGING and o.sizing == SZ_QTY and _reduces_only(book.syms[o.symbol], side, qty):
         return R_NONE
     eq = live_equity(book, inst)
     if in_call(acct, eq):

@@ -821,6 +821,26 @@ def test_severities_of_position_events_and_rejections():
     assert res.summary["rejections_by_severity"] == {"warning": 1, "error": 1, "critical": 1}
 
 
+def test_a_sized_pending_order_that_only_reduces_is_still_refused_for_margin_at_its_fill():
+    """§3: a sized order always counts as adding exposure, also when its triggered fill is
+    judged against the free margin (netting; found by the oracle comparison).
+
+    Netting, cash 1500 USD = 150000, margin 1 %.  At 0.5: 0 buys 1 lot; 1 is a sell stop at
+    109990 for 0.5 lot sized ``kelly`` (fewer closed trades than kelly_min_trades: its qty).
+    t1 (110000/110002): 1 acts first (step 3): free 150000 >= R(0.01 x 109990 x 50) = 54995;
+    then 0 fills at 110002, U = 110002.  t2 (109990/109992): 1 triggers; equity 150000 +
+    (109990 - 110002) x 100 = 148800, free 148800 - 110002 = 38798 < 54995 -> no_margin, although
+    selling 50 of the 100 steps long would only reduce the position.
+    """
+    data = ticks([(1, 110000, 110002), (2, 109990, 109992), (3, 109990, 109992)])
+    o = orders({"t": 0.5, "side": "buy", "qty": 1},
+               {"t": 0.5, "side": "sell", "qty": 0.5, "type": "stop", "stop": 109990, "sizing": "kelly"})
+    res = run(data, o, run=NETTING, instruments=M1, account={"initial_cash": 1500})
+    assert sts(res, range(2)) == ["filled", "rejected no_margin"]
+    assert rejected(res) == [(2, 1, "no_margin", "critical")]
+    assert position(res, 0)["qty_steps"] == 100
+
+
 def test_orders_refused_when_read_are_logged_as_they_would_act_without_feeding_the_breaker():
     """§5: every rejection is in the lifecycle log.  Rows refused when the input is read
     (``off_tick``, ``expiry_past``, ``unknown_ref``) never act; their ``rejected`` event is logged
