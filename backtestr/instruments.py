@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import tomllib
 
-from .config import INSTRUMENT_KEYS, Config, hhmm_ns, minor_digits, parse_instrument
+from .config import INSTRUMENT_KEYS, Config, _check_margin_keys, hhmm_ns, minor_digits, parse_instrument
 from .errors import ConfigError
 from .kernels.enums import RATE_DIGITS
 from .kernels.records import INSTRUMENT, SWAP_NONE, SWAP_PERCENT, SWAP_POINTS
@@ -75,6 +75,7 @@ class Instrument:
 
 def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instrument]:
     tables: dict[str, dict[str, Any]] = {}
+    layers: dict[str, list[str]] = {}  # where each symbol's keys came from
     for path in [BUILTIN, *files]:
         p = Path(path)
         if not p.is_file():
@@ -87,10 +88,13 @@ def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instru
         data = data.get("instruments", data)
         for sym, table in data.items():
             tables.setdefault(sym, {}).update(parse_instrument(sym, table, str(p)))
+            layers.setdefault(sym, []).append(str(p))
     for sym, table in cfg.instruments.items():
         tables.setdefault(sym, {}).update(table)
+        layers.setdefault(sym, []).append("the config")
     out = {}
     for sym, t in tables.items():
+        _check_margin_keys(sym, t, " + ".join(layers[sym]))  # the layers together, not only each one
         for req in ("tick_size", "lot_step"):
             if t.get(req) is None:
                 raise ConfigError(f"instrument {sym}: {req} is required")

@@ -484,6 +484,16 @@ def test_instrument_both_leverage_and_margin_rate_refused_by_name(tmp_path):
         load_config(f, ["instruments.EURUSD.margin_rate=0.05"], env={})
 
 
+def test_leverage_from_an_instrument_file_and_margin_rate_from_the_config_are_refused(tmp_path):
+    # Each layer alone is fine; the registry merges them, and the instrument would have both.
+    inst = _write(tmp_path, "inst.toml", "[EURUSD]\ntick_size = 0.00001\nlot_step = 0.01\nleverage = 30\n")
+    cfg = _write(tmp_path, "run.toml", '[instruments.EURUSD]\nmargin_rate = "0.05"\n')
+    with pytest.raises(bt.ConfigError) as ei:
+        load_registry(load_config(cfg, env={}), [inst])
+    msg = str(ei.value)
+    assert "EURUSD" in msg and "leverage" in msg and "margin_rate" in msg and str(inst) in msg
+
+
 @pytest.mark.parametrize("key,value", [("margin_rate", "1.5"), ("margin_rate", 0), ("leverage", 0),
                                        ("leverage", "-10")])
 def test_instrument_margin_values_out_of_range(key, value):
