@@ -38,7 +38,7 @@ from tests.scenarios import SPECS, EngineScenario, engine_scenario
 __all__ = ["RInstrument", "RiskConfig", "RiskResult", "RiskScenario", "SEVERITY", "kelly_ppm", "risk_scenario",
            "simulate"]
 
-D0, D1 = Decimal(0), Decimal(1)
+D1 = Decimal(1)
 PPM = Decimal(10**6)
 R = round_half_even
 
@@ -108,7 +108,6 @@ class RiskResult(EResult):
     daily_limit_hits: int = 0
     breaker_trips: int = 0
     max_margin_used_minor: int = 0
-    prerun: dict = field(default_factory=dict)  # order id -> reason, rejected before the run
 
 
 def kelly_ppm(nw: int, sw: int, nl: int, sl: int, fraction: float, cap: float) -> int:
@@ -509,7 +508,7 @@ def simulate(ticks, orders, instruments, commission, config: EConfig, risk: Risk
 
     res = simulate_engine(ticks, orders, instruments, commission, config, signals, engine=engine)
     md = made[0]
-    return RiskResult(**res.__dict__, events=md.events, prerun=md.prerun, max_margin_used_minor=md.max_used,
+    return RiskResult(**res.__dict__, events=md.events, max_margin_used_minor=md.max_used,
                       **md.counts)
 
 

@@ -64,7 +64,6 @@ from tests.scenarios import EngineScenario, engine_scenario
 
 H = 3600 * 10**9
 EUR = EInstrument("EURUSD", D("0.00001"), D("0.01"), D("100000"), min_qty=D("0.01"))
-BTC = EInstrument("BTCUSD", D("0.01"), D("0.0001"), D("1"), min_qty=D("0.0001"))
 
 
 def px(ticks: int) -> D:
@@ -438,7 +437,8 @@ def _name(row, col):
     return row.get(f"{col}_name", row.get(col))
 
 
-def check_engine(sc: EngineScenario, chunkings=CHUNKINGS) -> None:
+def check_engine(sc: EngineScenario, chunkings=CHUNKINGS):
+    """The kernel against the engine oracle on one scenario; returns the oracle's result."""
     import backtestr as bt
 
     ores = sc.run_oracle()
@@ -448,6 +448,9 @@ def check_engine(sc: EngineScenario, chunkings=CHUNKINGS) -> None:
     want_orders = {o["order_id"]: (o["status"], o["reason"]) for o in ores.orders}
     want_pos = {p["position_id"]: p for p in ores.positions}
     open_ids = sorted(p["position_id"] for p in ores.positions if p["is_open"])
+    want_sum = {"final_cash_minor": ores.final_cash_minor, "final_equity_minor": ores.final_equity_minor,
+                "realized_pnl_minor": ores.realized_minor, "commission_minor": ores.commission_minor,
+                "swap_minor": ores.swap_minor, "max_drawdown_minor": ores.max_drawdown_minor}
     for chunk_rows, buffer_rows in chunkings:
         res = bt.run(data=data, orders=orders, signals=signals,
                      config=sc.config_dict(chunk_rows=chunk_rows, buffer_rows=buffer_rows))
@@ -476,12 +479,10 @@ def check_engine(sc: EngineScenario, chunkings=CHUNKINGS) -> None:
                 {k: (g[k], e[k]) for k in g if g[k] != e[k]}) + at
         assert [r["position_id"] for r in rows] == ores.closed_order + open_ids, at
         s = res.summary
-        want = {"final_cash_minor": ores.final_cash_minor, "final_equity_minor": ores.final_equity_minor,
-                "realized_pnl_minor": ores.realized_minor, "commission_minor": ores.commission_minor,
-                "swap_minor": ores.swap_minor, "max_drawdown_minor": ores.max_drawdown_minor}
-        assert {k: s.get(k) for k in SUMMARY_KEYS} == want, at
+        assert {k: s.get(k) for k in SUMMARY_KEYS} == want_sum, at
         eq = [(r["ts"], r["equity_minor"]) for r in _rows(res.equity.select("ts", "equity_minor"))]
         assert eq == ores.equity, at
+    return ores
 
 
 @settings(max_examples=200, **_SETTINGS)
@@ -511,7 +512,7 @@ def test_kernel_matches_hand_worked_scenario() -> None:
     sc = EngineScenario({"EURUSD": eur}, ticks, orders, [], OCommission(per_lot=D("3")),
                         EConfig(account_mode="hedging", model="realistic", slippage="fixed", slippage_ticks=1,
                                 close_at_end=True, initial_cash=D("100000")), ids_given=True)
-    res = sc.run_oracle()
+    res = check_engine(sc)  # the kernel against the oracle; the oracle's result, checked by hand below
     # 10 opens at ask 110002 + 1 slippage = 110003 (sl 110003 - 20 = 109983, tp 110030).  The trail
     # waits for bid >= 110003 + 4: t2 bid 110004 is +1; t3 bid 110012 activates it, hwm 110012, stop
     # 110006; t4 110020 -> 110014; t5 bid 110013 <= 110014: "trailing" (tighter than 109983), sold at
@@ -520,4 +521,3 @@ def test_kernel_matches_hand_worked_scenario() -> None:
     assert fills(res, "order_id", "position_id", "price_ticks", "reason")[:3] == [
         (10, 10, 110003, "signal"), (-1, 10, 110012, "trailing"), (11, 11, 109992, "signal")]
     assert [o["status"] for o in res.orders] == ["filled", "filled", "cancelled", "applied"]
-    check_engine(sc)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 import backtestr as bt
-from tests.tickdata import ns, orders_frame, write_file
+from tests.tickdata import DAY, hive_file, orders_frame, tick_table, write_file
 
 SIZE = {"execution.model": "realistic", "execution.slippage": "size", "execution.slippage_ticks": 3}
 
@@ -35,20 +35,14 @@ ORDERS = [(k + 0.5, "EURUSD", "buy" if k % 2 == 0 else "sell", 1) for k in range
 
 
 def _table(rows, symbol: str | None = None) -> pa.Table:
-    cols = {
-        "ts": pa.array([ns(r[0]) for r in rows], pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
-        "bid": pa.array([r[1] for r in rows], pa.float64()),
-        "ask": pa.array([r[2] for r in rows], pa.float64()),
-        "bid_size": pa.array([r[3] for r in rows], pa.float64()),
-        "ask_size": pa.array([r[4] for r in rows], pa.float64()),
-    }
-    if symbol is not None:
-        cols["symbol"] = pa.array([symbol] * len(rows), pa.string())
-    return pa.table(cols)
+    t = tick_table([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                   None if symbol is None else [symbol] * len(rows))
+    return t.append_column("bid_size", pa.array([r[3] for r in rows], pa.float64())).append_column(
+        "ask_size", pa.array([r[4] for r in rows], pa.float64()))
 
 
 def _archive(root: Path, rows, symbol: str = "EURUSD") -> Path:
-    return write_file(root / f"symbol={symbol}" / "date=2024-01-02" / "part-0.parquet", _table(rows))
+    return write_file(root / f"symbol={symbol}" / f"date={DAY}" / "part-0.parquet", _table(rows))
 
 
 def test_size_slippage_reads_the_quote_sizes_of_the_archive(tmp_path):
@@ -58,7 +52,7 @@ def test_size_slippage_reads_the_quote_sizes_of_the_archive(tmp_path):
     assert res.fills["price_ticks"].to_list() == WANT
 
 
-def test_a_tick_frame_with_sizes_gives_the_same_fills(tmp_path):
+def test_a_tick_frame_with_sizes_gives_the_same_fills():
     frame = pl.from_arrow(_table(ROWS, "EURUSD"))
     res = bt.run(frame, orders=orders_frame(ORDERS), overrides=SIZE)
     assert res.fills["price_ticks"].to_list() == WANT
@@ -82,8 +76,7 @@ def test_sizes_follow_their_rows_through_the_merge_of_two_symbols(tmp_path):
 
 def test_without_size_columns_every_fill_slips_slippage_ticks(tmp_path):
     root = tmp_path / "arch"
-    write_file(root / "symbol=EURUSD" / "date=2024-01-02" / "part-0.parquet", _table(ROWS).drop_columns(
-        ["bid_size", "ask_size"]))
+    hive_file(root, "EURUSD", [r[0] for r in ROWS], [r[1] for r in ROWS], [r[2] for r in ROWS])
     res = bt.run(root, orders=orders_frame(ORDERS), overrides=SIZE)
     # buys at ask + 3, sells at bid - 3
     assert res.fills["price_ticks"].to_list() == [110005, 110007, 110025, 110027, 110045]

@@ -463,7 +463,7 @@ def test_cli_run_passes_the_risk_file(tmp_path, monkeypatch):
 
 # -- instrument margin keys ------------------------------------------------------------
 
-def test_instrument_leverage_and_margin_rate(tmp_path):
+def test_instrument_leverage_and_margin_rate():
     cfg = load_config(data={"instruments": {"EURUSD": {"leverage": 30}, "GBPUSD": {"margin_rate": "0.05"}}},
                       env={})
     reg = load_registry(cfg)

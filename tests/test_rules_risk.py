@@ -27,6 +27,7 @@ Readings of the rule book written down here (see also the docstrings):
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -130,15 +131,22 @@ def test_stop_out_ties_close_the_oldest_position_first():
     assert (position(res, 3)["is_open"], res.summary["stop_outs"]) == (1, 1)
 
 
+@functools.cache
+def _call_and_stop_out():
+    """Run once, read by two tests: netting, cash 1500 USD, margin 1 %, 1 lot bought at 0.5,
+    the bid falling 1000 ticks at t2."""
+    data = ticks([(1, 110000, 110002), (2, 109002, 109004), (3, 109002, 109004)])
+    return run(data, orders({"t": 0.5, "side": "buy", "qty": 1}), run=NETTING, instruments=M1,
+               account={"initial_cash": 1500})
+
+
 def test_margin_call_and_stop_out_on_one_tick_log_the_call_first():
     # Netting, cash 1500 USD = 150000, margin 1 %.  t1: buys 100 at 110002, U = 110002
     #   (margin 110002 <= free 150000).  Call at <= 110002, stop-out at <= F(55001) = 55001.
     # t2 bid 109002: equity 150000 - 1000 x 100 = 50000: enters the call (before 50000, after 110002)
     #   and is at the stop-out level: the position closes at 109002 (before 50000, after 50000: no
     #   commission); U = 0, nothing left open.
-    data = ticks([(1, 110000, 110002), (2, 109002, 109004), (3, 109002, 109004)])
-    res = run(data, orders({"t": 0.5, "side": "buy", "qty": 1}), run=NETTING, instruments=M1,
-              account={"initial_cash": 1500})
+    res = _call_and_stop_out()
     assert fills(res)[1:] == [(-1, 0, "sell", "close", "stop_out", 100, 109002)]
     ev = [(e["sec"], e["event"], e["before"], e["after"]) for e in events(res, "margin_call", "stop_out")]
     assert ev == [(2, "margin_call", 50000, 110002), (2, "stop_out", 50000, 50000)]
@@ -877,9 +885,7 @@ def test_position_events_of_a_stop_out_are_info():
 
     The scenario of test_margin_call_and_stop_out_on_one_tick_log_the_call_first.
     """
-    data = ticks([(1, 110000, 110002), (2, 109002, 109004), (3, 109002, 109004)])
-    res = run(data, orders({"t": 0.5, "side": "buy", "qty": 1}), run=NETTING, instruments=M1,
-              account={"initial_cash": 1500})
+    res = _call_and_stop_out()
     ev = [(e["sec"], e["event"], e["reason"], e["severity"]) for e in events(res)]
     assert ev == [(1, "opened", "signal", "info"), (2, "margin_call", "margin_call", "critical"),
                   (2, "closed", "stop_out", "info"), (2, "stop_out", "stop_out", "critical")]
