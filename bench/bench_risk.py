@@ -32,14 +32,14 @@ from bench_positions import SYM, walk
 from backtestr.config import load_config
 from backtestr.instruments import kernel_table, load_registry
 from backtestr.orders import load_orders
-from backtestr.run import _params
+from backtestr.run import _days, _params
 
 RISK = {
     "max_order_qty": "10", "max_order_notional": "10000000", "max_order_notional_pct": "1000",
     "max_positions": "1000", "max_positions_per_symbol": "1000", "daily_loss_limit": "90000",
     "daily_loss_limit_pct": "90", "max_exposure": "100000000", "max_exposure_pct": "10000",
     "max_price_deviation_pct": "50", "max_orders": "100", "order_window": "1s",
-    "breaker_losses": "1000", "breaker_rejections": "1000",
+    "breaker_losses": "1000", "breaker_rejections": "1000", "timezone": "America/New_York", "day_start": "17:00",
 }
 
 
@@ -63,12 +63,7 @@ def setup(orders: pl.DataFrame, level: str, risk: bool):
     cfg = load_config(overrides=over, risk=RISK if risk else None)
     reg = load_registry(cfg)
     ob = load_orders(orders, None, [SYM], [reg[SYM]], 0)
-    days = None
-    if risk:
-        from backtestr.risk import day_starts
-
-        days = day_starts("America/New_York", "17:00", 1_700_000_000 * 10**9, 1_800_000_000 * 10**9)
-    return ob.records, kernel_table([SYM], reg, cfg), _params(cfg), days
+    return ob.records, kernel_table([SYM], reg, cfg), _params(cfg), _days(cfg)
 
 
 def timed(chunk, rec, inst, params, days) -> tuple[float, dict]:
