@@ -12,7 +12,7 @@ from .breaker import reset_due
 from .carry import carry_due
 from .costs import commission
 from .enums import NEVER
-from .equity import drawdown_step, frac_threshold, mark, symbol_unrealized
+from .equity import drawdown_step, frac_threshold, mark, unrealized_at
 from .events import ev_room
 from .excursion import finish
 from .excursion import tick as excursion_tick
@@ -119,41 +119,48 @@ def run_chunk(chunk, start, book, logs, inst, params):
     thr = frac_threshold(max_frac, peak)
     watch_lo = acct.watch_lo
     watch_hi = acct.watch_hi
+    syms = book.syms
+    nxt = min(next_ev, sample_end)  # the earliest of the two: one compare per tick
     i = start
     while i < n:
-        t = ts[i]
-        s = sym[i]
-        if t >= sample_end:
-            _store(acct, unreal, peak, max_dd, max_frac)
-            if acct.have_sample == 1:
-                if not room(logs, acct, 0, 0, 1):
-                    return _stop(acct, ts, start, i, ST_BUFFER_FULL)
-                log_equity(logs, acct, ts[i - 1] if i > start else acct.last_ts, acct.n_open)
-            sample_end = (t // interval + 1) * interval
-            acct.sample_end = sample_end
-            acct.have_sample = 1
-        r = book.syms[s]
-        b = bid[i]
-        a = ask[i]
+        iu = np.uint64(i)  # unsigned indices: no wraparound code (i, s >= 0)
+        t = ts[iu]
+        s = sym[iu]
+        su = np.uint64(s)
+        r = syms[su]
+        b = bid[iu]
+        a = ask[iu]
         r.bid = b
         r.ask = a
         if sizes:
-            r.bid_size = chunk.bid_size[i]
-            r.ask_size = chunk.ask_size[i]
+            r.bid_size = chunk.bid_size[iu]
+            r.ask_size = chunk.ask_size[iu]
         excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
-        if t >= next_ev:
-            _store(acct, unreal, peak, max_dd, max_frac)
-            st = _housekeeping(book, logs, inst, prm, t)
-            cash, watch_lo, watch_hi = _reload(acct)
-            next_ev = _next_event(book)
-            if st != ST_DONE:
-                return _stop(acct, ts, start, i, st)
-        if rates and chunk.funding[i] != NO_RATE:  # after this tick's charges: its rate is for later ones
-            r.fund_rate = chunk.funding[i]
+        if t >= nxt:
+            if t >= sample_end:  # the equity row of the interval before this tick
+                _store(acct, unreal, peak, max_dd, max_frac)
+                if acct.have_sample == 1:
+                    if not room(logs, acct, 0, 0, 1):
+                        return _stop(acct, ts, start, i, ST_BUFFER_FULL)
+                    log_equity(logs, acct, ts[i - 1] if i > start else acct.last_ts, acct.n_open)
+                sample_end = (t // interval + 1) * interval
+                acct.sample_end = sample_end
+                acct.have_sample = 1
+            if t >= next_ev:
+                _store(acct, unreal, peak, max_dd, max_frac)
+                st = _housekeeping(book, logs, inst, prm, t)
+                cash, watch_lo, watch_hi = _reload(acct)
+                next_ev = _next_event(book)
+                if st != ST_DONE:
+                    return _stop(acct, ts, start, i, st)
+            nxt = min(next_ev, sample_end)
+        if rates and chunk.funding[iu] != NO_RATE:  # after this tick's charges: its rate is for later ones
+            r.fund_rate = chunk.funding[iu]
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
             next_ev = _next_event(book)  # a fill may have tripped the breaker
+            nxt = min(next_ev, sample_end)
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
@@ -161,18 +168,20 @@ def run_chunk(chunk, start, book, logs, inst, params):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = on_trigger(book, logs, inst, prm, s, t)
             next_ev = _next_event(book)  # a fill may have tripped the breaker
+            nxt = min(next_ev, sample_end)
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
-        m = symbol_unrealized(r, inst[s])
+        m = unrealized_at(r, inst[su], b, a)  # triggers fill at the quote; they never change it
         unreal += m - r.unrealized_minor
         r.unrealized_minor = m
-        peak, max_dd, max_frac, thr = drawdown_step(cash + unreal, peak, max_dd, max_frac, thr)
         eq = cash + unreal
+        peak, max_dd, max_frac, thr = drawdown_step(eq, peak, max_dd, max_frac, thr)
         if (eq <= watch_lo) | (eq > watch_hi):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = step9(book, logs, inst, prm, t)
             next_ev = _next_event(book)  # a fill may have tripped the breaker
+            nxt = min(next_ev, sample_end)
             cash, watch_lo, watch_hi = _reload(acct)
             unreal = acct.unrealized_minor  # stop-outs re-marked the account
             peak = acct.peak_minor

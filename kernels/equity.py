@@ -8,10 +8,17 @@ from .rounding import mul_div_round_fast
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
-def symbol_unrealized(r, ins):
-    """R(V x (bid*Q_long - C_long + C_short - ask*Q_short)) in minor units."""
-    u = r.bid * r.long_steps - r.long_cost + r.short_cost - r.ask * r.short_steps
+def unrealized_at(r, ins, bid, ask):
+    """R(V x (bid*Q_long - C_long + C_short - ask*Q_short)) in minor units, at the
+    quote ``bid``/``ask`` (the tick loop passes the quote it holds in registers)."""
+    u = bid * r.long_steps - r.long_cost + r.short_cost - ask * r.short_steps
     return mul_div_round_fast(u, ins.value_num, ins.value_den, ins.value_inv, ins.value_lim)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def symbol_unrealized(r, ins):
+    """Unrealized P&L of one symbol at its last quote."""
+    return unrealized_at(r, ins, r.bid, r.ask)
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
