@@ -25,7 +25,7 @@ from .records import BUY, OT_LIMIT, OT_STOP
 BIG = np.iinfo(np.int64).max // 4
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def refresh(book, prm, s):
     """Recompute the trigger thresholds of symbol ``s`` from its heap roots."""
     r = book.syms[s]

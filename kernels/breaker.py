@@ -39,7 +39,7 @@ def reset_due(logs, acct, prm, t):
         acct.breaker_until = 0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def tripped(acct, t):
     return acct.breaker_until > 0 and t < acct.breaker_until
 
@@ -58,7 +58,7 @@ def reject(book, logs, prm, o, reason, t):
             trip(logs, acct, prm, t, R_REJECT_STREAK, acct.reject_streak)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def passed(acct):
     """An order passed the pre-trade checks: the rejection streak ends."""
     acct.reject_streak = 0

@@ -5,7 +5,7 @@ from numba import njit
 from .rounding import mul_div_round
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def commission(ins, price_ticks, qty_steps):
     """Commission in minor units for a fill of ``qty_steps`` at ``price_ticks``.
 

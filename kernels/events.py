@@ -11,7 +11,7 @@ from numba import njit
 from .records import EV_REJECTED, LOG_EVENTS, SEV_INFO, SEVERITY
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def ev_room(logs, acct, prm, n):
     """True when ``n`` more event rows fit (always at log levels below events)."""
     if prm.log_level < LOG_EVENTS:

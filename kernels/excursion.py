@@ -36,7 +36,7 @@ def _at(a, s, k):
     return a.xs_at + (4 * s + k) * (1 + 2 * a.xs_cap)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def stack_room(book, s):
     a = book.acct[0]
     X = book.ints
@@ -60,7 +60,7 @@ def _push(book, s, k, seq, v):
     X[b] = n + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def cut(book, s):
     """Close the current segment of symbol ``s`` (a position opens on this tick).
 

@@ -24,7 +24,7 @@ def splitmix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def slippage(prm, r, side, qty, n_fill):
     """Slippage in ticks (>= 0) for a fill of ``qty`` steps; 0 under perfect."""
     if prm.exec_model == EX_PERFECT or prm.slip_kind == SLIP_NONE:
@@ -58,7 +58,7 @@ def _slipped(side, q, s):
     return p if p > 0 else 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def market_price(prm, r, side, qty, n_fill):
     """Market, close, target and end-of-data fills."""
     return _slipped(side, quote(side, r), slippage(prm, r, side, qty, n_fill))

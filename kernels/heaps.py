@@ -84,7 +84,7 @@ def _merge_pairs(N, b, first):
     return acc
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def push(N, b, root, x, k, tie):
     """Insert node ``x`` with (k, tie); returns the new root."""
     N[b + HK_COLS * x + HK_KEY] = k
@@ -140,7 +140,7 @@ def remove(N, b, root, x):
     return _link(N, b, root, sub)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def update(N, b, root, x, k):
     """Give node ``x`` the key ``k`` (same tie); returns the new root."""
     old = N[b + HK_COLS * x + HK_KEY]

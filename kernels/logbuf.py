@@ -3,7 +3,7 @@
 from numba import njit
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def room(logs, acct, fills, closed, equity):
     """True when the buffers have room for that many more rows of each kind."""
     return (

@@ -39,7 +39,7 @@ def arm(acct, prm):
     set_watch(acct)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def update(acct, r, ins, prm):
     """Re-derive a symbol's exposure R(V x C) and margin R(V x m x C) after its cost C changed."""
     c = r.long_cost + r.short_cost
@@ -56,7 +56,7 @@ def update(acct, r, ins, prm):
             arm(acct, prm)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def live_equity(book, inst):
     """Cash plus every symbol's unrealized P&L at its latest quote: the equity the
     checks of an order see, fills and charges earlier in the tick included. O(symbols)."""
@@ -72,13 +72,13 @@ def in_call(acct, eq):
     return acct.margin_used_minor > 0 and eq <= acct.call_eq
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def notional(ins, price, qty):
     """R(V x price x qty) in minor units."""
     return mul_div_round(price * qty, ins.value_num, ins.value_den)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def order_margin(ins, price, qty):
     """R(V x m x price x qty): the margin a fill of qty at price needs."""
     if ins.margin_num == 0:

@@ -67,7 +67,7 @@ EVENTS_PER_FILL = 4  # a reversal's two position events, a breaker trip, or a re
 EVENTS_PER_ORDER = 5  # rejected + trip, or up to three modified; + the daily limit being hit
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def ready(book, logs, prm, s):
     """ST_DONE when one more fill of symbol ``s`` fits (a position slot, stack room,
     two fill rows, a closed row and its events), else the status that asks for room."""
@@ -87,12 +87,12 @@ def entry_price(o, price, stop):
     return stop if o.type == OT_STOP else price
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _has_stops(o):
     return o.sl_kind != K_NONE or o.tp_kind != K_NONE or o.trail_kind != K_NONE
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def stops_ok(o, side, entry):
     """The order's SL/TP on the right side of ``entry`` (docs §4)."""
     sl = resolve(o.sl_kind, o.sl_val, side, entry, True, 0)
@@ -100,7 +100,7 @@ def stops_ok(o, side, entry):
     return sides_ok(side, sl, tp, entry)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def qty_ok(book, logs, prm, o, ins, qty, t):
     if qty < ins.min_steps:
         reject(book, logs, prm, o, R_QTY_BELOW_MIN, t)
@@ -124,7 +124,7 @@ def _cancel_oco(book, prm, k):
         j = o.oco_next
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _record(o, acct, status, side, qty, price, t, c_before):
     """Order record ``o`` after a fill of ``qty`` at ``price`` (commission since ``c_before``)."""
     o.status = status
@@ -158,7 +158,7 @@ def fill_order(book, logs, inst, prm, k, side, qty, price, t):
         _cancel_oco(book, prm, k)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _enqueue(book, k):
     orders = book.orders
     o = orders[k]
@@ -171,7 +171,7 @@ def _enqueue(book, k):
     r.work_tail = k
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _modify(book, logs, prm, k, t):
     """Apply modify order ``k`` to the working order or open position it names."""
     orders = book.orders
@@ -238,7 +238,7 @@ def _modify(book, logs, prm, k, t):
                                before, after)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _cancel(book, logs, prm, k, t):
     orders = book.orders
     m = orders[k]
@@ -256,7 +256,7 @@ def _cancel(book, logs, prm, k, t):
     m.status = OS_APPLIED
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _new(book, logs, inst, prm, k, t):
     """A new order acts: checks, then the FIFO or its symbol's book."""
     o = book.orders[k]
@@ -410,7 +410,7 @@ def _target_step(book, logs, inst, prm, k, t):
     return True
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _execute(book, logs, inst, prm, k, t):
     """One step of queued order ``k`` at its symbol's tick; True when it is done."""
     o = book.orders[k]

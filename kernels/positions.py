@@ -42,7 +42,7 @@ def slot_of(book, k):
     return book.ints[book.acct[0].slot_at + k]
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def capacity(book, s):
     """ST_DONE when one more position of symbol ``s`` can open, else what to grow."""
     if book.acct[0].n_free <= 0:
@@ -52,7 +52,7 @@ def capacity(book, s):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _aggregate(acct, ins, prm, r, side, dsteps, dcost):
     if side == BUY:
         r.long_steps += dsteps
@@ -63,7 +63,7 @@ def _aggregate(acct, ins, prm, r, side, dsteps, dcost):
     margin_update(acct, r, ins, prm)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _book_cash(acct, pnl, comm):
     acct.cash_minor += pnl - comm
     acct.realized_minor += pnl
@@ -71,7 +71,7 @@ def _book_cash(acct, pnl, comm):
     acct.n_fills += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _link(book, r, slot, side):
     pos = book.pos
     tail = r.long_tail if side == BUY else r.short_tail
@@ -89,7 +89,7 @@ def _link(book, r, slot, side):
         r.short_tail = slot
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _unlink(book, r, slot):
     pos = book.pos
     p = pos[slot]
@@ -107,7 +107,7 @@ def _unlink(book, r, slot):
         r.short_tail = p.list_prev
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def open_position(book, sym, side, ts, k, parent_id):
     """Take a free slot for a new, empty position opened by order index ``k``."""
     acct = book.acct[0]
@@ -268,7 +268,7 @@ def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, re
     return pnl
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     """Apply order ``k``'s fill of ``qty`` steps at ``price`` ticks.
 

@@ -59,7 +59,7 @@ from .sizing import size
 # ------------------------------------------------------------------ checks 1-2
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _rate_ok(book, prm, t):
     """Check 1: at most max_orders orders passed it in (t - order_window, t]."""
     n_max = prm.max_orders
@@ -91,7 +91,7 @@ def _sane(prm, r, p):
     return d * PPM <= prm.max_dev_ppm * two_mid
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _prices_sane(book, prm, o):
     if prm.max_dev_ppm <= 0:
         return True
@@ -109,7 +109,7 @@ def _prices_sane(book, prm, o):
 # ---------------------------------------------------------------- checks 3-11
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def day_hit_now(logs, acct, prm, t, eq):
     """The daily limit is hit (latching it, one event row, when equity ``eq`` reached it now)."""
     if acct.day_hit == 1:
@@ -136,7 +136,7 @@ def _reduces_only(r, side, qty):
     return net != 0 and side * net < 0 and qty <= (net if net > 0 else -net)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _exposure(prm, r, o):
     """(adds exposure, opens a new position, side, qty) of a new order acting now (§3)."""
     net = r.long_steps - r.short_steps
@@ -155,7 +155,7 @@ def _exposure(prm, r, o):
     return True, hedging or net == 0 or o.side * net < 0, o.side, o.qty_steps
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _ref_price(r, o, side):
     """P: the limit price, the stop, or the opening-side quote (0 without a quote)."""
     if o.type == OT_LIMIT:
@@ -165,7 +165,7 @@ def _ref_price(r, o, side):
     return o.stop_ticks
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _adding_checks(book, logs, inst, prm, o, t):
     acct = book.acct[0]
     ins = inst[o.symbol]
@@ -216,7 +216,7 @@ def _adding_checks(book, logs, inst, prm, o, t):
     return R_NONE
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def pre_trade(book, logs, inst, prm, k, t):
     """Every check of docs/risk.md §3 on order ``k`` acting at ``t``; R_NONE when it passes.
 

@@ -25,7 +25,7 @@ def distance(kind, val, price):
     return val
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def resolve(kind, val, side, entry, is_sl, current):
     """The stop price a spec gives for a position of ``side`` entered at ``entry``.
 
@@ -42,7 +42,7 @@ def resolve(kind, val, side, entry, is_sl, current):
     return entry - d if below else entry + d
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def sides_ok(side, sl, tp, price):
     """Long: sl < price < tp; short: tp < price < sl (0 = not set)."""
     if side == BUY:
@@ -69,7 +69,7 @@ def effective_stop(p):
     return sl if sl <= tr else tr
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _place(N, b, root, x, k, want, tie):
     if want:
         if in_heap(N, b, x):
@@ -80,7 +80,7 @@ def _place(N, b, root, x, k, want, tie):
     return root
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def _reheap(book, slot):
     p = book.pos[slot]
     r = book.syms[p.symbol]
@@ -183,7 +183,7 @@ def trail_move(p, q):
     return moved
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def set_stops(book, prm, slot, sl, tp, trail_kind, trail_val, trail_act, trail_step, entry):
     """Give the position in ``slot`` these stops (trail_kind K_NONE keeps the trailing
     stop, K_REMOVE removes it) and put it where its triggers are watched."""
