@@ -10,17 +10,15 @@ from numba import njit
 
 from .breaker import reset_due
 from .carry import carry_due
-from .costs import commission
 from .enums import NEVER
 from .equity import drawdown_step, frac_threshold, mark, unrealized_at
 from .events import ev_room
 from .excursion import finish
 from .excursion import tick as excursion_tick
-from .execution import market_price
 from .logbuf import log_equity, room
 from .margin import floating
 from .matching import activate, expire, process_working
-from .positions import close_slot, slot_of
+from .positions import close_at_market, slot_of
 from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
 from .risk import day_roll, step9
 from .triggers import on_trigger
@@ -224,14 +222,9 @@ def close_all(book, logs, inst, params, reason):
         if not room(logs, acct, 1, 1, 0) or not ev_room(logs, acct, prm, 2):
             return ST_BUFFER_FULL
         slot = slots[order[j]]
-        p = book.pos[slot]
-        s = p.symbol
+        s = book.pos[slot].symbol
         r = book.syms[s]
-        side = -p.side
-        qty = p.qty_steps
-        price = market_price(prm, r, side, qty, acct.n_fills)
-        comm = commission(inst[s], price, qty)
-        close_slot(book, logs, inst[s], prm, slot, qty, price, r.last_ts, -1, comm, reason)
+        close_at_market(book, logs, inst, prm, slot, book.pos[slot].qty_steps, r.last_ts, -1, reason)
         mark(acct, r, inst[s])
     return ST_DONE
 

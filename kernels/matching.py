@@ -12,11 +12,10 @@ from numba import njit
 
 from .books import add_pending, remove_pending
 from .breaker import reject
-from .costs import commission
 from .events import ev_room, log_position_event, log_rejected
 from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
 from .logbuf import room
-from .positions import apply_fill, capacity, close_slot, net_steps, slot_of
+from .positions import apply_fill, capacity, close_at_market, net_steps, slot_of
 from .records import (
     A_CANCEL,
     A_CLOSE,
@@ -338,12 +337,10 @@ def _close_fill(book, logs, inst, prm, k, slot, qty, t, status):
     o = book.orders[k]
     acct = book.acct[0]
     p = book.pos[slot]
-    s = p.symbol
     side = -p.side
-    price = market_price(prm, book.syms[s], side, qty, acct.n_fills)
     c_before = acct.commission_minor
     pid = p.position_id
-    close_slot(book, logs, inst[s], prm, slot, qty, price, t, o.order_id, commission(inst[s], price, qty), R_SIGNAL)
+    price = close_at_market(book, logs, inst, prm, slot, qty, t, o.order_id, R_SIGNAL)
     _record(o, acct, status, side, qty, price, t, c_before)
     o.reason = R_SIGNAL
     o.position_id = pid

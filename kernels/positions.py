@@ -14,6 +14,7 @@ from .breaker import trade_closed
 from .costs import commission, split_pro_rata
 from .events import log_position_event
 from .excursion import cut, finish, stack_room
+from .execution import market_price
 from .logbuf import log_closed, log_fill
 from .margin import update as margin_update
 from .records import (
@@ -266,6 +267,19 @@ def close_slot(book, logs, ins, params, slot, qty, price, ts, order_id, comm, re
     if p.is_open == 0:
         release(book, logs, ins, params, slot)
     return pnl
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def close_at_market(book, logs, inst, prm, slot, qty, t, order_id, reason):
+    """Close ``qty`` of the position in ``slot`` at the market (docs/execution.md §5): the
+    closing side's quote with slippage, and commission; returns the fill price. For
+    close orders, stop-outs and the end of the data."""
+    p = book.pos[slot]
+    s = p.symbol
+    ins = inst[s]
+    price = market_price(prm, book.syms[s], -p.side, qty, book.acct[0].n_fills)
+    close_slot(book, logs, ins, prm, slot, qty, price, t, order_id, commission(ins, price, qty), reason)
+    return price
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)

@@ -12,14 +12,13 @@ from numba import njit
 
 from .books import BIG
 from .breaker import passed, tripped
-from .costs import commission
 from .enums import NEVER
 from .equity import mark
 from .events import ev_room, log_event
-from .execution import market_price, quote
+from .execution import quote
 from .logbuf import room
 from .margin import floating, in_call, live_equity, notional, order_margin, set_watch
-from .positions import close_slot
+from .positions import close_at_market
 from .records import (
     A_CANCEL,
     A_CLOSE,
@@ -320,12 +319,10 @@ def step9(book, logs, inst, prm, t):
         s = p.symbol
         r = book.syms[s]
         ins = inst[s]
-        side = -p.side
         qty = p.qty_steps
         pid, parent, pside = p.position_id, p.parent_id, p.side
-        price = market_price(prm, r, side, qty, acct.n_fills)
         before = acct.equity_minor
-        close_slot(book, logs, ins, prm, slot, qty, price, t, -1, commission(ins, price, qty), R_STOP_OUT)
+        price = close_at_market(book, logs, inst, prm, slot, qty, t, -1, R_STOP_OUT)
         mark(acct, r, ins)
         acct.n_stop_outs += 1
         log_event(logs, acct, prm, t, EV_STOP_OUT, R_STOP_OUT, s, pside, pid, -1, parent, qty, price,
