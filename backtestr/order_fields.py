@@ -113,14 +113,20 @@ def to_ticks(v: np.ndarray, has: np.ndarray, tick: np.ndarray) -> tuple[np.ndarr
     return r.astype(np.int64), off
 
 
+def _to_units(x: np.ndarray, has: np.ndarray, scale: float, where: str, name: str, finer: str) -> np.ndarray:
+    """x * scale as whole units (int64, 0 where not given); a value finer than one unit is
+    refused with ``finer``, a value past 2**62 units as too large."""
+    f = np.where(has, x, 0.0) * scale
+    u = np.rint(f)
+    check(has & (np.abs(f) >= 2.0**62), where, lambda r: f"{name} {float(x[r])!r} is too large")
+    check(has & (np.abs(f - u) > np.maximum(TOL, np.abs(u) * REL)), where,
+          lambda r: f"{name} {float(x[r])!r} {finer}")
+    return np.where(has, u, 0.0).astype(np.int64)
+
+
 def to_ppm(pct: np.ndarray, has: np.ndarray, where: str, name: str) -> np.ndarray:
     """Percent -> parts per million (int64, 0 where not given); more than 4 decimals is refused."""
-    ppm_f = np.where(has, pct, 0.0) * PPM_PER_PCT
-    ppm = np.rint(ppm_f)
-    check(has & (np.abs(ppm_f) >= 2.0**62), where, lambda r: f"{name} {float(pct[r])!r} is too large")
-    check(has & (np.abs(ppm_f - ppm) > np.maximum(TOL, np.abs(ppm) * REL)), where,
-          lambda r: f"{name} {float(pct[r])!r} has more than 4 decimals")
-    return np.where(has, ppm, 0.0).astype(np.int64)
+    return _to_units(pct, has, PPM_PER_PCT, where, name, "has more than 4 decimals")
 
 
 def to_minor(money: np.ndarray, has: np.ndarray, digits: int, where: str, name: str) -> np.ndarray:
@@ -129,14 +135,9 @@ def to_minor(money: np.ndarray, has: np.ndarray, digits: int, where: str, name: 
     ``digits`` are the decimal places of the minor unit; an amount finer than
     one minor unit is refused.
     """
-    m_f = np.where(has, money, 0.0) * 10.0**digits
-    m = np.rint(m_f)
-    check(has & (np.abs(m_f) >= 2.0**62), where, lambda r: f"{name} {float(money[r])!r} is too large")
     unit = f"{10.0**-digits:.{digits}f}" if digits > 0 else "1"
-    check(has & (np.abs(m_f - m) > np.maximum(TOL, np.abs(m) * REL)), where,
-          lambda r: f"{name} {float(money[r])!r} is not a whole number of minor units of the account "
-                    f"currency ({unit})")
-    return np.where(has, m, 0.0).astype(np.int64)
+    return _to_units(money, has, 10.0**digits, where, name,
+                     f"is not a whole number of minor units of the account currency ({unit})")
 
 
 def stop_spec(df: pl.DataFrame, base: str, where: str, tick: np.ndarray, use: np.ndarray, remove: np.ndarray
