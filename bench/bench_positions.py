@@ -1,5 +1,6 @@
 """Order-engine benchmarks (SPEC §5, §8): cost per tick against open positions,
-cost per position update, a trailing-stop workload, throughput with stops.
+cost per position update (an open with stops, a stop change, a fill adding to or
+partly closing one position), a trailing-stop workload, throughput with stops.
 
     .venv/bin/python bench/bench_positions.py [--ticks 20e6] [--max-positions 1e6]
 
@@ -148,6 +149,43 @@ def stop_changes(n_pos: int) -> dict:
     return {"positions": n_pos, "ns_per_stop_change": best_of(run) / n_pos * 1e9}
 
 
+def netting_fills(n: int) -> dict:
+    """Fills that update one existing position (netting): n buys of one lot step each on
+    the first tick (the first opens, the rest add to it), then n - 1 sells of one step
+    on the second tick (each a partial close). Per fill, order activation included."""
+    buys = frame(n, T0, side="buy", qty=0.01)
+    sells = frame(n - 1, T0 + 100_000_000, side="sell", qty=0.01)
+    rec, inst, params = setup(pl.concat([buys, sells]), mode="netting")
+    ticks = walk(3, 1)
+    first = TickChunk(*(a[:1] if a.shape[0] else a for a in ticks))
+    second = TickChunk(*(a[1:2] if a.shape[0] else a for a in ticks))
+    out: dict = {}
+
+    def run_in() -> float:
+        book = new_book(1, rec.copy(), params)
+        t = time.perf_counter()
+        book = drive(first, book, new_logs(16), inst, params)
+        el = time.perf_counter() - t
+        assert int(book.acct[0]["n_open"]) == 1 and int(book.acct[0]["n_fills"]) == n
+        out["book"] = book
+        return el
+
+    t_in = best_of(run_in)
+    book0 = out["book"]
+
+    def run_out() -> float:
+        book = book0._replace(acct=book0.acct.copy(), syms=book0.syms.copy(), orders=book0.orders.copy(),
+                              pos=book0.pos.copy(), ints=book0.ints.copy())
+        t = time.perf_counter()
+        drive(second, book, new_logs(16), inst, params)
+        el = time.perf_counter() - t
+        assert int(book.acct[0]["n_fills"]) == 2 * n - 1 and int(book.syms[0]["long_steps"]) == 1
+        return el
+
+    t_out = best_of(run_out)
+    return {"fills": n, "ns_per_scale_in": t_in / n * 1e9, "ns_per_partial_close": t_out / (n - 1) * 1e9}
+
+
 def trailing(n_pos: int, n_ticks: int) -> dict:
     rec, inst, params = open_book(n_pos, trail=True)
     ticks = walk(n_ticks, 7, drift=0.02, band=0)
@@ -207,6 +245,8 @@ def main() -> None:
     res["ratio_max_vs_1"] = res["no_trigger"][-1]["ns_per_tick"] / base
     res["stop_change"] = stop_changes(min(int(args.max_positions), 1_000_000))
     print(json.dumps(res["stop_change"]), flush=True)
+    res["netting_fills"] = netting_fills(min(int(args.max_positions), 1_000_000))
+    print(json.dumps(res["netting_fills"]), flush=True)
     res["trailing"] = trailing(10_000, n_ticks // 4)
     print(json.dumps(res["trailing"]), flush=True)
     res["sparse_plain"] = sparse(n_ticks, 10_000, False)
