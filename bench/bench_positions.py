@@ -50,6 +50,16 @@ def walk(n: int, seed: int, drift: float = 0.0, band: int = 300) -> TickChunk:
     return TickChunk(ts, np.zeros(n, np.int32), bid, ask.astype(np.int64), NO_SIZES, NO_SIZES)
 
 
+def ticks_of(chunk: TickChunk, lo: int, hi: int | None = None) -> TickChunk:
+    """Ticks lo..hi of a chunk (its empty optional columns stay empty)."""
+    return TickChunk(*(a[lo:hi] if a.shape[0] else a for a in chunk))
+
+
+def copy_book(book):
+    """Every array of a book copied: the same ticks re-run from the same state."""
+    return book._replace(**{f: getattr(book, f).copy() for f in book._fields})
+
+
 def setup(orders: pl.DataFrame, mode: str = "hedging"):
     cfg = load_config(overrides=["run.log_level=off", f"run.account_mode={mode}", "run.close_at_end=false"])
     reg = load_registry(cfg)
@@ -99,8 +109,7 @@ def best_of(fn, reps: int = 3) -> float:
 
 def no_trigger(n_pos: int, ticks: TickChunk) -> dict:
     rec, inst, params = open_book(n_pos)
-    first = TickChunk(*(a[:1] if a.shape[0] else a for a in ticks))
-    rest = TickChunk(*(a[1:] if a.shape[0] else a for a in ticks))
+    first, rest = ticks_of(ticks, 0, 1), ticks_of(ticks, 1)
     out = {}
 
     def run_open() -> float:
@@ -133,13 +142,11 @@ def stop_changes(n_pos: int) -> dict:
     mods = frame(n_pos, T0 + 100_000_000, action="modify", ref=list(range(n_pos)), sl=1.05)
     rec, inst, params = open_book(n_pos, mods)
     ticks = walk(3, 1)
-    first = TickChunk(*(a[:1] if a.shape[0] else a for a in ticks))
-    second = TickChunk(*(a[1:2] if a.shape[0] else a for a in ticks))
+    first, second = ticks_of(ticks, 0, 1), ticks_of(ticks, 1, 2)
     book0 = drive(first, new_book(1, rec.copy(), params, capacity=n_pos + 8), new_logs(16), inst, params)
 
     def run() -> float:
-        book = book0._replace(acct=book0.acct.copy(), syms=book0.syms.copy(), orders=book0.orders.copy(),
-                              pos=book0.pos.copy(), ints=book0.ints.copy())
+        book = copy_book(book0)
         t = time.perf_counter()
         drive(second, book, new_logs(16), inst, params)
         el = time.perf_counter() - t
@@ -157,8 +164,7 @@ def netting_fills(n: int) -> dict:
     sells = frame(n - 1, T0 + 100_000_000, side="sell", qty=0.01)
     rec, inst, params = setup(pl.concat([buys, sells]), mode="netting")
     ticks = walk(3, 1)
-    first = TickChunk(*(a[:1] if a.shape[0] else a for a in ticks))
-    second = TickChunk(*(a[1:2] if a.shape[0] else a for a in ticks))
+    first, second = ticks_of(ticks, 0, 1), ticks_of(ticks, 1, 2)
     out: dict = {}
 
     def run_in() -> float:
@@ -174,8 +180,7 @@ def netting_fills(n: int) -> dict:
     book0 = out["book"]
 
     def run_out() -> float:
-        book = book0._replace(acct=book0.acct.copy(), syms=book0.syms.copy(), orders=book0.orders.copy(),
-                              pos=book0.pos.copy(), ints=book0.ints.copy())
+        book = copy_book(book0)
         t = time.perf_counter()
         drive(second, book, new_logs(16), inst, params)
         el = time.perf_counter() - t
