@@ -54,6 +54,7 @@ class ParquetPart:
     row_groups: list[int] | None = None  # None = all
     has_sizes: bool = False  # both bid_size and ask_size columns
     has_rate: bool = False  # a funding_rate column
+    max_ts: int | None = None  # from the row groups' statistics, None when one has none
 
 
 @dataclass
@@ -134,7 +135,7 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
     md = pf.metadata
     ts_idx = schema.names.index("ts")
     sym_idx = schema.names.index("symbol") if has_sym else -1
-    groups, mins, sym_vals = [], [], set()
+    groups, mins, maxs, sym_vals = [], [], [], set()
     single = True
     for g in range(md.num_row_groups):
         rg = md.row_group(g)
@@ -147,8 +148,8 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
         if end is not None and lo is not None and lo >= end:
             continue
         groups.append(g)
-        if lo is not None:
-            mins.append(lo)
+        mins.append(lo)
+        maxs.append(hi)
         if has_sym:
             ss = rg.column(sym_idx).statistics
             if ss is not None and ss.has_min_max and ss.min == ss.max:
@@ -163,9 +164,11 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
     if symbol is None and not has_sym:
         raise DataError(f"{path}: no symbol: add a 'symbol' column or a symbol=NAME folder", path=path,
                         rule="missing_column")
-    return ParquetPart(path, parts, symbol, min(mins) if mins else None, has_sym,
+    known = [x for x in mins if x is not None]
+    return ParquetPart(path, parts, symbol, min(known) if known else None, has_sym,
                        None if len(groups) == md.num_row_groups else groups,
-                       all(c in schema.names for c in SIZE_COLS), "funding_rate" in schema.names)
+                       all(c in schema.names for c in SIZE_COLS), "funding_rate" in schema.names,
+                       max(maxs) if maxs and None not in maxs else None)
 
 
 def _stat_ns(raw: object, t: pa.DataType) -> int | None:
@@ -175,6 +178,28 @@ def _stat_ns(raw: object, t: pa.DataType) -> int | None:
     if pa.types.is_timestamp(t):
         return raw * {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[t.unit]
     return raw
+
+
+def data_span(sources: list[Source]) -> tuple[int | None, int | None]:
+    """First and last tick time (ns UTC) of the sources, from Parquet statistics or the
+    in-memory frames; None where a file lacks statistics."""
+    lo: list[int | None] = []
+    hi: list[int | None] = []
+    for src in sources:
+        if src.table is not None:
+            ts = src.table.column("ts")
+            if len(ts) == 0:
+                continue
+            mm = pc.min_max(ts)
+            raw = [mm[k].cast(pa.int64()).as_py() if mm[k].is_valid else None for k in ("min", "max")]
+            lo.append(_stat_ns(raw[0], ts.type))
+            hi.append(_stat_ns(raw[1], ts.type))
+        for part in src.parts:
+            lo.append(part.min_ts)
+            hi.append(part.max_ts)
+    if not lo or None in lo or None in hi:
+        return None, None
+    return min(lo), max(hi)  # type: ignore[type-var]
 
 
 def _multi_symbols(part: ParquetPart) -> list[str]:

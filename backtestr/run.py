@@ -33,7 +33,7 @@ from .kernels.records import (
     new_logs,
 )
 from .orders import load_orders
-from .reader import Source, TickStream, frame_sources, plan_sources
+from .reader import Source, TickStream, data_span, frame_sources, plan_sources
 from .summary import build_summary
 from .writer import Decoder, LogSink, publish, staging_dir, write_json
 
@@ -187,15 +187,22 @@ def _params(cfg: Config) -> np.ndarray:
     return p
 
 
-def _days(cfg: Config) -> np.ndarray | None:
-    """Trading-day boundaries for the daily loss limit (None when it is off)."""
+def _days(cfg: Config, sources: list[Source]) -> np.ndarray | None:
+    """Trading-day boundaries for the daily loss limit (None when it is off).
+
+    They cover the ticks' time span, known from the Parquet statistics or the
+    in-memory frames, within ``data.start``/``data.end``; from 1970 to 2100 when
+    neither tells.
+    """
     risk = cfg.risk
     if risk.values["daily_loss_limit"] is None and risk.values["daily_loss_limit_pct"] is None:
         return None
     from .risk import day_starts
 
-    start = cfg["data.start"] if cfg["data.start"] is not None else 0  # 1970
-    end = cfg["data.end"] if cfg["data.end"] is not None else 4_102_444_800 * 10**9  # 2100
+    lo, hi = data_span(sources)
+    start, end = cfg["data.start"], cfg["data.end"]
+    start = max(x for x in (start, lo, 0) if x is not None)  # 1970 at the earliest
+    end = min(x for x in (end, hi, 4_102_444_800 * 10**9) if x is not None)  # 2100 at the latest
     return day_starts(risk.values["timezone"], risk.values["day_start"], start, end)
 
 
@@ -315,7 +322,7 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
                         cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step,
                         rates=bool((inst["fund_column"] == 1).any()))
     level = int(params[0]["log_level"])
-    book = new_book(len(symbols), ob.records, params, days=_days(cfg))
+    book = new_book(len(symbols), ob.records, params, days=_days(cfg, sources))
     rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16
     logs = new_logs(rows, rows if level >= LogLevel.EVENTS else 16)
     decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),

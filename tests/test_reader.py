@@ -416,3 +416,33 @@ def test_files_of_a_symbol_are_read_in_time_order_not_name_order(tmp_path):
     hive_file(root, "EURUSD", [1, 2], [1.1, 1.1], [1.10002, 1.10002], part="b.parquet")
     ts, _, _ = _stream(root, ["EURUSD"])
     assert ts == [ns(1), ns(2), ns(3), ns(4)]
+
+
+def test_data_span_from_statistics_and_from_frames(tmp_path):
+    from backtestr.reader import data_span, frame_sources
+
+    # Two files of EURUSD (ticks at 1..5 s and 9..12 s, the second in row groups of 2) and one of
+    # GBPUSD (3..20 s): the span is the first tick of all to the last, 1 s .. 20 s.
+    root = tmp_path / "arch"
+    _hive(root, [(s, 1.1, 1.10002) for s in range(1, 6)], part="part-0.parquet")
+    _hive(root, [(s, 1.1, 1.10002) for s in range(9, 13)], part="part-1.parquet", row_group_size=2)
+    _hive(root, [(s, 1.2, 1.20002) for s in (3, 20)], symbol="GBPUSD")
+    assert data_span(plan_sources(root)) == (ns(1), ns(20))
+    # start/end keep only the row groups that can hold ticks in [10 s, 11 s): the one of 9-10 s
+    # (11-12 s starts at the end, which is exclusive)
+    assert data_span(plan_sources(root / "symbol=EURUSD", ns(10), ns(11))) == (ns(9), ns(10))
+    # in-memory ticks in any timestamp unit, or int64 ns
+    t = tick_table([2, 7.5], [1.1, 1.1], [1.10002, 1.10002], ["EURUSD", "EURUSD"])
+    for ts in (t.column("ts"), t.column("ts").cast(pa.timestamp("ms", tz="UTC")), t.column("ts").cast(pa.int64())):
+        assert data_span(frame_sources(t.set_column(0, "ts", ts))) == (ns(2), ns(7.5))
+
+
+def test_data_span_is_unknown_without_statistics(tmp_path):
+    from backtestr.reader import data_span
+
+    path = tmp_path / "symbol=EURUSD" / "x.parquet"
+    path.parent.mkdir()
+    import pyarrow.parquet as pq
+
+    pq.write_table(tick_table([1, 2], [1.1, 1.1], [1.10002, 1.10002]), path, write_statistics=False)
+    assert data_span(plan_sources(tmp_path)) == (None, None)
