@@ -248,6 +248,53 @@ def _flush(book: Any, logs: Any, sink: LogSink, least: int = 1, refill: bool = T
     return logs._replace(**fresh) if fresh else logs
 
 
+FINAL = np.zeros(256, bool)  # by status code (as uint8): an order in this status is never written again
+FINAL[[OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.NO_ACTION,
+       OrderStatus.APPLIED]] = True
+
+
+class OrdersLog:
+    """Writes the orders log while the run goes on, not all at its end.
+
+    The records are in act_ts order and the log is sorted by order id. When
+    the ids ascend in act_ts order (orders numbered in time, the usual case),
+    the longest prefix of orders whose status is final is handed to the sink
+    after each chunk: a final order's record is never written again. A
+    working order holds back the orders after it until it ends. Otherwise
+    (ids out of time order) the whole log is written at the end, sorted.
+    """
+
+    def __init__(self, recs: np.ndarray, tags: Mapping[int, str], sink: LogSink) -> None:
+        self.tags, self.sink = tags, sink
+        self.streaming = bool(np.all(np.diff(recs["order_id"]) > 0))
+        self.done = 0  # rows before this are handed over
+        self.final = 0  # rows before this are known final
+
+    def flush(self, recs: np.ndarray, least: int) -> None:
+        """Hand over the final prefix if it has at least ``least`` new rows."""
+        if not self.streaming:
+            return
+        st, n, step = recs["status"], recs.shape[0], 256
+        if self.final >= n or not FINAL[int(st[self.final]) & 0xFF]:  # the usual case: held back where it was
+            return
+        while self.final < n:  # windows that double: the cost follows the rows that became final
+            window = FINAL[st[self.final:self.final + step].view(np.uint8)]
+            if not window.all():
+                self.final += int(np.argmin(window))
+                break
+            self.final += window.shape[0]
+            step *= 2
+        if self.final - self.done >= max(least, 1):
+            self.sink.add("orders", recs[self.done:self.final].copy(), self.tags)
+            self.done = self.final
+
+    def close(self, recs: np.ndarray) -> None:
+        """Hand over every row not yet written (statuses settled for the end of the run)."""
+        rest = recs[self.done:] if self.streaming else recs[np.argsort(recs["order_id"], kind="stable")]
+        self.sink.add("orders", rest, self.tags)
+        self.done = recs.shape[0]
+
+
 def _open_positions(book: Any, inst: np.ndarray) -> np.ndarray:
     engine.report_open(book, inst)
     pos = book.pos[book.pos["is_open"] == 1].copy()
@@ -342,6 +389,7 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     first_ts = None
     t_kernel = 0.0
     flush_rows = max(logs.fills.shape[0] // 8, 1)
+    orders_log = OrdersLog(book.orders, ob.tags, sink) if level >= LogLevel.TRADES else None
     for chunk in pipelined(stream):
         if first_ts is None:
             first_ts = int(chunk.ts[0])
@@ -352,6 +400,8 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
             book, logs, sink)
         t_kernel += time.perf_counter() - tk
         logs = _flush(book, logs, sink, flush_rows)  # written while the next chunks run
+        if orders_log is not None:
+            orders_log.flush(book.orders, flush_rows)
         if bar is not None:
             bar.update(chunk.ts.shape[0])
     if bar is not None:
@@ -373,9 +423,8 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     recs["status"] = np.where(np.isin(recs["status"], (OrderStatus.NEW, OrderStatus.WORKING)),
                               OrderStatus.UNFILLED, recs["status"])
     open_pos = _open_positions(book, inst)
-    if level >= LogLevel.TRADES:
-        orders_sorted = recs[np.argsort(recs["order_id"], kind="stable")]
-        sink.add("orders", orders_sorted, ob.tags)
+    if orders_log is not None:
+        orders_log.close(recs)
         sink.add("positions", open_pos)
         for kind, field, _ in _BUFFERS:  # every file exists, with its schema, even without rows
             if kind != "events" or level >= LogLevel.EVENTS:

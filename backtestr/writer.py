@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class Decoder:
     tick_size: np.ndarray  # float64 per symbol
     lot_step: np.ndarray
     minor_digits: int
+    _tag_index: tuple[Mapping[int, str], np.ndarray, pa.Array] | None = field(default=None, init=False, repr=False)
 
     def money(self, minor: np.ndarray) -> np.ndarray:
         return minor.astype(np.float64) / 10.0**self.minor_digits
@@ -83,18 +84,20 @@ class Decoder:
             cols["tag"] = self._tags(rec["order_id"], tags)
         return pa.table(cols)
 
-    @staticmethod
-    def _tags(ids: np.ndarray, tags: Mapping[int, str]) -> pa.Array:
-        """The tag of each order id (null where it has none), without a Python loop over rows."""
+    def _tags(self, ids: np.ndarray, tags: Mapping[int, str]) -> pa.Array:
+        """The tag of each order id (null where it has none), without a Python loop over rows.
+
+        The sorted index of ``tags`` is built once and kept for the next block.
+        """
         if not tags:
             return pa.nulls(ids.shape[0], pa.string())
-        keys = np.fromiter(tags.keys(), np.int64, len(tags))
-        order = np.argsort(keys)
-        keys = keys[order]
+        if self._tag_index is None or self._tag_index[0] is not tags:
+            keys = np.fromiter(tags.keys(), np.int64, len(tags))
+            order = np.argsort(keys)
+            self._tag_index = (tags, keys[order], pa.array(list(tags.values()), pa.string()).take(pa.array(order)))
+        _, keys, values = self._tag_index
         at = np.minimum(np.searchsorted(keys, ids), keys.shape[0] - 1)
-        hit = keys[at] == ids
-        values = pa.array(list(tags.values()), pa.string()).take(pa.array(order))
-        return values.take(pa.array(at, mask=~hit))
+        return values.take(pa.array(at, mask=keys[at] != ids))
 
     @staticmethod
     def _names(codes: np.ndarray, names: dict[int, str]) -> pa.Array:
