@@ -24,6 +24,7 @@ from .records import (
     BUY,
     EV_MODIFIED,
     K_NONE,
+    K_REMOVE,
     MODE_HEDGING,
     OS_APPLIED,
     OS_CANCELLED,
@@ -200,11 +201,18 @@ def _modify(book, logs, prm, k, t):
         o.stop_ticks = stop
         if m.qty_steps > 0:
             o.qty_steps = m.qty_steps
-        o.sl_kind = sl_kind
-        o.sl_val = sl_val
-        o.tp_kind = tp_kind
-        o.tp_val = tp_val
-        if m.trail_kind != K_NONE:
+        # a stop removed from a working order is one it no longer carries: when it fills, the
+        # position keeps its own (docs/execution.md §2, §4)
+        o.sl_kind = K_NONE if sl_kind == K_REMOVE else sl_kind
+        o.sl_val = 0 if sl_kind == K_REMOVE else sl_val
+        o.tp_kind = K_NONE if tp_kind == K_REMOVE else tp_kind
+        o.tp_val = 0 if tp_kind == K_REMOVE else tp_val
+        if m.trail_kind == K_REMOVE:
+            o.trail_kind = K_NONE
+            o.trail_val = 0
+            o.trail_act = 0
+            o.trail_step = 0
+        elif m.trail_kind != K_NONE:
             o.trail_kind = m.trail_kind
             o.trail_val = m.trail_val
             o.trail_act = m.trail_act

@@ -177,6 +177,30 @@ def test_modify_with_zero_removes_a_stop():
     p = position(res, 0)
     assert (p["is_open"], p["sl_ticks"], p["tp_ticks"]) == (1, 0, 0)
 
+def test_a_stop_removed_from_a_working_order_is_not_carried_to_the_position_it_increases():
+    # Netting.  0 buys 1 at 110002 (t1) with sl 109990 and trail_ticks 30.  1: buy limit 110000
+    # x 1 with sl 109995 and trail_ticks 5; 2 (at 1.5) removes the limit's sl and trail, so it
+    # carries no stops.  t3 ask 110000: 1 fills and increases position 0, which keeps its own
+    # sl 109990 and trail of 30 ticks (docs/execution.md §4: an increase sets the stops it carries).
+    # The trail follows the best bid since t1, 110000 (t1..t3), so its stop is 109970 < sl: the sl is
+    # the effective stop.  t4 bid 109992: above 109990 (a carried sl 109995 or trail 5 would have
+    # fired).  t5 bid 109990 <= sl: stop-loss of 200 steps at 109990.
+    data = ticks([(1, 110000, 110002), (2, 110000, 110002), (3, 109998, 110000), (4, 109992, 109994),
+                  (5, 109990, 109992)])
+    o = orders({"t": 0.5, "side": "buy", "qty": 1, "sl": 109990, "trail_ticks": 30},
+               {"t": 0.5, "side": "buy", "qty": 1, "type": "limit", "price": 110000, "sl": 109995,
+                "trail_ticks": 5},
+               {"t": 1.5, "action": "modify", "ref": 1, "sl": 0, "trail_ticks": 0})
+    res = run(data, o)
+    assert status(res, 2)[0] == "applied"
+    assert fills(res) == [(0, 0, "buy", "open", "signal", 100, 110002),
+                          (1, 0, "buy", "increase", "signal", 100, 110000),
+                          (-1, 0, "sell", "close", "stop_loss", 200, 109990)]
+    assert fill_secs(res) == [1, 3, 5]
+    assert (order := res.orders.filter(res.orders["order_id"] == 1).row(0, named=True))["sl_kind_name"] == "none"
+    assert order["trail_kind_name"] == "none"
+
+
 
 def test_modify_cancel_close_of_a_closed_or_unknown_id_are_rejected_and_the_run_goes_on():
     # 0 buys 1 (t1), 1 closes position 0 (t2).  At 2.5: 2 modify ref 0 and 3 cancel ref 0 ->
