@@ -233,7 +233,7 @@ def _flush(book: Any, logs: Any, sink: LogSink, least: int = 1, refill: bool = T
     """Hand every log buffer holding at least ``least`` rows to the sink.
 
     A handed buffer belongs to the sink; with ``refill`` the kernel gets a
-    fresh one (zeroed pages are mapped lazily), so no rows are copied.
+    zeroed one (one the writer is done with, else new), so no rows are copied.
     """
     a = book.acct[0]
     fresh = {}
@@ -241,9 +241,9 @@ def _flush(book: Any, logs: Any, sink: LogSink, least: int = 1, refill: bool = T
         n = int(a[key])
         if n >= max(least, 1):
             buf = getattr(logs, field)
-            sink.add(kind, buf[:n])
+            sink.add(kind, buf[:n], recycle=refill)
             if refill:
-                fresh[field] = np.zeros(buf.shape[0], buf.dtype)
+                fresh[field] = sink.buffer(kind, buf)
             a[key] = 0
     return logs._replace(**fresh) if fresh else logs
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -190,7 +191,13 @@ class LogSink:
     run without the GIL) overlap the kernel and each other. The blocks handed
     in belong to the sink from then on. ``close`` waits for every write and
     raises the first error.
+
+    A record buffer handed in with ``recycle`` is zeroed by the writer once its
+    rows are decoded (the Arrow table holds copies) and given out again by
+    ``buffer``, so the kernel writes into memory that is already mapped.
     """
+
+    SPARE = 2  # zeroed buffers kept per kind
 
     def __init__(self, decoder: Decoder, staging: Path | None) -> None:
         self.decoder = decoder
@@ -199,22 +206,49 @@ class LogSink:
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.pools: dict[str, ThreadPoolExecutor] = {}
         self.pending: list[Future] = []
+        self.spare: dict[str, list[np.ndarray]] = {k: [] for k in KINDS}
+        self._lock = threading.Lock()
 
-    def add(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None = None) -> None:
-        """Hand over ``rec`` (not to be changed afterwards) to be written as rows of ``kind``."""
+    def buffer(self, kind: str, like: np.ndarray) -> np.ndarray:
+        """A zeroed buffer of the shape and dtype of ``like``: a recycled one, else a new one."""
+        with self._lock:
+            spare = self.spare[kind]
+            for i, b in enumerate(spare):
+                if b.shape == like.shape and b.dtype == like.dtype:
+                    return spare.pop(i)
+        return np.zeros(like.shape[0], like.dtype)
+
+    def add(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None = None, recycle: bool = False) -> None:
+        """Hand over ``rec`` (not to be changed afterwards) to be written as rows of ``kind``.
+
+        With ``recycle``, ``rec`` is the first rows of a buffer (``rec.base``)
+        that ``buffer`` may give out again once those rows are decoded.
+        """
         if self.staging is None:
             self.parts[kind].append(self.decoder.table(kind, rec, tags))
+            self._recycle(kind, rec, recycle)
             return
         pool = self.pools.get(kind)
         if pool is None:
             pool = self.pools[kind] = ThreadPoolExecutor(1, thread_name_prefix=f"backtestr-{kind}")
         elif rec.shape[0] == 0:
             return
-        self.pending.append(pool.submit(self._write, kind, rec, tags))
+        self.pending.append(pool.submit(self._write, kind, rec, tags, recycle))
         self.pending = [f for f in self.pending if not f.done() or f.exception() is not None]
 
-    def _write(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None) -> None:
+    def _recycle(self, kind: str, rec: np.ndarray, recycle: bool) -> None:
+        base = rec.base
+        if (not recycle or not isinstance(base, np.ndarray) or base.dtype != rec.dtype or base.ndim != 1
+                or rec.ctypes.data != base.ctypes.data):
+            return
+        base.view(np.uint8)[:rec.shape[0] * rec.dtype.itemsize] = 0  # the rows after were never written
+        with self._lock:
+            if len(self.spare[kind]) < self.SPARE:
+                self.spare[kind].append(base)
+
+    def _write(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None, recycle: bool = False) -> None:
         t = self.decoder.table(kind, rec, tags)
+        self._recycle(kind, rec, recycle)
         w = self.writers.get(kind)
         if w is None:
             assert self.staging is not None
