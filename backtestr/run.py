@@ -248,7 +248,7 @@ def _flush(book: Any, logs: Any, sink: LogSink, least: int = 1, refill: bool = T
     return logs._replace(**fresh) if fresh else logs
 
 
-FINAL = np.zeros(256, bool)  # by status code (as uint8): an order in this status is never written again
+FINAL = np.zeros(max(OrderStatus) + 1, bool)  # by status code: an order in this status is never written again
 FINAL[[OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.NO_ACTION,
        OrderStatus.APPLIED]] = True
 
@@ -275,10 +275,10 @@ class OrdersLog:
         if not self.streaming:
             return
         st, n, step = recs["status"], recs.shape[0], 256
-        if self.final >= n or not FINAL[int(st[self.final]) & 0xFF]:  # the usual case: held back where it was
+        if self.final >= n or not FINAL[st[self.final]]:  # the usual case: held back where it was
             return
         while self.final < n:  # windows that double: the cost follows the rows that became final
-            window = FINAL[st[self.final:self.final + step].view(np.uint8)]
+            window = FINAL[st[self.final:self.final + step]]
             if not window.all():
                 self.final += int(np.argmin(window))
                 break
