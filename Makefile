@@ -1,4 +1,4 @@
-# make demo  - set up .venv and run the sample job on the bundled sample archive
+# make demo  - set up .venv, write the sample archive (data/sample, generated on first use) and run the sample job on it
 # make test  - set up .venv and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
