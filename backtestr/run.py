@@ -318,7 +318,7 @@ def run(
     """Run a backtest. With ``out`` the logs are written there atomically.
 
     ``data``: a Parquet file, folder or glob, or a frame with ts, symbol, bid, ask.
-    ``orders``/``signals``: Parquet/CSV paths or frames (see docs/orders.md).
+    ``orders``/``signals``: Parquet/CSV paths or frames (docs/execution.md §9).
     ``config``: a TOML/JSON path, a dict shaped like the file, or a ``Config``.
     ``overrides``: ``["section.key=value"]`` or ``{"section.key": value}``.
     ``risk``/``risk_file``: risk limits (docs/risk.md §4): explicit values, and a
