@@ -182,3 +182,27 @@ def test_shell_examples(tmp_path):
     assert sorted(s1["symbols"]) == ["BTCUSD", "EURUSD", "GBPUSD", "XAUUSD"]
     shown = {ln.split()[0]: ln.split()[1:] for ln in done.stdout.splitlines() if ln.startswith("max_positions ")}
     assert shown["max_positions"] == ["3", "data/my_risk.yaml"]
+
+
+def test_example_config_shows_every_key_and_loads():
+    """docs/config.md says docs/example-config.toml shows every key (some commented out, with
+    their defaults): check it against the settings' schemas, and that it loads."""
+    from backtestr.config import INSTRUMENT_KEYS, SCHEMA, load_config
+    from backtestr.risk import RISK_KEYS
+
+    path = ROOT / "docs" / "example-config.toml"
+    text = path.read_text()
+    keys = {k for ks in SCHEMA.values() for k in ks} | set(RISK_KEYS) | set(INSTRUMENT_KEYS)
+    missing = sorted(k for k in keys if not re.search(rf"^(# )?{k} = ", text, re.M))
+    assert not missing, f"docs/example-config.toml shows no {missing}"
+    cfg = load_config(path)
+    assert cfg["commission.per_lot"] == Decimal("3.5") and cfg.risk.values["max_positions"] is None
+
+
+def test_docs_stand_alone():
+    """The README and the rule books cite no file outside the repository."""
+    for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = p.read_text()
+        assert "SPEC" not in text, p.name
+        for ref in re.findall(r"`((?:docs|backtestr|kernels|tests|bench)/[\w./-]+\.(?:md|py|toml))", text):
+            assert (ROOT / ref).exists(), f"{p.name} names {ref}, which does not exist"
