@@ -20,7 +20,8 @@ LOTS = {"EURUSD": 1.0, "GBPUSD": 1.0, "BTCUSD": 0.5}
 
 
 def momentum_signals(archive: str | Path, every: str = "15m", fast: int = 4, slow: int = 16) -> pl.DataFrame:
-    """Target +lots when the fast mean of bar closes is above the slow mean, else -lots."""
+    """Target +lots when the fast mean of bar closes is above the slow mean, else -lots
+    (``LOTS`` per symbol, 1 lot for any other symbol)."""
     ticks = pl.scan_parquet(Path(archive) / "**" / "*.parquet", hive_partitioning=True)
     bars = (
         ticks.select("symbol", "ts", ((pl.col("bid") + pl.col("ask")) / 2).alias("mid"))
@@ -37,7 +38,8 @@ def momentum_signals(archive: str | Path, every: str = "15m", fast: int = 4, slo
         .drop_nulls()
         .with_columns(
             pl.when(pl.col("fast") > pl.col("slow")).then(1.0).otherwise(-1.0).alias("dir"),
-            pl.col("symbol").cast(pl.String).replace_strict(LOTS, return_dtype=pl.Float64).alias("lots"),
+            pl.col("symbol").cast(pl.String).replace_strict(LOTS, default=1.0, return_dtype=pl.Float64)
+            .alias("lots"),
         )
         .select("ts", pl.col("symbol").cast(pl.String), (pl.col("dir") * pl.col("lots")).alias("target"))
     )

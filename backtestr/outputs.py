@@ -88,6 +88,7 @@ def check_target(out: Path, kind: str, command: str, *, replace: bool = False, a
     if manifest is None:
         if not present and not (out / MANIFEST).exists():
             return None
+        present = present or [MANIFEST + " (not a manifest backtestr can read)"]
         raise OutputError(f"{command}: {out} holds files that backtestr did not write ({_listing(present)}); "
                           "it was left untouched (choose another folder, or empty it)")
     foreign = sorted(set(present) - set(manifest["files"]))

@@ -20,7 +20,8 @@ from tests.tickdata import hive_file, orders_frame
 
 SUMMARY_KEYS = ("ticks", "fills", "initial_cash", "final_cash", "final_equity", "commission", "realized_pnl",
                 "max_drawdown", "wall_s", "ticks_per_s")
-OUTPUTS = ["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet", "summary.json"]
+LOGS = ["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet"]
+OUTPUTS = [".backtestr-manifest.json", *LOGS, "summary.json"]  # "." sorts first
 
 
 @pytest.fixture
@@ -50,8 +51,11 @@ def test_run_writes_every_output_and_a_balanced_summary(arch, orders_file, tmp_p
                "--set", "commission.per_lot=3.5", "--quiet"])
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
-    for name in OUTPUTS[:-1]:
+    for name in LOGS:
         pq.read_table(out / name)  # whole, readable Parquet
+    manifest = json.loads((out / ".backtestr-manifest.json").read_text())
+    assert (manifest["kind"], manifest["command"]) == ("run", "run")
+    assert manifest["files"] == [*LOGS, "summary.json"]  # every file the run wrote, and only those
     s = json.loads((out / "summary.json").read_text())
     for k in SUMMARY_KEYS:
         assert k in s, k
@@ -89,7 +93,7 @@ def test_log_level_off_writes_only_the_summary(arch, orders_file, tmp_path):
     rc = main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out),
                "--set", "run.log_level=off", "--quiet"])
     assert rc == 0
-    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".backtestr-manifest.json", "summary.json"]
 
 
 def test_set_beats_config_file_on_the_command_line(arch, orders_file, tmp_path):
@@ -156,29 +160,29 @@ def test_missing_orders_and_signals_exit_2(arch, tmp_path, capsys):
     assert _leftovers(tmp_path, "res") == []
 
 
-def test_existing_output_is_refused_without_force_and_replaced_with_it(arch, orders_file, tmp_path, capsys):
+def test_earlier_run_is_refused_without_force_and_replaced_with_it(arch, orders_file, tmp_path, capsys):
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
     argv = ["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out), "--quiet"]
-    _fails(argv, capsys, str(out), "--force")
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
-    assert (out / "keep.txt").read_text() == "mine"
+    assert main(argv) == 0
+    (out / "summary.json").write_text("{}")  # marks the earlier output
+    _fails(argv, capsys, str(out), "earlier", "--force")
+    assert (out / "summary.json").read_text() == "{}"
     assert _leftovers(tmp_path, "res") == ["res"]
     assert main([*argv, "--force"]) == 0
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    assert json.loads((out / "summary.json").read_text())["ticks"] == 4
     assert _leftovers(tmp_path, "res") == ["res"]
 
 
-def test_failed_forced_run_keeps_the_old_output(tmp_path, orders_file, capsys):
+def test_failed_forced_run_keeps_the_old_output(arch, tmp_path, orders_file, capsys):
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
-    root = tmp_path / "arch"
-    hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 2 crossed
+    assert main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out), "--quiet"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    root = tmp_path / "bad"
+    hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # third row crossed
     _fails(["run", "--data", str(root), "--orders", str(orders_file), "--out", str(out), "--force", "--quiet"],
            capsys, "crossed")
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert _leftovers(tmp_path, "res") == ["res"]
 
 
