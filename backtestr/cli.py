@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="backtestr", description="Vectorised tick backtester.")
     p.add_argument("--version", action="version", version=f"backtestr {__version__}",
                    help="print the version and exit")
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", help="one of:")
 
     r = sub.add_parser("run", help="run a backtest and write its logs", description="Run a backtest.")
     r.add_argument("--data", required=True, help="Parquet file, folder or glob of bid/ask ticks")
@@ -128,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="sample data, CSV import, archive checks",
                        description="Make, import and check tick archives.")
-    dsub = d.add_subparsers(dest="data_cmd", required=True, metavar="COMMAND")
+    dsub = d.add_subparsers(dest="data_cmd", required=True, metavar="COMMAND", help="one of:")
     s = dsub.add_parser("synth", help="write a deterministic synthetic tick archive",
                         description="Write a deterministic synthetic tick archive.")
     s.add_argument("--out", required=True, help="archive folder: new, empty, or an earlier archive (with --force)")
@@ -167,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(fn=_check)
 
     k = sub.add_parser("risk", help="risk limits", description="Risk limits.")
-    ksub = k.add_subparsers(dest="risk_cmd", required=True, metavar="COMMAND")
+    ksub = k.add_subparsers(dest="risk_cmd", required=True, metavar="COMMAND", help="one of:")
     ks = ksub.add_parser("show", help="print every risk limit, its value and where it came from",
                          description="Print every risk limit, its value and where it came from.")
     ks.add_argument("--config", help="TOML or JSON config file (its [risk] section)")

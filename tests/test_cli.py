@@ -220,3 +220,129 @@ def test_synth_then_check_round_trip(tmp_path, capsys):
     assert "OK" in text
     assert f"{rows:,} rows" in text
     assert "EURUSD" in text and "BTCUSD" in text
+
+
+# -- clear messages in the interface in use -------------------------------------------------------
+
+def _walk(parser):
+    """Every (sub)parser with its command path."""
+    import argparse
+
+    yield "backtestr", parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                assert helps.get(name), f"subcommand {name} has no help line"
+                for path, p in _walk(sub):
+                    yield f"{path.replace('backtestr', name, 1)}", p
+
+
+def test_every_subcommand_and_option_has_a_help_line():
+    from backtestr.cli import _parser
+
+    seen = 0
+    for path, p in _walk(_parser()):
+        for action in p._actions:
+            if action.dest == "help":
+                continue
+            assert action.help, f"{path}: {action.option_strings or action.dest} has no help line"
+            seen += 1
+    assert seen > 40  # run, data synth/import/check, risk show, demo and their options
+
+
+def test_version(capsys):
+    from backtestr import __version__
+
+    with pytest.raises(SystemExit) as ei:
+        main(["--version"])
+    assert ei.value.code == 0
+    assert capsys.readouterr().out.strip() == f"backtestr {__version__}"
+
+
+def test_unexpected_error_is_one_line_without_traceback(monkeypatch, capsys):
+    import backtestr.cli as cli
+
+    def boom(a):
+        raise RuntimeError("something\nunforeseen")
+
+    monkeypatch.setattr(cli, "_risk_show", boom)
+    monkeypatch.delenv("BACKTESTR_TRACEBACK", raising=False)
+    assert main(["risk", "show"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "RuntimeError: something unforeseen" in err and "report" in err
+
+
+def test_synth_usdjpy_a_builtin_instrument(tmp_path, capsys):
+    out = tmp_path / "j"
+    assert main(["data", "synth", "--out", str(out), "--symbols", "USDJPY", "--days", "1", "--start", "2024-01-02",
+                 "--rate", "0.01", "--quiet"]) == 0
+    f = out / "symbol=USDJPY" / "date=2024-01-02" / "part-0.parquet"
+    bid = pl.read_parquet(f)["bid"]
+    # USDJPY's tick is 0.001 (backtestr/instruments.toml): every price is a whole number of ticks
+    assert ((bid * 1000 - (bid * 1000).round()).abs() < 1e-6).all()
+    assert 100 < bid.mean() < 200
+    assert main(["data", "check", str(out)]) == 0
+
+
+def test_synth_unknown_symbol_names_it_and_the_flag(tmp_path, capsys):
+    _fails(["data", "synth", "--out", str(tmp_path / "x"), "--symbols", "EURUSD,NOPE", "--days", "1"], capsys,
+           "'NOPE'", "--symbols", "USDJPY")
+    assert not (tmp_path / "x").exists()
+
+
+def test_synth_span_without_trading_days_exits_2_and_writes_nothing(tmp_path, capsys):
+    # 2024-01-06 is a Saturday: the FX market is closed all day (UTC)
+    _fails(["data", "synth", "--out", str(tmp_path / "w"), "--symbols", "EURUSD", "--days", "1",
+            "--start", "2024-01-06", "--quiet"], capsys, "no trading day", "nothing was written")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_ragged_csv_names_the_row_not_polars_options(tmp_path, capsys):
+    src = tmp_path / "r.csv"
+    src.write_text("ts,bid,ask\n2024-01-02T00:00:00Z,1.1,1.2\n2024-01-02T00:00:01Z,1.1,1.2\n"
+                   "2024-01-02T00:00:02Z,1.1,1.2,9\n")
+    err = _fails(["data", "import", str(src), "--out", str(tmp_path / "o"), "--symbol", "EURUSD"], capsys,
+                 str(src), "row 3 (line 4)", "4 fields", "header has 3")
+    assert "truncate_ragged_lines" not in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_import_refuses_a_symbol_the_registry_lacks_unless_given_instruments(tmp_path, capsys):
+    src = tmp_path / "q.csv"
+    src.write_text("ts,bid,ask\n2024-01-02T00:00:00Z,1.1,1.2\n")
+    out = tmp_path / "o"
+    _fails(["data", "import", str(src), "--out", str(out), "--symbol", "EURSEK"], capsys,
+           "EURSEK", "instrument registry", "--instruments FILE")
+    assert not out.exists()
+    reg = tmp_path / "sek.toml"
+    reg.write_text('[EURSEK]\nkind = "fx"\nbase = "EUR"\nquote = "SEK"\ntick_size = "0.0001"\n'
+                   'lot_step = "0.01"\ncontract_size = "100000"\n')
+    assert main(["data", "import", str(src), "--out", str(out), "--symbol", "EURSEK",
+                 "--instruments", str(reg)]) == 0
+    assert (out / "symbol=EURSEK" / "date=2024-01-02" / "part-0.parquet").is_file()
+
+
+def test_import_symbol_column_with_an_unknown_symbol_is_refused(tmp_path, capsys):
+    src = tmp_path / "q.csv"
+    src.write_text("ts,bid,ask,symbol\n2024-01-02T00:00:00Z,1.1,1.2,EUR/USD\n2024-01-02T00:00:01Z,1.1,1.2,ABC/XYZ\n")
+    _fails(["data", "import", str(src), "--out", str(tmp_path / "o")], capsys, "ABCXYZ", "--instruments")
+    assert not (tmp_path / "o").exists()
+
+
+def test_set_risk_error_names_set_not_argument(capsys):
+    err = _fails(["risk", "show", "--set", "risk.max_leverage=3"], capsys, "--set risk.max_leverage",
+                 "unknown key risk.max_leverage")
+    assert "argument" not in err
+
+
+def test_python_errors_name_arguments_not_flags():
+    import backtestr as bt
+
+    with pytest.raises(bt.ConfigError) as ei:
+        bt.load_config(overrides={"risk.max_leverage": 3})
+    assert 'overrides["risk.max_leverage"]' in str(ei.value) and "--set" not in str(ei.value)
+    with pytest.raises(bt.ConfigError) as ei:
+        bt.load_config(risk={"max_leverage": 3})
+    assert 'risk["max_leverage"]' in str(ei.value) and "--set" not in str(ei.value)

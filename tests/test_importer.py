@@ -61,7 +61,8 @@ def test_generic_iso_mixed_forms_sorted_and_split_by_date(tmp_path):
     ]
     assert rows(part(out, "EURUSD", "2024-01-03")) == [(ns(2024, 1, 3), 1.2, 1.3, 7.0, 8.0)]
     assert pq.read_schema(part(out, "EURUSD", "2024-01-03")).remove_metadata() == TICK_SCHEMA
-    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no staging left
+    # the manifest, no staging
+    assert [p for p in out.rglob("*") if p.name.startswith(".")] == [out / ".backtestr-manifest.json"]
 
 
 def test_dukascopy(tmp_path):
