@@ -61,6 +61,12 @@ def interface(name: str) -> Iterator[None]:
         _INTERFACE.reset(token)
 
 
+def row_label(index: int) -> str:
+    """A 0-based row index as a person counts rows: the first data row is row 1 (a CSV header
+    is not a row)."""
+    return f"row {index + 1}"
+
+
 class BacktestrError(Exception):
     """Base class; the CLI prints the message and exits with status 2."""
 
@@ -70,7 +76,7 @@ class ConfigError(BacktestrError):
 
 
 class DataError(BacktestrError):
-    """A tick archive is missing, empty, or breaks a row rule."""
+    """A tick archive is missing, empty, or breaks a row rule (``row``: counted from 1 in its file)."""
 
     def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
                  rule: str | None = None) -> None:

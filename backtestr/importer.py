@@ -276,6 +276,12 @@ def _parse_ts(raw: pl.Series, ts_format: str | None, tz: str) -> pl.Series:
     return fast
 
 
+def parse_times(raw: pl.Series, ts_format: str | None = None, tz: str = "UTC") -> pl.Series:
+    """Time text -> int64 ns UTC, null where a value cannot be parsed (the forms of ``import_csv``'s
+    ``ts_format``; with None: ISO-8601 with or without seconds and offset, or epoch digits)."""
+    return _parse_ts(raw, ts_format, tz)
+
+
 def _symbol_expr(raw: pl.Expr) -> pl.Expr:
     return raw.str.replace_all(r"[/\-_ ]", "").str.to_uppercase()
 

@@ -142,7 +142,7 @@ def test_bad_orders_exit_2_and_write_nothing(arch, tmp_path, capsys):
     bad = tmp_path / "bad.parquet"
     orders_frame([(1, "EURUSD", "buy", 1), (1, "NOPE", "buy", 1)]).write_parquet(bad)
     _fails(["run", "--data", str(arch), "--orders", str(bad), "--out", str(tmp_path / "res"), "--quiet"],
-           capsys, "NOPE", "row 1")
+           capsys, "NOPE", "row 2")
     assert _leftovers(tmp_path, "res") == []
 
 
@@ -151,7 +151,7 @@ def test_bad_row_found_mid_run_exits_2_and_removes_the_staging_folder(tmp_path, 
     # row 3 is crossed (ask 1.09990 < bid 1.10000); orders fill before it is read
     f = hive_file(root, "EURUSD", [1, 2, 3, 4], [1.1, 1.1, 1.1, 1.1], [1.10002, 1.10002, 1.10002, 1.0999])
     _fails(["run", "--data", str(root), "--orders", str(orders_file), "--out", str(tmp_path / "res"),
-            "--quiet"], capsys, str(f), "row 3", "crossed")
+            "--quiet"], capsys, str(f), "row 4", "crossed")
     assert _leftovers(tmp_path, "res") == []
 
 
@@ -195,11 +195,11 @@ def test_data_check_good_archive_exits_0(arch, capsys):
 
 def test_data_check_bad_row_exits_1_naming_it(tmp_path, capsys):
     root = tmp_path / "arch"
-    f = hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 2 crossed
+    f = hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 3 crossed
     assert main(["data", "check", str(root)]) == 1
     out = capsys.readouterr().out
     assert str(f) in out
-    assert "row 2" in out
+    assert "row 3" in out  # counted from 1
     assert "crossed" in out
 
 
@@ -346,3 +346,34 @@ def test_python_errors_name_arguments_not_flags():
     with pytest.raises(bt.ConfigError) as ei:
         bt.load_config(risk={"max_leverage": 3})
     assert 'risk["max_leverage"]' in str(ei.value) and "--set" not in str(ei.value)
+
+
+def test_orders_csv_time_without_seconds_parses(arch, tmp_path):
+    src = tmp_path / "o.csv"
+    # mixed forms: the column stays text and goes through the time parser
+    src.write_text("ts,symbol,side,qty\n2024-01-02T00:00:01Z,EURUSD,buy,1\n2024-01-02 00:00,EURUSD,sell,1\n")
+    out = tmp_path / "res"
+    assert main(["run", "--data", str(arch), "--orders", str(src), "--out", str(out), "--quiet"]) == 0
+    # by hand: the sell at 00:00 acts on the 1 s tick (bid 1.10000), the buy at 1 s on the 2 s tick
+    # (ask 1.10003)
+    fills = pl.read_parquet(out / "fills.parquet")
+    assert fills["price_ticks"].to_list() == [110000, 110003]
+
+
+def test_orders_csv_time_error_quotes_the_failing_value_and_its_row(arch, tmp_path, capsys):
+    src = tmp_path / "o.csv"
+    src.write_text("ts,symbol,side,qty\n2024-01-02 00:00:01,EURUSD,buy,1\n2024-01-02 00:00:02,EURUSD,sell,1\n"
+                   "2024-01-02 00:00:0x,EURUSD,buy,1\n")
+    err = _fails(["run", "--data", str(arch), "--orders", str(src), "--out", str(tmp_path / "res"), "--quiet"],
+                 capsys, str(src), "row 3", "'2024-01-02 00:00:0x'")
+    assert "00:00:01" not in err
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_import_time_error_quotes_the_failing_value_and_its_row(tmp_path, capsys):
+    src = tmp_path / "q.csv"
+    src.write_text("ts,bid,ask\n2024-01-02 00:00,1.1,1.2\n2024-01-02 00:00:01.5,1.1,1.2\n"
+                   "2024-01-02 00:0x,1.1,1.2\n")
+    err = _fails(["data", "import", str(src), "--out", str(tmp_path / "o"), "--symbol", "EURUSD"], capsys,
+                 "row 3 (line 4)", "'2024-01-02 00:0x'")
+    assert "00:00:01.5" not in err
