@@ -1,7 +1,7 @@
 """Strategy input: an orders table and/or a signals table -> ORDER records.
 
 Orders (docs/execution.md §1-§4): ``ts`` and ``symbol`` are required, every other
-column is optional: ``id`` (unique, >= 0; default the row number, orders first,
+column is optional: ``id`` (unique, >= 0; default the row's 0-based position, orders first,
 then signals), ``action`` (new|modify|cancel|close, default new), ``side``
 (buy|sell, required for new), ``qty`` (lots; required for new unless sized
 below, optional for modify and close), ``type`` (market|limit|stop|stop_limit,
@@ -19,7 +19,7 @@ kernel finds ``qty`` when the order acts, so ``qty`` is left null; kelly uses
 target`` (signed position in lots), ``tag``; a target is never sized.
 
 A row that can never be right stops the run (``OrdersError`` naming the file,
-row and column). A row that is well formed but cannot act is kept and rejected
+row counted from 1, and column). A row that is well formed but cannot act is kept and rejected
 at once (status ``rejected``): a price off the tick grid (``off_tick``), a GTD
 expiry at or before ``ts`` (``expiry_past``), a ``ref`` no order has
 (``unknown_ref``), in that order of precedence. Columns a row's action does not

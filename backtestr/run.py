@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from . import __version__
 from .config import Config, load_config, minor_digits
-from .errors import BacktestrError, ConfigError, DataError
+from .errors import BacktestrError, ConfigError, DataError, term
 from .instruments import kernel_table, load_registry
 from .kernels import engine
 from .kernels.records import (
@@ -339,7 +339,7 @@ def run(
     unknown = [s for s in symbols if s not in reg]
     if unknown:
         raise ConfigError(f"unknown symbol(s) {', '.join(unknown)}: add them to the instrument registry "
-                          "(--instruments FILE or [instruments.NAME] in the config)")
+                          f"({term('instruments')} or [instruments.NAME] in the config)")
     insts = [reg[s] for s in symbols]
     inst = kernel_table(symbols, reg, cfg)
     params = _params(cfg)
