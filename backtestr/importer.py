@@ -21,6 +21,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -417,6 +418,11 @@ def import_csv(
     if ts_format is None and not (mapping and "ts" in mapping):
         ts_format = preset.ts_format
     tz = preset.tz if tz is None else tz
+    try:
+        ZoneInfo(tz)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise CsvImportError(f"unknown time zone {tz!r} in {term('tz')} (an IANA name such as "
+                             "Europe/London, or UTC)") from None
     header = preset.has_header if has_header is None else has_header
     if chunk_rows < 1:
         raise CsvImportError(f"chunk_rows must be >= 1, got {chunk_rows}")

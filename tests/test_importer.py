@@ -240,3 +240,27 @@ def test_synth_day_round_trips_through_csv(tmp_path):
     out = tmp_path / "out"
     import_csv(src, out, "EURUSD")
     assert pl.read_parquet(part(out, "EURUSD", "2024-01-03")).equals(frame)
+
+
+def test_unknown_time_zone_is_refused_naming_the_argument(tmp_path):
+    src = write(tmp_path / "q.csv", "ts,bid,ask\n2024-01-02T00:00:00,1,2\n")
+    with pytest.raises(CsvImportError, match=r"unknown time zone 'Nope/Zone' in tz"):
+        import_csv(src, tmp_path / "out", "EURUSD", tz="Nope/Zone")
+    assert not (tmp_path / "out").exists()
+
+
+def test_symbol_not_in_the_registry_is_refused_before_writing(tmp_path):
+    src = write(tmp_path / "q.csv", "ts,bid,ask\n2024-01-02T00:00:00Z,1,2\n")
+    with pytest.raises(CsvImportError, match=r"EURSEK not in the instrument registry.*instruments=\[FILE\]"):
+        import_csv(src, tmp_path / "out", "EURSEK")
+    assert not (tmp_path / "out").exists()
+    reg = write(tmp_path / "sek.toml", '[EURSEK]\nkind = "fx"\nbase = "EUR"\nquote = "SEK"\n'
+                'tick_size = "0.0001"\nlot_step = "0.01"\ncontract_size = "100000"\n')
+    assert import_csv(src, tmp_path / "out", "EURSEK", instruments=[reg])["symbols"] == ["EURSEK"]
+
+
+def test_a_file_without_data_rows_writes_nothing(tmp_path):
+    src = write(tmp_path / "q.csv", "ts,bid,ask\n")
+    with pytest.raises(CsvImportError, match="no data rows.*nothing was written"):
+        import_csv(src, tmp_path / "out", "EURUSD")
+    assert not (tmp_path / "out").exists()
