@@ -100,7 +100,7 @@ def check_target(out: Path, kind: str, command: str, *, replace: bool = False, a
         raise OutputError(f"{command}: {out} holds {what} (written by `backtestr {manifest.get('command')}`), "
                           f"not {KIND_NAMES.get(kind, kind)}; it was left untouched (choose another folder)")
     if not (replace or add):
-        raise OutputError(f"{command}: {out} holds {KIND_NAMES.get(kind, kind)} of an earlier "
+        raise OutputError(f"{command}: {out} holds {KIND_NAMES.get(kind, kind)}, written by an earlier "
                           f"`backtestr {manifest.get('command')}`; pass {term(replace_arg)} to replace it")
     return manifest
 
