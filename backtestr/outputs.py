@@ -182,7 +182,11 @@ class Staged:
         if exc_type is not None:
             self.discard()
         elif not self._done:
-            self.commit()
+            try:
+                self.commit()
+            except BaseException:
+                self.discard()
+                raise
 
 
 def stage(out: str | Path, kind: str, command: str, *, replace: bool = False, add: bool = False,

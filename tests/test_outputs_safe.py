@@ -248,3 +248,14 @@ def test_a_manifest_that_is_not_json_counts_as_foreign(tmp_path):
     (out / MANIFEST).write_text("not json")
     with pytest.raises(OutputError, match="did not write"):
         check_target(out, "run", "test", replace=True)
+
+
+def test_a_file_appearing_during_the_command_is_kept_and_nothing_staged_is_left(tmp_path):
+    out = tmp_path / "o"
+    with stage(out, "run", "test") as s:
+        (s.path / "a.txt").write_text("ours")
+    with pytest.raises(OutputError, match="late.txt"), stage(out, "run", "test", replace=True) as s:
+        (s.path / "a.txt").write_text("new")
+        (out / "late.txt").write_text("user's")  # written by someone else while the command runs
+    assert _names(tmp_path) == ["o"]
+    assert (out / "late.txt").read_text() == "user's" and (out / "a.txt").read_text() == "ours"
