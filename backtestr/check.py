@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .config import load_config
-from .errors import DataError
+from .errors import DataError, term
 from .instruments import load_registry
 from .reader import TickStream, plan_sources
 
@@ -54,7 +54,8 @@ def check_archive(path: str | Path, config: str | Path | None = None, overrides:
         symbols = [s for s in symbols if s in set(cfg["data.symbols"])]
     unknown = [s for s in symbols if s not in reg]
     if unknown:
-        raise DataError(f"{path}: symbol(s) {', '.join(unknown)} are not in the instrument registry")
+        raise DataError(f"{path}: symbol(s) {', '.join(unknown)} are not in the instrument registry "
+                        f"(describe them in a TOML file and give {term('instruments')})")
     inv = np.array([1.0 / float(reg[s].tick_size) for s in symbols])
     n = len(symbols)
     ticks = np.zeros(n, np.int64)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import tomllib
 
-from .errors import ConfigError
+from .errors import ConfigError, term
 
 if TYPE_CHECKING:
     from .risk import RiskLimits
@@ -382,11 +382,11 @@ def _set(target: dict[str, Any], sec: str, key: str, value: Any, where: str, nam
 
 def _parse_set(item: str) -> tuple[list[str], Any]:
     if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected section.key=value")
+        raise ConfigError(f"{term('set_item', repr(item))}: expected section.key=value")
     dotted, raw = item.split("=", 1)
     parts = dotted.strip().split(".")
     if len(parts) < 2:
-        raise ConfigError(f"--set {item!r}: expected section.key=value")
+        raise ConfigError(f"{term('set_item', repr(item))}: expected section.key=value")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -444,18 +444,23 @@ def load_config(file: str | Path | None = None, overrides: Mapping[str, Any] | l
     elif overrides:
         items = [_parse_set(s) for s in overrides]
     explicit: dict[str, Any] = {}
+    explicit_where: dict[str, str] = {}  # where each explicit risk value came from, for messages
     for parts, value in items:
         if parts[0] == "risk":
             if len(parts) != 2:
-                raise ConfigError(f"--set {'.'.join(parts)}: expected risk.key=value")
+                raise ConfigError(f"{term('set', '.'.join(parts))}: expected risk.key=value")
             explicit[parts[1]] = value
+            explicit_where[parts[1]] = term("set", ".".join(parts))
             continue
         nested: Any = value
         for p in reversed(parts):
             nested = {p: nested}
-        _apply(cfg, nested, "--set " + ".".join(parts), risk_tables)
-    explicit.update(risk or {})
-    cfg.risk = load_risk(more_sections=risk_tables, file=risk_file, env=env, explicit=explicit)
+        _apply(cfg, nested, term("set", ".".join(parts)), risk_tables)
+    for key, value in (risk or {}).items():
+        explicit[key] = value
+        explicit_where[key] = term("risk", key)
+    cfg.risk = load_risk(more_sections=risk_tables, file=risk_file, env=env, explicit=explicit,
+                         explicit_where=explicit_where)
     _check_money(cfg)
     risk_params(cfg.risk, minor_digits(cfg))  # money limits must be whole minor units
     start, end = cfg["data.start"], cfg["data.end"]

@@ -2,7 +2,7 @@
 
 The strategy is deliberately simple and free of look-ahead: 15-minute bars of
 the mid price are built from the ticks, and a bar's signal is stamped at the
-bar's close, so it acts only on ticks after that close (SPEC §3).
+bar's close, so it acts only on ticks after that close (no look-ahead).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+from .errors import DataError, term
+from .outputs import check_target
 from .run import Result, run
 
 SYMBOLS = ["EURUSD", "GBPUSD", "BTCUSD"]
@@ -18,7 +20,8 @@ LOTS = {"EURUSD": 1.0, "GBPUSD": 1.0, "BTCUSD": 0.5}
 
 
 def momentum_signals(archive: str | Path, every: str = "15m", fast: int = 4, slow: int = 16) -> pl.DataFrame:
-    """Target +lots when the fast mean of bar closes is above the slow mean, else -lots."""
+    """Target +lots when the fast mean of bar closes is above the slow mean, else -lots
+    (``LOTS`` per symbol, 1 lot for any other symbol)."""
     ticks = pl.scan_parquet(Path(archive) / "**" / "*.parquet", hive_partitioning=True)
     bars = (
         ticks.select("symbol", "ts", ((pl.col("bid") + pl.col("ask")) / 2).alias("mid"))
@@ -35,7 +38,8 @@ def momentum_signals(archive: str | Path, every: str = "15m", fast: int = 4, slo
         .drop_nulls()
         .with_columns(
             pl.when(pl.col("fast") > pl.col("slow")).then(1.0).otherwise(-1.0).alias("dir"),
-            pl.col("symbol").cast(pl.String).replace_strict(LOTS, return_dtype=pl.Float64).alias("lots"),
+            pl.col("symbol").cast(pl.String).replace_strict(LOTS, default=1.0, return_dtype=pl.Float64)
+            .alias("lots"),
         )
         .select("ts", pl.col("symbol").cast(pl.String), (pl.col("dir") * pl.col("lots")).alias("target"))
     )
@@ -43,11 +47,20 @@ def momentum_signals(archive: str | Path, every: str = "15m", fast: int = 4, slo
 
 
 def run_demo(data: Path, out: Path, days: int = 10) -> Result:
+    """Make the sample archive ``data`` if it is missing, then run the sample strategy on it into
+    ``out``, replacing ``out`` only when it holds an earlier run's outputs (docs/safety.md)."""
+    data, out = Path(data), Path(out)
     if not data.exists():
         from .synth import write_archive
 
+        if days < 1:  # refused before anything is printed or written
+            raise DataError(f"{term('days')} must be at least 1, got {days}")
         print(f"writing the sample archive to {data} ...")
         write_archive(data, SYMBOLS, days, seed=7)
+    elif not data.is_dir() or not any(data.rglob("*.parquet")):
+        raise DataError(f"{data} holds no Parquet tick files; give {term('data')} a tick archive "
+                        "(or a path that does not exist yet, to have the sample archive made there)")
+    check_target(out, "run", "demo", replace=True)  # before the signals are computed
     signals = momentum_signals(data)
     config = Path(__file__).with_name("demo.toml")
     return run(data, signals=signals, config=config, out=out, force=True, progress=True)

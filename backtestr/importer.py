@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import os
 import re
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
 from backtestr.synth import TICK_POLARS_SCHEMA, partition_path, write_tick_file
 
-from .errors import BacktestrError
+from .errors import BacktestrError, term
+from .outputs import Staged, stage
 
 __all__ = ["CSV_FORMATS", "CsvFormat", "CsvImportError", "import_csv"]
 
@@ -277,6 +277,12 @@ def _parse_ts(raw: pl.Series, ts_format: str | None, tz: str) -> pl.Series:
     return fast
 
 
+def parse_times(raw: pl.Series, ts_format: str | None = None, tz: str = "UTC") -> pl.Series:
+    """Time text -> int64 ns UTC, null where a value cannot be parsed (the forms of ``import_csv``'s
+    ``ts_format``; with None: ISO-8601 with or without seconds and offset, or epoch digits)."""
+    return _parse_ts(raw, ts_format, tz)
+
+
 def _symbol_expr(raw: pl.Expr) -> pl.Expr:
     return raw.str.replace_all(r"[/\-_ ]", "").str.to_uppercase()
 
@@ -380,14 +386,17 @@ def import_csv(
     has_header: bool | None = None,
     overwrite: bool = False,
     chunk_rows: int = 1_000_000,
+    instruments: list[str | Path] = (),
 ) -> dict:
     """Import CSV quote files into the archive under ``out``.
 
     ``src``: a file, a folder (its .csv/.txt files), a glob pattern, or a list
     of these. ``symbol`` names every row; when None it comes from the mapped
-    ``symbol`` column ("EUR/USD" becomes "EURUSD"). ``mapping`` maps our
-    fields (ts, bid, ask, bid_size, ask_size, symbol) to CSV column names or
-    0-based positions ("0", "1", ...) and overrides the preset ``fmt``.
+    ``symbol`` column ("EUR/USD" becomes "EURUSD"). Every symbol must be in the
+    instrument registry: the built-in one plus the TOML files ``instruments``.
+    ``mapping`` maps our fields (ts, bid, ask, bid_size, ask_size, symbol) to
+    CSV column names or 0-based positions ("0", "1", ...) and overrides the
+    preset ``fmt``.
     ``ts_format``: a strptime format, "epoch_s", "epoch_ms", "epoch_us",
     "epoch_ns", or None for the preset's format, else ISO-8601 (epoch digits
     are also accepted, their unit taken from their magnitude). Naive times are
@@ -396,7 +405,10 @@ def import_csv(
     ``has_header`` default to the preset's (the separator is sniffed from the
     first line when the preset has none). Missing sizes are written as null.
 
-    Existing partition files are refused unless ``overwrite``.
+    ``out`` must be missing, an empty folder or an archive written by
+    backtestr (``data synth`` or ``data import``); the new partitions are added
+    to it, and existing partition files are refused unless ``overwrite``. A
+    failed import writes nothing (docs/safety.md).
 
     Returns ``{"rows", "files", "symbols", "start", "end"}`` (ISO-8601 UTC).
     """
@@ -406,17 +418,46 @@ def import_csv(
     if ts_format is None and not (mapping and "ts" in mapping):
         ts_format = preset.ts_format
     tz = preset.tz if tz is None else tz
+    try:
+        ZoneInfo(tz)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise CsvImportError(f"unknown time zone {tz!r} in {term('tz')} (an IANA name such as "
+                             "Europe/London, or UTC)") from None
     header = preset.has_header if has_header is None else has_header
     if chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        raise CsvImportError(f"chunk_rows must be >= 1, got {chunk_rows}")
+    registry = _registry(instruments)
     if symbol is not None:
         symbol = symbol.strip()
         if not re.fullmatch(r"[A-Za-z0-9._]+", symbol):
-            raise CsvImportError(f"invalid symbol {symbol!r}: use letters, digits, '.' and '_'")
+            raise CsvImportError(f"invalid symbol {symbol!r} in {term('symbol')}: use letters, digits, '.' and '_'")
+        _known(registry, [symbol])
     paths = _expand(src)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = out / f".import-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staged = stage(out, "archive", "data import", add=True, replace_arg="overwrite")
+    with staged:
+        info = _import(paths, staged, symbol, preset, mapping, ts_format, tz, sep, header, overwrite,
+                       chunk_rows, registry)
+    return info
+
+
+def _registry(instruments: list[str | Path]) -> set[str]:
+    from .config import load_config
+    from .instruments import load_registry
+
+    return set(load_registry(load_config(), list(instruments)))
+
+
+def _known(registry: set[str], symbols: list[str]) -> None:
+    unknown = sorted(set(symbols) - registry)
+    if unknown:
+        raise CsvImportError(f"symbol(s) {', '.join(unknown)} not in the instrument registry; nothing was "
+                             f"imported (describe them in a TOML file and give {term('instruments')})")
+
+
+def _import(paths: list[Path], staged: Staged, symbol: str | None, preset: CsvFormat,
+            mapping: dict[str, str] | None, ts_format: str | None, tz: str, sep: str | None, header: bool,
+            overwrite: bool, chunk_rows: int, registry: set[str]) -> dict:
+    spill_dir = staged.path / ".spill"
     spills: dict[tuple[str, dt.date], list[Path]] = {}
     n_spill = 0
     rows = 0
@@ -424,10 +465,11 @@ def import_csv(
         for path in paths:
             if path.stat().st_size == 0:
                 continue
+            separator = sep or preset.sep or _sniff_sep(path)
             lf = pl.scan_csv(
                 path,
                 has_header=header,
-                separator=sep or preset.sep or _sniff_sep(path),
+                separator=separator,
                 infer_schema=False,
                 row_index_name=_ROW,
                 row_index_offset=1,
@@ -436,10 +478,10 @@ def import_csv(
             try:
                 names = [c for c in lf.collect_schema().names() if c != _ROW]
             except pl.exceptions.PolarsError as exc:
-                raise CsvImportError(f"{path}: cannot read CSV: {exc}") from exc
+                raise CsvImportError(f"{path}: cannot read CSV: {_polars_reason(exc, path, separator, header)}") from None
             cols = _resolve_columns(path, names, preset, mapping)
             if symbol is None and "symbol" not in cols:
-                raise CsvImportError(f"{path}: no symbol given and no symbol column mapped")
+                raise CsvImportError(f"{path}: no {term('symbol')} given and no symbol column mapped")
             lf = lf.select(_ROW, *dict.fromkeys(cols.values()))
             try:
                 batches = lf.collect_batches(chunk_size=chunk_rows)
@@ -451,20 +493,24 @@ def import_csv(
                     for (sym, day), part in conv.partition_by(
                         ["symbol", "date"], as_dict=True, maintain_order=True
                     ).items():
-                        spill = staging / f"{n_spill:08d}.parquet"
-                        staging.mkdir(exist_ok=True)
+                        spill = spill_dir / f"{n_spill:08d}.parquet"
+                        spill_dir.mkdir(exist_ok=True)
                         part.drop("symbol", "date").write_parquet(spill, compression="lz4", statistics=False)
                         spills.setdefault((sym, day), []).append(spill)
                         n_spill += 1
             except pl.exceptions.PolarsError as exc:
-                raise CsvImportError(f"{path}: cannot read CSV: {exc}") from exc
-
-        targets = {key: partition_path(out, key[0], key[1]) for key in sorted(spills)}
-        existing = [str(p) for p in targets.values() if p.exists()]
+                raise CsvImportError(f"{path}: cannot read CSV: {_polars_reason(exc, path, separator, header)}") from None
+        if not spills:
+            raise CsvImportError(f"no data rows in {', '.join(str(p) for p in paths)}; nothing was written")
+        _known(registry, sorted({sym for sym, _ in spills}))
+        targets = {key: partition_path(staged.path, key[0], key[1]) for key in sorted(spills)}
+        existing = [str(partition_path(staged.out, *key)) for key in targets if staged.out.is_dir()
+                    and partition_path(staged.out, *key).exists()]
         if existing and not overwrite:
             shown = ", ".join(existing[:3]) + (" ..." if len(existing) > 3 else "")
             raise CsvImportError(
-                f"{len(existing)} partition file(s) already exist: {shown}; pass overwrite=True to replace them"
+                f"{len(existing)} partition file(s) already exist: {shown}; pass {term('overwrite')} "
+                "to replace them"
             )
         start = end = None
         for key, target in targets.items():
@@ -476,7 +522,7 @@ def import_csv(
             for p in spills[key]:
                 p.unlink()
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(spill_dir, ignore_errors=True)
     return {
         "rows": rows,
         "files": len(spills),
@@ -484,3 +530,28 @@ def import_csv(
         "start": None if start is None else _iso(start),
         "end": None if end is None else _iso(end),
     }
+
+
+def _polars_reason(exc: Exception, path: Path, sep: str, header: bool) -> str:
+    """What is wrong with the file, in place of a Polars error and its hints about Polars' options."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "truncate_ragged_lines" in str(exc) or "more fields" in text:
+        return _ragged(path, sep, header)
+    return text
+
+
+def _ragged(path: Path, sep: str, header: bool) -> str:
+    """Name the first record with more fields than the first line (the header, if any)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        width = None
+        for n, rec in enumerate(reader, start=0 if header else 1):
+            if width is None:
+                width = len(rec)
+            elif len(rec) > width:
+                first = "the header" if header else "the first row"
+                return (f"row {n} (line {reader.line_num}) has {len(rec)} fields, {first} has {width}; "
+                        "every row needs the same number of fields")
+    return "some row has more fields than the first line; every row needs the same number of fields"

@@ -3,7 +3,7 @@
 Every helper reads one column of a Polars frame into NumPy arrays plus a
 ``given`` mask (the cell is not null); a missing column is all null. Values that
 can never be right are refused with an ``OrdersError`` naming the file or frame,
-the row (0-based, in the input) and the column.
+the row (counted from 1, the first data row; a CSV header is not a row) and the column.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import NoReturn
 import numpy as np
 import polars as pl
 
-from .errors import OrdersError
+from .errors import OrdersError, row_label
 from .kernels.records import K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS
 
 TOL = 1e-6  # absolute, in ticks, lot steps, minor units or 1/10_000 percent
@@ -22,7 +22,7 @@ PPM_PER_PCT = 10_000  # 1 % = 10_000 parts per million
 
 
 def fail(where: str, row: int, msg: str) -> NoReturn:
-    raise OrdersError(f"{where}: row {row}: {msg}")
+    raise OrdersError(f"{where}: {row_label(row)}: {msg}")
 
 
 def check(bad: np.ndarray, where: str, msg: str | object) -> None:
@@ -92,12 +92,12 @@ def times(df: pl.DataFrame, name: str, where: str) -> tuple[np.ndarray, np.ndarr
             col = col.dt.convert_time_zone("UTC")
         col = col.cast(pl.Datetime("ns", col.dtype.time_zone)).dt.replace_time_zone(None).cast(pl.Int64)  # type: ignore[union-attr]
     elif col.dtype == pl.String:
-        try:
-            col = col.str.to_datetime(time_unit="ns", time_zone="UTC").dt.replace_time_zone(None).cast(pl.Int64)
-        except Exception:  # noqa: BLE001 - any parser failure is the user's text
-            first = col.drop_nulls()
-            raise OrdersError(f"{where}: column {name}: cannot parse times such as "
-                              f"{first[0] if first.len() else None!r}") from None
+        from .importer import parse_times  # the one parser of time text (docs/safety.md)
+
+        parsed = parse_times(col.str.strip_chars())
+        check(has & parsed.is_null().to_numpy(), where, lambda r: f"{name} {col[r]!r} is not a time "
+              "(ISO-8601 such as 2024-01-02 03:04[:05[.f]][Z|+01:00], UTC when no offset, or epoch digits)")
+        col = parsed
     elif col.dtype.is_integer() or col.dtype == pl.Null:
         col = col.cast(pl.Int64)
     else:

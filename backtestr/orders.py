@@ -1,7 +1,7 @@
 """Strategy input: an orders table and/or a signals table -> ORDER records.
 
 Orders (docs/execution.md §1-§4): ``ts`` and ``symbol`` are required, every other
-column is optional: ``id`` (unique, >= 0; default the row number, orders first,
+column is optional: ``id`` (unique, >= 0; default the row's 0-based position, orders first,
 then signals), ``action`` (new|modify|cancel|close, default new), ``side``
 (buy|sell, required for new), ``qty`` (lots; required for new unless sized
 below, optional for modify and close), ``type`` (market|limit|stop|stop_limit,
@@ -19,7 +19,7 @@ kernel finds ``qty`` when the order acts, so ``qty`` is left null; kelly uses
 target`` (signed position in lots), ``tag``; a target is never sized.
 
 A row that can never be right stops the run (``OrdersError`` naming the file,
-row and column). A row that is well formed but cannot act is kept and rejected
+row counted from 1, and column). A row that is well formed but cannot act is kept and rejected
 at once (status ``rejected``): a price off the tick grid (``off_tick``), a GTD
 expiry at or before ``ts`` (``expiry_past``), a ``ref`` no order has
 (``unknown_ref``), in that order of precedence. Columns a row's action does not
@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .errors import OrdersError
+from .errors import OrdersError, row_label
 from .instruments import Instrument
 from .kernels.records import (
     A_CANCEL,
@@ -142,7 +142,7 @@ def _symbols(df: pl.DataFrame, where: str, index: dict[str, int]) -> np.ndarray:
     idx = col.replace_strict(index, default=None, return_dtype=pl.Int32)
     if idx.null_count():
         row = int(idx.is_null().arg_max())
-        raise OrdersError(f"{where}: row {row}: unknown symbol {col[row]!r} (this run has: {', '.join(index)})")
+        raise OrdersError(f"{where}: {row_label(row)}: unknown symbol {col[row]!r} (this run has: {', '.join(index)})")
     return idx.to_numpy().astype(np.int32)
 
 
@@ -159,7 +159,7 @@ def _steps(qty: np.ndarray, sym: np.ndarray, inst: list[Instrument], where: str,
         s = inst[sym[row]]
         why = (f"is not a whole number of lot steps of {s.lot_step}" if np.isfinite(q[row]) and
                (signed or r[row] > 0) else "must be a positive number")
-        raise OrdersError(f"{where}: row {row}: {col} {float(qty[row])!r} {why} ({s.symbol})")
+        raise OrdersError(f"{where}: {row_label(row)}: {col} {float(qty[row])!r} {why} ({s.symbol})")
     return np.where(rows, r, 0).astype(np.int64)
 
 
@@ -174,7 +174,7 @@ def _float_col(df: pl.DataFrame, name: str, where: str) -> np.ndarray:
     if not col.dtype.is_numeric():
         raise OrdersError(f"{where}: column {name} has type {col.dtype}; expected a number")
     if col.null_count():
-        raise OrdersError(f"{where}: row {int(col.is_null().arg_max())}: {name} is missing")
+        raise OrdersError(f"{where}: {row_label(int(col.is_null().arg_max()))}: {name} is missing")
     return col.cast(pl.Float64).to_numpy()
 
 
@@ -342,9 +342,9 @@ def _check_unique(parts: list[_Part], ids: np.ndarray) -> None:
     (pa_, ra), (pb, rb) = locate(a), locate(b)
     if not pb.explicit[rb]:  # report the row that wrote the id
         (pa_, ra), (pb, rb) = (pb, rb), (pa_, ra)
-    other = f"row {ra}" if pa_ is pb else f"{pa_.where} row {ra}"
-    note = "" if pa_.explicit[ra] else " (rows without an id take their row number, orders first, then signals)"
-    raise OrdersError(f"{pb.where}: row {rb}: id {int(ids[b])} is also the id of {other}{note}")
+    other = row_label(ra) if pa_ is pb else f"{pa_.where} {row_label(ra)}"
+    note = "" if pa_.explicit[ra] else " (rows without an id take their 0-based position, orders first, then signals)"
+    raise OrdersError(f"{pb.where}: {row_label(rb)}: id {int(ids[b])} is also the id of {other}{note}")
 
 
 def _oco_ring(group: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import DataError
+from .errors import DataError, row_label
 from .kernels import ingest
 from .kernels.records import NO_RATES, NO_SIZES, TickChunk
 
@@ -78,7 +78,7 @@ def _ts_to_ns(arr: pa.Array | pa.ChunkedArray, where: str) -> np.ndarray:
                         path=where, rule="wrong_type")
     if arr.null_count:
         row = int(pc.index(pc.is_null(arr), True).as_py())
-        raise DataError(f"{where}: row {row}: ts is missing", path=where, row=row, rule="null_ts")
+        raise DataError(f"{where}: {row_label(row)}: ts is missing", path=where, row=row + 1, rule="null_ts")
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
@@ -370,9 +370,9 @@ class TickStream:
                 name, text = RULES[rule]
                 s = const if const >= 0 else int(sym[bad])
                 raise DataError(
-                    f"{where}: row {row0 + bad}: {text} [rule {name}] (symbol {self.symbols[s]}, "
+                    f"{where}: {row_label(row0 + bad)}: {text} [rule {name}] (symbol {self.symbols[s]}, "
                     f"ts {np.datetime64(int(ts[bad]), 'ns')}, bid {bid[bad]!r}, ask {ask[bad]!r})",
-                    path=where, row=row0 + bad, rule=name)
+                    path=where, row=row0 + bad + 1, rule=name)
             if k:
                 yield _Run(j, *(a[:k] if a.shape[0] else a for a in out), buf=out)
             else:

@@ -28,7 +28,7 @@ import tomllib
 import yaml
 
 from .config import hhmm_ns, parse_decimal, parse_duration_ns, parse_hhmm
-from .errors import ConfigError
+from .errors import ConfigError, term
 
 PPM_PER_PERCENT = 10_000  # 1 % = 10_000 parts per million of 1
 _I64_SAFE = 2**62
@@ -248,10 +248,12 @@ def _check(limits: RiskLimits) -> None:
 def load_risk(section: Mapping[str, Any] | None = None, section_where: str = "",
               file: str | Path | None = None, env: Mapping[str, str] | None = None,
               explicit: Mapping[str, Any] | None = None, *,
-              more_sections: Sequence[tuple[Mapping[str, Any], str]] = ()) -> RiskLimits:
+              more_sections: Sequence[tuple[Mapping[str, Any], str]] = (),
+              explicit_where: Mapping[str, str] | None = None) -> RiskLimits:
     """The risk limits from, later wins: defaults; ``section`` (the ``[risk]`` table of
     the run config, from ``section_where``) and then ``more_sections``; the risk
-    ``file``; ``RISK_<KEY>`` variables of ``env`` (default ``os.environ``); ``explicit``.
+    ``file``; ``RISK_<KEY>`` variables of ``env`` (default ``os.environ``); ``explicit``
+    (``explicit_where`` says where each of its keys came from, for messages).
     """
     limits = RiskLimits()
     for table, where in [(section, section_where or "config"), *more_sections]:
@@ -271,7 +273,9 @@ def load_risk(section: Mapping[str, Any] | None = None, section_where: str = "",
             raise ConfigError(f"unknown environment variable {name} (known: {known})")
         _set(limits, key, value, f"env {name}")
     if explicit:
-        _apply(limits, explicit, "argument", "risk.")
+        for key, value in explicit.items():
+            where = (explicit_where or {}).get(key) or term("risk", key)
+            _apply(limits, {key: value}, where, "risk.")
     _check(limits)
     return limits
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import shutil
 import sys
 import threading
 import time
@@ -17,7 +16,7 @@ import pyarrow as pa
 
 from . import __version__
 from .config import Config, load_config, minor_digits
-from .errors import BacktestrError, ConfigError, DataError
+from .errors import BacktestrError, ConfigError, DataError, term
 from .instruments import kernel_table, load_registry
 from .kernels import engine
 from .kernels.records import (
@@ -33,9 +32,10 @@ from .kernels.records import (
     new_logs,
 )
 from .orders import load_orders
+from .outputs import stage
 from .reader import Source, TickStream, data_span, frame_sources, plan_sources
 from .summary import build_summary
-from .writer import Decoder, LogSink, publish, staging_dir, write_json
+from .writer import Decoder, LogSink, write_json
 
 LEVELS = {"off": LogLevel.OFF, "trades": LogLevel.TRADES, "events": LogLevel.EVENTS, "ticks": LogLevel.TICKS}
 
@@ -339,23 +339,23 @@ def run(
     unknown = [s for s in symbols if s not in reg]
     if unknown:
         raise ConfigError(f"unknown symbol(s) {', '.join(unknown)}: add them to the instrument registry "
-                          "(--instruments FILE or [instruments.NAME] in the config)")
+                          f"({term('instruments')} or [instruments.NAME] in the config)")
     insts = [reg[s] for s in symbols]
     inst = kernel_table(symbols, reg, cfg)
     params = _params(cfg)
     ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg))
     out_path = Path(out) if out is not None else None
-    staging = staging_dir(out_path, force) if out_path is not None else None
+    staged = stage(out_path, "run", "run", replace=force) if out_path is not None else None
+    staging = staged.path if staged is not None else None
     try:
         result = _execute(cfg, symbols, sources, insts, inst, params, ob, staging, progress, t0)
-        if staging is not None and out_path is not None:
+        if staged is not None and staging is not None:
             write_json(staging / "summary.json", result.summary)
-            publish(staging, out_path)
-            result.out = out_path
+            result.out = staged.commit()
         return result
     except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        if staged is not None:
+            staged.discard()
         raise
 
 

@@ -43,6 +43,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numba import njit
 
+from .errors import BacktestrError, term
+from .outputs import stage
+
 __all__ = [
     "ROW_GROUP_ROWS",
     "SYMBOL_PRESETS",
@@ -145,6 +148,7 @@ SYMBOL_PRESETS: dict[str, SynthPreset] = {
     for p in (
         _fx("EURUSD", level=1.08, daily_vol=0.005, spread=6.0, rate=1.4, size=1.5),
         _fx("GBPUSD", level=1.27, daily_vol=0.006, spread=9.0, rate=1.3, size=1.2),
+        SynthPreset("USDJPY", 3, 150.0, 0.006, 9.0, 1.2, "fx", "fx", 1.2, 2, 0.08),
         SynthPreset("XAUUSD", 2, 2300.0, 0.009, 25.0, 1.5, "metal", "metal", 2.0, 2, 0.08),
         _crypto("BTCUSD", level=60000.0, daily_vol=0.03, spread=500.0, size=0.5, size_digits=4),
         _crypto("ETHUSD", level=3000.0, daily_vol=0.035, spread=40.0, size=5.0, size_digits=3),
@@ -309,12 +313,24 @@ def _quotes(
 # --------------------------------------------------------------------------- tables
 
 
+class SynthError(BacktestrError, ValueError):
+    """An argument of the synthetic generator is wrong, or it would write nothing."""
+
+
+class UnknownSynthSymbol(SynthError, KeyError):
+    """No synthetic preset for this symbol."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
 def _preset(symbol: str) -> SynthPreset:
     try:
         return SYMBOL_PRESETS[symbol.upper()]
     except KeyError:
         known = ", ".join(sorted(SYMBOL_PRESETS))
-        raise KeyError(f"unknown synthetic symbol {symbol!r}; known: {known}") from None
+        raise UnknownSynthSymbol(f"unknown synthetic symbol {symbol!r} in {term('symbols')}; "
+                                 f"known: {known}") from None
 
 
 def _symbol_code(symbol: str) -> int:
@@ -324,7 +340,7 @@ def _symbol_code(symbol: str) -> int:
 def _check_seed(seed: int) -> int:
     seed = int(seed)
     if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        raise SynthError(f"{term('seed')} must be a non-negative integer, got {seed}")
     return seed
 
 
@@ -427,10 +443,10 @@ def synth_symbol_day(symbol: str, day: dt.date, seed: int, rate: float | None = 
     if isinstance(day, dt.datetime):
         day = day.date()
     if not EPOCH <= day < HORIZON:
-        raise ValueError(f"day {day} outside the supported range {EPOCH}..{HORIZON - dt.timedelta(days=1)}")
+        raise SynthError(f"day {day} outside the supported range {EPOCH}..{HORIZON - dt.timedelta(days=1)}")
     mean_rate = preset.rate if rate is None else float(rate)
     if not mean_rate > 0.0:
-        raise ValueError(f"rate must be positive, got {rate}")
+        raise SynthError(f"{term('rate')} must be positive, got {rate}")
     k = (day - EPOCH).days
     weekday = day.weekday()
     shapes = _shapes(preset)
@@ -533,24 +549,48 @@ def write_archive(
     rate: float | None = None,
     progress: bool = False,
     workers: int = 1,
+    force: bool = False,
 ) -> dict:
     """Write ``days`` consecutive UTC days from ``start`` for each symbol as a
-    hive-partitioned archive under ``out``. Closed days write no file.
+    hive-partitioned archive under ``out``. Closed days write no file; a span
+    with no trading day at all is refused (nothing would be written).
+
+    The archive appears whole or not at all. An existing ``out`` must be an
+    empty folder, or an archive written by backtestr (replaced with ``force``);
+    anything else is refused and left untouched (docs/safety.md).
 
     Every file depends only on (seed, symbol, day, rate), so ``workers``
     threads give the same files as one.
 
     Returns ``{"files": n, "ticks": n, "symbols": {symbol: ticks}}``.
     """
-    if days < 0:
-        raise ValueError(f"days must be >= 0, got {days}")
+    if days < 1:
+        raise SynthError(f"{term('days')} must be at least 1, got {days}")
     if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise SynthError(f"workers must be >= 1, got {workers}")
+    if not symbols:
+        raise SynthError(f"{term('symbols')} names no symbol")
     names = [_preset(s).symbol for s in symbols]
     if len(set(names)) != len(names):
-        raise ValueError(f"duplicate symbols in {symbols}")
+        raise SynthError(f"duplicate symbols in {term('symbols')}: {', '.join(symbols)}")
     seed = _check_seed(seed)
-    out = Path(out)
+    if rate is not None and not float(rate) > 0.0:
+        raise SynthError(f"{term('rate')} must be positive, got {rate}")
+    last = start + dt.timedelta(days=days - 1)
+    if not (start >= EPOCH and last < HORIZON):
+        raise SynthError(f"{term('start')} {start} and {term('days')} {days}: days must lie in "
+                         f"{EPOCH}..{HORIZON - dt.timedelta(days=1)}")
+    staged = stage(out, "archive", "data synth", replace=force)
+    with staged:
+        info = _write_days(staged.path, names, days, seed, start, rate, progress, workers)
+        if not info["files"]:
+            raise SynthError(f"no trading day for {', '.join(names)} from {start} to {last} "
+                             f"({days} day(s)); nothing was written")
+    return info
+
+
+def _write_days(out: Path, names: list[str], days: int, seed: int, start: dt.date, rate: float | None,
+                progress: bool, workers: int) -> dict:
     jobs = [(name, start + dt.timedelta(days=i)) for name in names for i in range(days)]
 
     def one(job: tuple[str, dt.date]) -> int:

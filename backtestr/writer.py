@@ -8,8 +8,6 @@ and float convenience columns for analytics (docs/outputs.md).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import BacktestrError
 from .kernels.records import (
     EV_REJECTED,
     INTERNAL,
@@ -38,6 +35,7 @@ from .kernels.records import (
     TimeInForce,
     enum_names,
 )
+from .outputs import Staged, stage
 
 TS_COLS = ("ts", "act_ts", "expire_ts", "fill_ts", "open_ts", "close_ts")
 NULL_WHEN_ZERO = ("expire_ts", "fill_ts", "close_ts")
@@ -279,15 +277,10 @@ class LogSink:
 
 
 def staging_dir(out: Path, force: bool) -> Path:
-    """Create the folder results are written into before they are renamed to ``out``."""
-    if out.exists() and not force:
-        raise BacktestrError(f"output folder {out} exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    return tmp
+    """Check ``out`` and create the folder a run's results are written into before
+    :func:`publish` renames them to ``out`` (backtestr/outputs.py: only an earlier
+    run's outputs are replaced, and only with ``force``)."""
+    return stage(out, "run", "run", replace=force).path
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -295,11 +288,5 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def publish(tmp: Path, out: Path) -> None:
-    """Atomically move the finished staging folder into place."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Atomically move the finished staging folder into place, with its manifest."""
+    Staged(tmp, out, "run", "run", replace=True, add=False, replace_arg="force").commit()

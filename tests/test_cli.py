@@ -20,7 +20,8 @@ from tests.tickdata import hive_file, orders_frame
 
 SUMMARY_KEYS = ("ticks", "fills", "initial_cash", "final_cash", "final_equity", "commission", "realized_pnl",
                 "max_drawdown", "wall_s", "ticks_per_s")
-OUTPUTS = ["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet", "summary.json"]
+LOGS = ["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet"]
+OUTPUTS = [".backtestr-manifest.json", *LOGS, "summary.json"]  # "." sorts first
 
 
 @pytest.fixture
@@ -50,8 +51,11 @@ def test_run_writes_every_output_and_a_balanced_summary(arch, orders_file, tmp_p
                "--set", "commission.per_lot=3.5", "--quiet"])
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
-    for name in OUTPUTS[:-1]:
+    for name in LOGS:
         pq.read_table(out / name)  # whole, readable Parquet
+    manifest = json.loads((out / ".backtestr-manifest.json").read_text())
+    assert (manifest["kind"], manifest["command"]) == ("run", "run")
+    assert manifest["files"] == [*LOGS, "summary.json"]  # every file the run wrote, and only those
     s = json.loads((out / "summary.json").read_text())
     for k in SUMMARY_KEYS:
         assert k in s, k
@@ -89,7 +93,7 @@ def test_log_level_off_writes_only_the_summary(arch, orders_file, tmp_path):
     rc = main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out),
                "--set", "run.log_level=off", "--quiet"])
     assert rc == 0
-    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".backtestr-manifest.json", "summary.json"]
 
 
 def test_set_beats_config_file_on_the_command_line(arch, orders_file, tmp_path):
@@ -138,7 +142,7 @@ def test_bad_orders_exit_2_and_write_nothing(arch, tmp_path, capsys):
     bad = tmp_path / "bad.parquet"
     orders_frame([(1, "EURUSD", "buy", 1), (1, "NOPE", "buy", 1)]).write_parquet(bad)
     _fails(["run", "--data", str(arch), "--orders", str(bad), "--out", str(tmp_path / "res"), "--quiet"],
-           capsys, "NOPE", "row 1")
+           capsys, "NOPE", "row 2")
     assert _leftovers(tmp_path, "res") == []
 
 
@@ -147,7 +151,7 @@ def test_bad_row_found_mid_run_exits_2_and_removes_the_staging_folder(tmp_path, 
     # row 3 is crossed (ask 1.09990 < bid 1.10000); orders fill before it is read
     f = hive_file(root, "EURUSD", [1, 2, 3, 4], [1.1, 1.1, 1.1, 1.1], [1.10002, 1.10002, 1.10002, 1.0999])
     _fails(["run", "--data", str(root), "--orders", str(orders_file), "--out", str(tmp_path / "res"),
-            "--quiet"], capsys, str(f), "row 3", "crossed")
+            "--quiet"], capsys, str(f), "row 4", "crossed")
     assert _leftovers(tmp_path, "res") == []
 
 
@@ -156,29 +160,29 @@ def test_missing_orders_and_signals_exit_2(arch, tmp_path, capsys):
     assert _leftovers(tmp_path, "res") == []
 
 
-def test_existing_output_is_refused_without_force_and_replaced_with_it(arch, orders_file, tmp_path, capsys):
+def test_earlier_run_is_refused_without_force_and_replaced_with_it(arch, orders_file, tmp_path, capsys):
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
     argv = ["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out), "--quiet"]
-    _fails(argv, capsys, str(out), "--force")
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
-    assert (out / "keep.txt").read_text() == "mine"
+    assert main(argv) == 0
+    (out / "summary.json").write_text("{}")  # marks the earlier output
+    _fails(argv, capsys, str(out), "earlier", "--force")
+    assert (out / "summary.json").read_text() == "{}"
     assert _leftovers(tmp_path, "res") == ["res"]
     assert main([*argv, "--force"]) == 0
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    assert json.loads((out / "summary.json").read_text())["ticks"] == 4
     assert _leftovers(tmp_path, "res") == ["res"]
 
 
-def test_failed_forced_run_keeps_the_old_output(tmp_path, orders_file, capsys):
+def test_failed_forced_run_keeps_the_old_output(arch, tmp_path, orders_file, capsys):
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
-    root = tmp_path / "arch"
-    hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 2 crossed
+    assert main(["run", "--data", str(arch), "--orders", str(orders_file), "--out", str(out), "--quiet"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    root = tmp_path / "bad"
+    hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # third row crossed
     _fails(["run", "--data", str(root), "--orders", str(orders_file), "--out", str(out), "--force", "--quiet"],
            capsys, "crossed")
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert _leftovers(tmp_path, "res") == ["res"]
 
 
@@ -191,11 +195,11 @@ def test_data_check_good_archive_exits_0(arch, capsys):
 
 def test_data_check_bad_row_exits_1_naming_it(tmp_path, capsys):
     root = tmp_path / "arch"
-    f = hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 2 crossed
+    f = hive_file(root, "EURUSD", [1, 2, 3], [1.1, 1.1, 1.1], [1.10002, 1.10002, 1.0999])  # row 3 crossed
     assert main(["data", "check", str(root)]) == 1
     out = capsys.readouterr().out
     assert str(f) in out
-    assert "row 2" in out
+    assert "row 3" in out  # counted from 1
     assert "crossed" in out
 
 
@@ -216,3 +220,160 @@ def test_synth_then_check_round_trip(tmp_path, capsys):
     assert "OK" in text
     assert f"{rows:,} rows" in text
     assert "EURUSD" in text and "BTCUSD" in text
+
+
+# -- clear messages in the interface in use -------------------------------------------------------
+
+def _walk(parser):
+    """Every (sub)parser with its command path."""
+    import argparse
+
+    yield "backtestr", parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                assert helps.get(name), f"subcommand {name} has no help line"
+                for path, p in _walk(sub):
+                    yield f"{path.replace('backtestr', name, 1)}", p
+
+
+def test_every_subcommand_and_option_has_a_help_line():
+    from backtestr.cli import _parser
+
+    seen = 0
+    for path, p in _walk(_parser()):
+        for action in p._actions:
+            if action.dest == "help":
+                continue
+            assert action.help, f"{path}: {action.option_strings or action.dest} has no help line"
+            seen += 1
+    assert seen > 40  # run, data synth/import/check, risk show, demo and their options
+
+
+def test_version(capsys):
+    from backtestr import __version__
+
+    with pytest.raises(SystemExit) as ei:
+        main(["--version"])
+    assert ei.value.code == 0
+    assert capsys.readouterr().out.strip() == f"backtestr {__version__}"
+
+
+def test_unexpected_error_is_one_line_without_traceback(monkeypatch, capsys):
+    import backtestr.cli as cli
+
+    def boom(a):
+        raise RuntimeError("something\nunforeseen")
+
+    monkeypatch.setattr(cli, "_risk_show", boom)
+    monkeypatch.delenv("BACKTESTR_TRACEBACK", raising=False)
+    assert main(["risk", "show"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "RuntimeError: something unforeseen" in err and "report" in err
+
+
+def test_synth_usdjpy_a_builtin_instrument(tmp_path, capsys):
+    out = tmp_path / "j"
+    assert main(["data", "synth", "--out", str(out), "--symbols", "USDJPY", "--days", "1", "--start", "2024-01-02",
+                 "--rate", "0.01", "--quiet"]) == 0
+    f = out / "symbol=USDJPY" / "date=2024-01-02" / "part-0.parquet"
+    bid = pl.read_parquet(f)["bid"]
+    # USDJPY's tick is 0.001 (backtestr/instruments.toml): every price is a whole number of ticks
+    assert ((bid * 1000 - (bid * 1000).round()).abs() < 1e-6).all()
+    assert 100 < bid.mean() < 200
+    assert main(["data", "check", str(out)]) == 0
+
+
+def test_synth_unknown_symbol_names_it_and_the_flag(tmp_path, capsys):
+    _fails(["data", "synth", "--out", str(tmp_path / "x"), "--symbols", "EURUSD,NOPE", "--days", "1"], capsys,
+           "'NOPE'", "--symbols", "USDJPY")
+    assert not (tmp_path / "x").exists()
+
+
+def test_synth_span_without_trading_days_exits_2_and_writes_nothing(tmp_path, capsys):
+    # 2024-01-06 is a Saturday: the FX market is closed all day (UTC)
+    _fails(["data", "synth", "--out", str(tmp_path / "w"), "--symbols", "EURUSD", "--days", "1",
+            "--start", "2024-01-06", "--quiet"], capsys, "no trading day", "nothing was written")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_ragged_csv_names_the_row_not_polars_options(tmp_path, capsys):
+    src = tmp_path / "r.csv"
+    src.write_text("ts,bid,ask\n2024-01-02T00:00:00Z,1.1,1.2\n2024-01-02T00:00:01Z,1.1,1.2\n"
+                   "2024-01-02T00:00:02Z,1.1,1.2,9\n")
+    err = _fails(["data", "import", str(src), "--out", str(tmp_path / "o"), "--symbol", "EURUSD"], capsys,
+                 str(src), "row 3 (line 4)", "4 fields", "header has 3")
+    assert "truncate_ragged_lines" not in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_import_refuses_a_symbol_the_registry_lacks_unless_given_instruments(tmp_path, capsys):
+    src = tmp_path / "q.csv"
+    src.write_text("ts,bid,ask\n2024-01-02T00:00:00Z,1.1,1.2\n")
+    out = tmp_path / "o"
+    _fails(["data", "import", str(src), "--out", str(out), "--symbol", "EURSEK"], capsys,
+           "EURSEK", "instrument registry", "--instruments FILE")
+    assert not out.exists()
+    reg = tmp_path / "sek.toml"
+    reg.write_text('[EURSEK]\nkind = "fx"\nbase = "EUR"\nquote = "SEK"\ntick_size = "0.0001"\n'
+                   'lot_step = "0.01"\ncontract_size = "100000"\n')
+    assert main(["data", "import", str(src), "--out", str(out), "--symbol", "EURSEK",
+                 "--instruments", str(reg)]) == 0
+    assert (out / "symbol=EURSEK" / "date=2024-01-02" / "part-0.parquet").is_file()
+
+
+def test_import_symbol_column_with_an_unknown_symbol_is_refused(tmp_path, capsys):
+    src = tmp_path / "q.csv"
+    src.write_text("ts,bid,ask,symbol\n2024-01-02T00:00:00Z,1.1,1.2,EUR/USD\n2024-01-02T00:00:01Z,1.1,1.2,ABC/XYZ\n")
+    _fails(["data", "import", str(src), "--out", str(tmp_path / "o")], capsys, "ABCXYZ", "--instruments")
+    assert not (tmp_path / "o").exists()
+
+
+def test_set_risk_error_names_set_not_argument(capsys):
+    err = _fails(["risk", "show", "--set", "risk.max_leverage=3"], capsys, "--set risk.max_leverage",
+                 "unknown key risk.max_leverage")
+    assert "argument" not in err
+
+
+def test_python_errors_name_arguments_not_flags():
+    import backtestr as bt
+
+    with pytest.raises(bt.ConfigError) as ei:
+        bt.load_config(overrides={"risk.max_leverage": 3})
+    assert 'overrides["risk.max_leverage"]' in str(ei.value) and "--set" not in str(ei.value)
+    with pytest.raises(bt.ConfigError) as ei:
+        bt.load_config(risk={"max_leverage": 3})
+    assert 'risk["max_leverage"]' in str(ei.value) and "--set" not in str(ei.value)
+
+
+def test_orders_csv_time_without_seconds_parses(arch, tmp_path):
+    src = tmp_path / "o.csv"
+    # mixed forms: the column stays text and goes through the time parser
+    src.write_text("ts,symbol,side,qty\n2024-01-02T00:00:01Z,EURUSD,buy,1\n2024-01-02 00:00,EURUSD,sell,1\n")
+    out = tmp_path / "res"
+    assert main(["run", "--data", str(arch), "--orders", str(src), "--out", str(out), "--quiet"]) == 0
+    # by hand: the sell at 00:00 acts on the 1 s tick (bid 1.10000), the buy at 1 s on the 2 s tick
+    # (ask 1.10003)
+    fills = pl.read_parquet(out / "fills.parquet")
+    assert fills["price_ticks"].to_list() == [110000, 110003]
+
+
+def test_orders_csv_time_error_quotes_the_failing_value_and_its_row(arch, tmp_path, capsys):
+    src = tmp_path / "o.csv"
+    src.write_text("ts,symbol,side,qty\n2024-01-02 00:00:01,EURUSD,buy,1\n2024-01-02 00:00:02,EURUSD,sell,1\n"
+                   "2024-01-02 00:00:0x,EURUSD,buy,1\n")
+    err = _fails(["run", "--data", str(arch), "--orders", str(src), "--out", str(tmp_path / "res"), "--quiet"],
+                 capsys, str(src), "row 3", "'2024-01-02 00:00:0x'")
+    assert "00:00:01" not in err
+    assert _leftovers(tmp_path, "res") == []
+
+
+def test_import_time_error_quotes_the_failing_value_and_its_row(tmp_path, capsys):
+    src = tmp_path / "q.csv"
+    src.write_text("ts,bid,ask\n2024-01-02 00:00,1.1,1.2\n2024-01-02 00:00:01.5,1.1,1.2\n"
+                   "2024-01-02 00:0x,1.1,1.2\n")
+    err = _fails(["data", "import", str(src), "--out", str(tmp_path / "o"), "--symbol", "EURUSD"], capsys,
+                 "row 3 (line 4)", "'2024-01-02 00:0x'")
+    assert "00:00:01.5" not in err

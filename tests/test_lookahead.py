@@ -135,10 +135,10 @@ def test_same_inputs_give_byte_identical_outputs(tmp_path, level):
     one, two = _files(tmp_path / "o1"), _files(tmp_path / "o2")
     events = ["events.parquet"] if level == "ticks" else []  # the lifecycle log from level events on
     assert sorted(one) == sorted(["equity.parquet", "fills.parquet", "orders.parquet", "positions.parquet",
-                                  "summary.json", *events])
+                                  "summary.json", ".backtestr-manifest.json", *events])
     assert one.keys() == two.keys()
     for name in one:
-        if name.endswith(".parquet"):
+        if name.endswith(".parquet") or name == ".backtestr-manifest.json":
             assert one[name] == two[name], name
     s1, s2 = json.loads(one["summary.json"]), json.loads(two["summary.json"])
     for k in ("wall_s", "kernel_s", "ticks_per_s"):

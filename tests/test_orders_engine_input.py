@@ -112,7 +112,7 @@ def refused(*rows: dict, row: int, words: tuple[str, ...], **dtypes) -> str:
         load(*rows, **dtypes)
     msg = str(ei.value)
     assert msg.startswith(WHERE), msg
-    assert re.search(rf"\brow {row}\b", msg), msg
+    assert re.search(rf"\brow {row + 1}\b", msg), msg  # ``row`` is 0-based; messages count from 1
     for w in words:
         assert w in msg, (w, msg)
     return msg
@@ -161,10 +161,10 @@ def test_missing_required_value_for_the_rows_action_or_type(row, col, why):
 def test_missing_required_column_says_there_is_none():
     with pytest.raises(bt.OrdersError) as ei:
         load({"ts": 1, "symbol": "EURUSD", "qty": 1.0})
-    assert "row 0: side is required for action new (there is no side column)" in str(ei.value)
+    assert "row 1: side is required for action new (there is no side column)" in str(ei.value)
     with pytest.raises(bt.OrdersError) as ei:
         load({"ts": 1, "symbol": "EURUSD", "action": "cancel"})
-    assert "row 0: ref is required for action cancel (there is no ref column)" in str(ei.value)
+    assert "row 1: ref is required for action cancel (there is no ref column)" in str(ei.value)
 
 
 @pytest.mark.parametrize("row", [
@@ -214,22 +214,22 @@ def test_negative_distance_or_stop_price_is_refused(col, value):
 
 
 def test_duplicate_ids_are_refused_naming_the_later_row():
-    msg = refused(od(id=5), od(id=6), od(id=5), row=2, words=("id 5", "row 0"))
-    assert "row 2: id 5 is also the id of row 0" in msg
+    msg = refused(od(id=5), od(id=6), od(id=5), row=2, words=("id 5", "row 1"))
+    assert "row 3: id 5 is also the id of row 1" in msg
 
 
 def test_explicit_id_equal_to_a_defaulted_row_number_is_refused():
     # row 0 has no id, so its id is 0; row 1 asks for id 0
     msg = refused(od(id=None), od(id=0), row=1, words=("id 0",))
-    assert "row 1: id 0 is also the id of row 0 (rows without an id take their row number" in msg
+    assert "row 2: id 0 is also the id of row 1 (rows without an id take their 0-based position" in msg
 
 
 def test_order_id_equal_to_a_signal_id_is_refused():
     # two orders: the signal's id is 2
     with pytest.raises(bt.OrdersError) as ei:
         load(od(id=2), od(id=7), signals=signals_frame([(1, "EURUSD", 1)]))
-    assert str(ei.value) == ("orders frame: row 0: id 2 is also the id of signals frame row 0 "
-                             "(rows without an id take their row number, orders first, then signals)")
+    assert str(ei.value) == ("orders frame: row 1: id 2 is also the id of signals frame row 1 "
+                             "(rows without an id take their 0-based position, orders first, then signals)")
 
 
 def test_negative_or_fractional_id_is_refused():
@@ -270,7 +270,7 @@ def test_refusals_reach_the_user_through_run_before_the_kernel(tmp_path):
     hive_file(root, "EURUSD", [1, 2], [1.1, 1.1], [1.10002, 1.10002])
     with pytest.raises(bt.OrdersError) as ei:
         bt.run(root, orders=frame(od(), od(sl_pct=0.5, sl_ticks=3)))
-    assert "orders frame: row 1: sl_ticks and sl_pct are both set" in str(ei.value)
+    assert "orders frame: row 2: sl_ticks and sl_pct are both set" in str(ei.value)
 
 
 # -- soft rejections --------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def _refused(arch, frame: pl.DataFrame, row: int, *words: str) -> None:
     with pytest.raises(bt.OrdersError) as ei:
         bt.run(arch, orders=frame)
     msg = str(ei.value)
-    assert re.search(rf"\brow {row}\b", msg), msg
+    assert re.search(rf"\brow {row + 1}\b", msg), msg  # ``row`` is 0-based; messages count from 1
     for w in words:
         assert w in msg, (w, msg)
 
@@ -117,7 +117,7 @@ def test_bad_signal_row_is_refused(arch):
     # -0.333 lot is not a whole number of 0.01 steps
     with pytest.raises(bt.OrdersError) as ei:
         bt.run(arch, signals=signals_frame([(1, "EURUSD", 1), (2, "EURUSD", -0.333)]))
-    assert re.search(r"\brow 1\b", str(ei.value))
+    assert re.search(r"\brow 2\b", str(ei.value))  # the second row, counted from 1
 
 
 # -- strictly after t, own symbol --------------------------------------------------

@@ -89,7 +89,7 @@ def refused(*rows: dict, row: int, words: tuple[str, ...], minor_digits: int | N
         _book(frame(*rows, **dtypes) if rows else None, signals, minor_digits)
     msg = str(ei.value)
     assert msg.startswith(where), msg
-    assert re.search(rf"\brow {row}\b", msg), msg
+    assert re.search(rf"\brow {row + 1}\b", msg), msg  # ``row`` is 0-based; messages count from 1
     for w in words:
         assert w in msg, (w, msg)
     return msg

@@ -62,10 +62,10 @@ def test_bad_row_stops_the_run_naming_file_row_and_rule(tmp_path, rule):
     e = ei.value
     msg = str(e)
     assert str(f) in msg
-    assert re.search(r"\brow 2\b", msg), msg
+    assert re.search(r"\brow 3\b", msg), msg
     assert _rule_of(msg) == rule
     assert Path(e.path) == f
-    assert e.row == 2
+    assert e.row == 3
     assert e.rule == rule
 
 
@@ -79,8 +79,8 @@ def test_row_number_counts_within_its_own_file(tmp_path, rule):
     with pytest.raises(bt.DataError) as ei:
         bt.run(root)
     assert Path(ei.value.path) == f
-    assert ei.value.row == 2
-    assert re.search(r"\brow 2\b", str(ei.value))
+    assert ei.value.row == 3
+    assert re.search(r"\brow 3\b", str(ei.value))
 
 
 def test_row_number_is_right_past_row_groups_and_batches(tmp_path):
@@ -92,8 +92,8 @@ def test_row_number_is_right_past_row_groups_and_batches(tmp_path):
     f = _hive(root, rows, row_group_size=3)
     with pytest.raises(bt.DataError) as ei:
         bt.run(root, overrides={"run.chunk_rows": 2})
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 6, "crossed")
-    assert re.search(r"\brow 6\b", str(ei.value))
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 7, "crossed")
+    assert re.search(r"\brow 7\b", str(ei.value))
 
 
 def test_skip_drops_each_bad_row_and_counts_it_by_rule(tmp_path):
@@ -129,7 +129,7 @@ def test_default_mode_stops_at_the_first_bad_row(tmp_path):
     f = _hive(root, [(1, 1.1, 1.10002), (2, NAN, 1.1), (3, 0.0, 1.1)])
     with pytest.raises(bt.DataError) as ei:
         bt.run(root)
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 1, "nan_price")
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 2, "nan_price")
 
 
 @pytest.mark.parametrize("chunk_rows", [
@@ -144,7 +144,7 @@ def test_unsorted_row_is_found_whatever_the_batch_size(tmp_path, chunk_rows):
     f = _hive(root, [(1, 1.1, 1.10002), (2, 1.1, 1.10002), (1.5, 1.1, 1.10002), (4, 1.1, 1.10002)])
     with pytest.raises(bt.DataError) as ei:
         bt.run(root, overrides={"run.chunk_rows": chunk_rows})
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 2, "unsorted")
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 3, "unsorted")
 
 
 def test_overlapping_files_of_one_symbol_are_unsorted(tmp_path):
@@ -157,7 +157,7 @@ def test_overlapping_files_of_one_symbol_are_unsorted(tmp_path):
     f = _hive(root, [(4, 1.1, 1.10002), (6, 1.1, 1.10002)], part="p1.parquet")
     with pytest.raises(bt.DataError) as ei:
         bt.run(root)
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 0, "unsorted")
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 1, "unsorted")
 
 
 def test_duplicate_across_two_files_is_found_in_the_second_file(tmp_path):
@@ -167,7 +167,7 @@ def test_duplicate_across_two_files_is_found_in_the_second_file(tmp_path):
     f = _hive(root, [(3, 1.1, 1.10002), (4, 1.1, 1.10002)])
     with pytest.raises(bt.DataError) as ei:
         bt.run(root)
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 0, "duplicate")
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 1, "duplicate")
 
 
 def test_row_number_is_right_when_row_groups_are_skipped_by_start(tmp_path):
@@ -179,7 +179,7 @@ def test_row_number_is_right_when_row_groups_are_skipped_by_start(tmp_path):
     f = _hive(root, rows, row_group_size=3)
     with pytest.raises(bt.DataError) as ei:
         bt.run(root, overrides={"data.start": "2024-01-02T00:00:04"})
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 4, "crossed")
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 5, "crossed")
 
 
 @pytest.mark.parametrize(("value", "rule"), [(None, "nan_price"), (math.inf, "nan_price"),
@@ -190,7 +190,7 @@ def test_null_infinite_and_negative_prices(tmp_path, value, rule):
     f = write_file(tmp_path / "arch" / "symbol=EURUSD" / "date=2024-01-02" / "part-0.parquet", t)
     with pytest.raises(bt.DataError) as ei:
         bt.run(tmp_path / "arch")
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 1, rule)
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 2, rule)
 
 
 def test_off_tick_ask_alone(tmp_path):
@@ -199,7 +199,7 @@ def test_off_tick_ask_alone(tmp_path):
     f = _hive(root, [(1, 1.1, 1.10002), (2, 1.1, 1.100025)])
     with pytest.raises(bt.DataError) as ei:
         bt.run(root)
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 1, "off_tick")
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 2, "off_tick")
 
 
 def test_tick_size_of_each_instrument_decides_off_tick(tmp_path):
@@ -211,7 +211,7 @@ def test_tick_size_of_each_instrument_decides_off_tick(tmp_path):
     f = _hive(root2, [(1, 2050.25, 2050.5), (2, 2050.255, 2050.5)], symbol="XAUUSD")
     with pytest.raises(bt.DataError) as ei:
         bt.run(root2)
-    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 1, "off_tick")
+    assert (Path(ei.value.path), ei.value.row, ei.value.rule) == (f, 2, "off_tick")
 
 
 def test_file_without_symbol_column_or_partition(tmp_path):

@@ -76,7 +76,7 @@ def test_each_layer_overrides_the_one_before(tmp_path):
     r = load_risk(section={"max_positions": 1, "breaker_losses": 4}, section_where="run.toml", file=f,
                   env={"RISK_MAX_POSITIONS": "3", "RISK_TIMEZONE": "Europe/London", "HOME": "/x"},
                   explicit={"max_positions": 4})
-    assert r["max_positions"] == 4 and r.sources["max_positions"] == "argument"
+    assert r["max_positions"] == 4 and r.sources["max_positions"] == 'risk["max_positions"]'
     assert r["breaker_losses"] == 4 and r.sources["breaker_losses"] == "run.toml"
     assert r["max_orders"] == 7 and r.sources["max_orders"] == str(f)
     assert r["timezone"] == "Europe/London" and r.sources["timezone"] == "env RISK_TIMEZONE"
@@ -98,8 +98,9 @@ def test_load_config_layers_config_file_risk_file_env_set_and_argument(tmp_path)
     cfg = load_config(cfg_file, ["risk.max_positions=4", "risk.breaker_losses=3"], risk_file=risk_file,
                       env=env, risk={"max_positions": 5})
     r = cfg.risk
-    assert (r["max_positions"], r.sources["max_positions"]) == (5, "argument")
-    assert (r["breaker_losses"], r.sources["breaker_losses"]) == (3, "argument")  # --set risk.*
+    # each explicit value is named by the argument that gave it
+    assert (r["max_positions"], r.sources["max_positions"]) == (5, 'risk["max_positions"]')
+    assert (r["breaker_losses"], r.sources["breaker_losses"]) == (3, 'overrides["risk.breaker_losses"]')
     assert (r["max_orders"], r.sources["max_orders"]) == (9, "env RISK_MAX_ORDERS")
     assert (r["daily_loss_limit_pct"], r.sources["daily_loss_limit_pct"]) == (Decimal("2.5"), str(risk_file))
     assert (r["max_exposure"], r.sources["max_exposure"]) == (Decimal(5000), str(cfg_file))
@@ -241,7 +242,7 @@ def test_unknown_risk_env_variable_named():
 def test_out_of_range_values_refused(key, value, words):
     with pytest.raises(bt.ConfigError) as ei:
         load_risk(explicit={key: value}, env={})
-    assert f"argument: risk.{key}" in str(ei.value) and words in str(ei.value)
+    assert f'risk["{key}"]: risk.{key}' in str(ei.value) and words in str(ei.value)
 
 
 def test_missing_and_unknown_kind_of_risk_file(tmp_path):
@@ -301,7 +302,7 @@ def test_risk_params_by_hand():
         "kelly_cap": 0.125,
     }
     # a 0-digit currency: 1234.56 is not a whole minor unit
-    with pytest.raises(bt.ConfigError, match=r"argument: risk.max_order_notional = 1234.56"):
+    with pytest.raises(bt.ConfigError, match=r'risk\["max_order_notional"\]: risk.max_order_notional = 1234.56'):
         risk_params(r, 0)
 
 
@@ -403,8 +404,8 @@ def test_show_lists_every_key_in_human_form():
     rows = _rows(text)
     assert list(rows) == list(RISK_KEYS)
     assert rows["margin_call_level"] == ("100 %", "default")
-    assert rows["max_exposure"] == ("2500.5", "argument")
-    assert rows["max_orders"] == ("3", "argument")
+    assert rows["max_exposure"] == ("2500.5", 'risk["max_exposure"]')
+    assert rows["max_orders"] == ("3", 'risk["max_orders"]')
     assert rows["order_window"] == ("250ms", "env RISK_ORDER_WINDOW")
     assert rows["breaker_cooldown"] == ("1h", "default")
     assert rows["daily_loss_limit"] == ("off", "default")
@@ -422,7 +423,7 @@ def test_cli_risk_show_prints_values_and_sources(tmp_path, monkeypatch, capsys):
     assert rows["timezone"] == ("America/New_York", str(risk))
     assert rows["day_start"] == ("17:00", str(risk))
     assert rows["daily_loss_limit_pct"] == ("2.5 %", "env RISK_DAILY_LOSS_LIMIT_PCT")
-    assert rows["max_orders"] == ("20", "argument")
+    assert rows["max_orders"] == ("20", "--set risk.max_orders")  # the command line names its flag
     assert rows["stop_out_level"] == ("50 %", "default")
 
 
@@ -433,7 +434,7 @@ def test_cli_risk_show_bad_input_exits_2_naming_key_and_file(tmp_path, capsys):
     assert "max_postions" in err and str(risk) in err
     assert main(["risk", "show", "--set", "risk.stop_out_level=150"]) == 2
     err = capsys.readouterr().err
-    assert "risk.stop_out_level = 150 % (from argument)" in err
+    assert "risk.stop_out_level = 150 % (from --set risk.stop_out_level)" in err
     assert "risk.margin_call_level = 100 % (from default)" in err
 
 

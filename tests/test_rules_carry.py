@@ -166,7 +166,7 @@ def test_a_funding_rate_beyond_one_is_a_bad_row_only_when_the_column_is_used():
     o = orders({"t": 0.5 * H, "side": "buy", "qty": 1})
     with pytest.raises(bt.DataError) as ei:
         run(data, o, instruments=_eur(funding_rate="column", funding_interval="8h", funding_time="00:00"))
-    assert (ei.value.row, ei.value.rule) == (1, "bad_funding_rate")
+    assert (ei.value.row, ei.value.rule) == (2, "bad_funding_rate")  # the second row, counted from 1
     res = run(data, o, instruments=_eur(funding_rate="0.0001", funding_interval="8h", funding_time="00:00"))
     assert res.summary["ticks"] == 2
 

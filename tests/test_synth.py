@@ -71,7 +71,8 @@ def test_layout_weekend_and_summary(archive):
         rows[s] += frame.height
     assert summary["symbols"] == rows
     assert summary["ticks"] == sum(rows.values())
-    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temp files left
+    # the manifest, no temp files
+    assert [p for p in out.rglob("*") if p.name.startswith(".")] == [out / ".backtestr-manifest.json"]
 
 
 def test_schema_has_no_symbol_column(archive):
@@ -177,7 +178,7 @@ def test_row_groups_are_limited(tmp_path):
 
 
 def test_bad_arguments():
-    with pytest.raises(KeyError, match="unknown synthetic symbol"):
+    with pytest.raises(KeyError, match="unknown synthetic symbol 'NOPE'.*known: .*USDJPY"):
         synth_symbol_day("NOPE", dt.date(2024, 1, 3), 1)
     with pytest.raises(ValueError, match="seed"):
         synth_symbol_day("EURUSD", dt.date(2024, 1, 3), -1)
