@@ -149,6 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE")
     c.add_argument("--instruments", action="append", metavar="FILE")
     c.set_defaults(fn=_check)
+    from .bars.cli import add_parser as _bars_parser
+    _bars_parser(dsub)
 
     k = sub.add_parser("risk", help="risk limits")
     ksub = k.add_subparsers(dest="risk_cmd", required=True)

@@ -19,10 +19,10 @@ import pyarrow as pa
 from ..config import Config, load_config
 from ..errors import BacktestrError, ConfigError, DataError
 from ..instruments import Instrument, load_registry
+from . import DEFAULT_TIMEFRAMES
 from .frame import bar_frame
 from .timeframes import BarSettings, Timeframe, session_bounds, settle
 
-DEFAULT_TIMEFRAMES = ("1m", "15m", "1h", "1d")
 _NO_BOUNDS = np.zeros(0, np.int64)
 
 

@@ -54,6 +54,9 @@ def parse_timeframe(text: object, name: str = "timeframes") -> Timeframe:
     m = _TF.match(text) if isinstance(text, str) else None
     ok = m is not None and int(m.group(1)) >= 1 and (m.group(2) in UNIT_NS or
                                                     (m.group(2) in SESSION_UNITS and m.group(1) == "1"))
+    if m is not None and m.group(2) in SESSION_UNITS and not ok:
+        raise ConfigError(f"{name}: {text!r} is not a timeframe: daily and weekly bars are '1d' and '1w' "
+                          "only (n = 1)")
     if not ok or m is None:
         raise ConfigError(f"{name}: {text!r} is not a timeframe (expected <n><unit> with n >= 1 and unit "
                           "s, m or h, such as '15m', or '1d', '1w')")
