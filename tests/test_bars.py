@@ -43,10 +43,13 @@ class Sessions:
         self.z = ZoneInfo(tz)
         self.h, self.m = (int(x) for x in hhmm.split(":"))
         self.weeks: dict[tuple[int, int], tuple[int, int]] = {}
+        self.starts: dict[date, int] = {}
 
     def start(self, d: date) -> int:
-        local = datetime(d.year, d.month, d.day, self.h, self.m, tzinfo=self.z)
-        return utc_ns(*local.astimezone(UTC).timetuple()[:6])
+        if d not in self.starts:
+            local = datetime(d.year, d.month, d.day, self.h, self.m, tzinfo=self.z)
+            self.starts[d] = utc_ns(*local.astimezone(UTC).timetuple()[:6])
+        return self.starts[d]
 
     def day(self, t: int) -> tuple[int, int]:
         d0 = (EPOCH + timedelta(microseconds=t // 1000)).date()
