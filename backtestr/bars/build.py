@@ -24,6 +24,8 @@ from .frame import bar_frame
 from .timeframes import BarSettings, Timeframe, session_bounds, settle
 
 _NO_BOUNDS = np.zeros(0, np.int64)
+_AHEAD_NS = 31 * 86_400 * 10**9
+PY_HINT = "instruments=[FILE] or [instruments.NAME] in the config"
 
 
 def bars(
@@ -60,24 +62,26 @@ def _config(config: str | Path | Mapping[str, Any] | Config | None) -> Config:
     return load_config(config)
 
 
-def _registry(cfg: Config, instruments: list[str | Path], symbols: list[str]) -> list[Instrument]:
+def _registry(cfg: Config, instruments: list[str | Path], symbols: list[str], hint: str) -> list[Instrument]:
     reg = load_registry(cfg, instruments)
     unknown = [s for s in symbols if s not in reg]
     if unknown:
         raise ConfigError(f"unknown symbol(s) {', '.join(unknown)}: add them to the instrument registry "
-                          "(instruments=[FILE] or [instruments.NAME] in the config)")
+                          f"({hint})")
     return [reg[s] for s in symbols]
 
 
-def build(data: Any, s: BarSettings, cfg: Config, instruments: list[str | Path]) -> pl.DataFrame:
-    """The bars of ``data`` under settled ``s`` and ``cfg``."""
+def build(data: Any, s: BarSettings, cfg: Config, instruments: list[str | Path],
+          hint: str = PY_HINT) -> pl.DataFrame:
+    """The bars of ``data`` under settled ``s`` and ``cfg``; ``hint`` says how to add an
+    instrument in the interface in use."""
     from ..kernels import barsagg
     from ..reader import TickStream
     from ..run import _select_symbols, _sources, pipelined
 
     where = "tick frame" if isinstance(data, pl.DataFrame | pa.Table) else str(data)
     symbols, sources = _select_symbols(_sources(data, cfg), cfg, where)
-    insts = _registry(cfg, instruments, symbols)
+    insts = _registry(cfg, instruments, symbols, hint)
     inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
     stream = TickStream(sources, symbols, inv_tick, cfg["data.start"], cfg["data.end"], cfg["run.chunk_rows"],
                         cfg["run.on_bad_rows"] == "skip")
@@ -85,6 +89,7 @@ def build(data: Any, s: BarSettings, cfg: Config, instruments: list[str | Path])
     states = [barsagg.new_state(len(symbols)) for _ in s.timeframes]
     done: list[list[np.ndarray]] = [[] for _ in s.timeframes]
     out = np.empty((0, barsagg.B_COLS), np.int64)
+    cached = [_NO_BOUNDS for _ in s.timeframes]  # session boundaries of the last chunks
     ticks = 0
     for chunk in pipelined(stream):
         n = chunk.ts.shape[0]
@@ -95,7 +100,11 @@ def build(data: Any, s: BarSettings, cfg: Config, instruments: list[str | Path])
             out = np.empty((n, barsagg.B_COLS), np.int64)
         lo, hi = int(chunk.ts[0]), int(chunk.ts[-1])
         for j, tf in enumerate(s.timeframes):
-            bounds = session_bounds(tf, s, lo, hi) if tf.session else _NO_BOUNDS
+            bounds = _NO_BOUNDS
+            if tf.session:
+                bounds = cached[j]
+                if bounds.shape[0] < 2 or bounds[0] > lo or bounds[-1] <= hi:  # a month ahead, reused
+                    bounds = cached[j] = session_bounds(tf, s, lo, max(hi, lo + _AHEAD_NS))
             k, bad = barsagg.aggregate(chunk.ts, chunk.sym, chunk.bid, chunk.ask, basis, tf.length_ns, bounds,
                                        states[j], out)
             if bad >= 0:  # pragma: no cover - session_bounds covers the chunk

@@ -42,7 +42,8 @@ def run_cli(a: argparse.Namespace) -> int:
     items = [t.strip() for t in a.timeframes.split(",") if t.strip()]
     s = settle(items, a.price, a.session_tz, a.session_start, names=FLAGS)
     cfg = load_config(a.config, a.set or None)
-    frame = build(a.archive, s, cfg, a.instruments or [])
+    frame = build(a.archive, s, cfg, a.instruments or [],
+                  hint="--instruments FILE or [instruments.NAME] in the --config file")
     meta = write_bars(frame, a.out, s, force=a.force, source=str(a.archive))
     if not a.quiet:
         print(json.dumps({"out": str(a.out), **meta}, indent=2))
