@@ -35,12 +35,12 @@ def bar_frame(rows: np.ndarray, tf: Timeframe, symbols: list[str], insts: list[I
               price: str) -> pl.DataFrame:
     """The bars of one timeframe: ``rows`` as written by ``barsagg``."""
     sym = rows[:, B.B_SYM]
-    tick = np.array([float(i.tick_size) for i in insts], np.float64)[sym] if len(insts) else np.zeros(0)
+    tick = np.array([float(i.tick_size) for i in insts], np.float64)[sym]
     per_unit = tick / 2.0 if price == "mid" else tick  # price of one integer unit
     unit = price_unit(price)
-    n = rows[:, B.B_N]
+    n = rows[:, B.B_N]  # >= 1 in every bar
     cols: dict[str, object] = {
-        "symbol": np.array(symbols, dtype=object)[sym] if len(symbols) else np.zeros(0, object),
+        "symbol": np.array(symbols, dtype=object)[sym],
         "timeframe": [tf.text] * rows.shape[0],
         "ts_open": rows[:, B.B_OPEN_TS],
         "ts_close": rows[:, B.B_CLOSE_TS],
@@ -52,7 +52,7 @@ def bar_frame(rows: np.ndarray, tf: Timeframe, symbols: list[str], insts: list[I
     cols["n_ticks"] = n
     cols["spread_min_ticks"] = rows[:, B.B_SPREAD_MIN]
     cols["spread_max_ticks"] = rows[:, B.B_SPREAD_MAX]
-    cols["spread_mean"] = rows[:, B.B_SPREAD_SUM] * tick / np.maximum(n, 1)
+    cols["spread_mean"] = rows[:, B.B_SPREAD_SUM] * tick / n
     sch = schema(price)
-    df = pl.DataFrame({k: pl.Series(k, v, dtype=sch[k] if sch[k] != UTC_NS else pl.Int64) for k, v in cols.items()})
+    df = pl.DataFrame({k: pl.Series(k, v, dtype=pl.Int64 if sch[k] == UTC_NS else sch[k]) for k, v in cols.items()})
     return df.with_columns(pl.col("ts_open", "ts_close").cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"))
