@@ -165,6 +165,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config key")
     c.add_argument("--instruments", action="append", metavar="FILE", help="extra instrument registry (TOML)")
     c.set_defaults(fn=_check)
+    from .bars.cli import add_parser as _bars_parser
+    _bars_parser(dsub)
 
     k = sub.add_parser("risk", help="risk limits", description="Risk limits.")
     ksub = k.add_subparsers(dest="risk_cmd", required=True, metavar="COMMAND", help="one of:")
