@@ -35,7 +35,7 @@ from .errors import OutputError, term
 
 MANIFEST = ".backtestr-manifest.json"
 FORMAT = "backtestr-outputs"
-KIND_NAMES = {"run": "the outputs of a run", "archive": "a tick archive"}
+KIND_NAMES = {"run": "the outputs of a run", "archive": "a tick archive", "bars": "a bar archive"}
 _SHOWN = 5  # foreign files named in a message
 
 

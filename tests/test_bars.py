@@ -380,3 +380,36 @@ def test_bad_rows_follow_the_run_rules() -> None:
 def test_pyarrow_table_input(built: dict[str, pl.DataFrame]) -> None:
     table: pa.Table = tick_frame(TICKS).to_arrow()
     assert bt.bars(table, TFS, price="bid").equals(built["bid"])
+
+
+def test_cli_unknown_symbol_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t = [(r[0], "ZZZ", r[2], r[3]) for r in TICKS[:30] if r[1] == "EURUSD"]
+    root = write_tick_archive(tmp_path / "ticks", t)
+    assert main(["data", "bars", str(root), "--out", str(tmp_path / "bars")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown symbol(s) ZZZ" in err and "--instruments FILE" in err
+    assert not (tmp_path / "bars").exists()
+    reg = tmp_path / "zzz.toml"
+    reg.write_text('[ZZZ]\ntick_size = "0.00001"\nlot_step = "0.01"\n')
+    assert main(["data", "bars", str(root), "--out", str(tmp_path / "bars"), "--instruments", str(reg),
+                 "--timeframes", "1h", "--quiet"]) == 0
+    got = read_bars(tmp_path / "bars")
+    assert got["symbol"].unique().to_list() == ["ZZZ"] and got["n_ticks"].sum() == len(t)
+
+
+def test_cli_bars_refuses_a_folder_holding_other_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t = [r for r in TICKS[:30] if r[1] == "EURUSD"]
+    root = write_tick_archive(tmp_path / "ticks", t)
+    out = tmp_path / "bars"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["data", "bars", str(root), "--out", str(out), "--timeframes", "1h", "--quiet", "--force"]) == 2
+    assert "notes.txt" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
+    # an earlier bar archive is replaced with --force, refused without it
+    out2 = tmp_path / "bars2"
+    assert main(["data", "bars", str(root), "--out", str(out2), "--timeframes", "1h", "--quiet"]) == 0
+    assert main(["data", "bars", str(root), "--out", str(out2), "--timeframes", "1h", "--quiet"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["data", "bars", str(root), "--out", str(out2), "--timeframes", "15m", "--quiet", "--force"]) == 0
+    assert read_bars(out2)["timeframe"].unique().to_list() == ["15m"]

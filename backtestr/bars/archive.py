@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ..errors import DataError
-from ..writer import publish, staging_dir, write_json
+from ..outputs import stage
+from ..writer import write_json
 from .frame import UTC_NS
 from .timeframes import BarSettings
 
@@ -21,23 +21,17 @@ PARTITIONS = ("symbol", "timeframe")
 def write_bars(frame: pl.DataFrame, out: str | Path, s: BarSettings, force: bool = False,
                source: str = "") -> dict[str, Any]:
     """Write ``frame`` (bars of ``bars()``) as a bar archive at ``out``; returns what bars.json holds."""
-    out_path = Path(out)
-    staging = staging_dir(out_path, force)
-    try:
+    with stage(out, "bars", "data bars", replace=force) as staged:
         counts: dict[str, dict[str, int]] = {}
         for (sym, tf), part in frame.group_by(PARTITIONS, maintain_order=True):
-            folder = staging / f"symbol={sym}" / f"timeframe={tf}"
+            folder = staged.path / f"symbol={sym}" / f"timeframe={tf}"
             folder.mkdir(parents=True)
             part.drop(PARTITIONS).sort("ts_open").write_parquet(folder / "part-0.parquet")
             counts.setdefault(str(sym), {})[str(tf)] = part.height
         meta = {"price": s.price, "session_tz": s.session_tz, "session_start": s.session_start,
                 "timeframes": [t.text for t in s.timeframes], "source": source, "bars": counts}
-        write_json(staging / META, meta)
-        publish(staging, out_path)
-        return meta
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        write_json(staged.path / META, meta)
+    return meta
 
 
 def read_bars(path: str | Path) -> pl.DataFrame:
