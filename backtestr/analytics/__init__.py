@@ -1,0 +1,1 @@
+"""Statistics, plots and reports computed from a run's logs."""
