@@ -61,12 +61,18 @@ class RunLogs:
         return str(self.folder) if self.folder is not None else "the run's result"
 
 
-def open_logs(source: Any) -> RunLogs:
+def open_logs(source: Any, summary: dict[str, Any] | None = None) -> RunLogs:
     """Open ``source``: a run's output folder (path) or a ``Result``.
 
     Raises ``AnalyticsError`` naming the path and what is wrong when it is
-    not the output of a finished run.
+    not the output of a finished run. With ``summary`` (the run's summary,
+    before it is written), ``source`` is the folder the run is writing.
     """
+    if summary is not None and isinstance(source, str | Path):
+        path = Path(source)
+        frames = {k: pl.scan_parquet(path / f"{k}.parquet") for k in KINDS if (path / f"{k}.parquet").is_file()}
+        _check_columns(frames, str(path))
+        return RunLogs(dict(summary), path, frames)
     if hasattr(source, "summary") and hasattr(source, "out"):
         if source.out is not None:
             return open_logs(source.out)

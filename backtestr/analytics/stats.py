@@ -144,8 +144,9 @@ def compute(logs: RunLogs, s: StatsSettings) -> Stats:
             v[k] = rat[k]
         v["daily_max_drawdown_pct"] = rat["daily_max_drawdown_pct"]
         dd = drawdowns(eq, start, end)
-        v["max_drawdown"] = dd["max_drawdown_minor"] / scale
-        v["max_drawdown_pct"] = dd["max_drawdown_pct"]
+        # the run's own figure is exact (every tick); the log may hold one row per equity_interval
+        v["max_drawdown"] = summ.get("max_drawdown_minor", dd["max_drawdown_minor"]) / scale
+        v["max_drawdown_pct"] = summ.get("max_drawdown_pct", dd["max_drawdown_pct"])
         for k in ("start", "trough", "end"):
             v[f"max_drawdown_{k}"] = _iso(dd[f"max_drawdown_{k}"])
         for k in ("max_drawdown_duration_s", "max_drawdown_recovery_s", "longest_drawdown_s", "drawdowns"):
