@@ -24,12 +24,9 @@ def _close_ns(d: date, tz: ZoneInfo, minutes: int) -> int:
     return int(local.astimezone(_UTC).timestamp()) * NS
 
 
-def calendar_closes(start_ns: int, end_ns: int, s: StatsSettings) -> tuple[np.ndarray, list[date], np.ndarray]:
-    """Every day's close (UTC ns) from the first after ``start_ns`` to the first weekday close after ``end_ns``.
-
-    Returns the closes, their local dates and a mask of those on the
-    calendar (all for ``daily``, Monday to Friday for ``weekdays``).
-    """
+def calendar_closes(start_ns: int, end_ns: int, s: StatsSettings) -> tuple[np.ndarray, list[date]]:
+    """Every day's close (UTC ns) from the first after ``start_ns`` to the first weekday close after ``end_ns``,
+    with their local dates."""
     tz, minutes = ZoneInfo(s.timezone), s.day_end_minutes
     d = datetime.fromtimestamp(start_ns / NS, _UTC).astimezone(tz).date() - timedelta(days=1)
     closes, days = [], []
@@ -38,18 +35,20 @@ def calendar_closes(start_ns: int, end_ns: int, s: StatsSettings) -> tuple[np.nd
         if c > start_ns:
             closes.append(c)
             days.append(d)
-            if c > end_ns and (s.calendar == "daily" or d.weekday() < 5):
+            if c > end_ns and d.weekday() < 5:
                 break
         d += timedelta(days=1)
-    on = np.array([s.calendar == "daily" or x.weekday() < 5 for x in days], bool)
-    return np.array(closes, np.int64), days, on
+    return np.array(closes, np.int64), days
 
 
 def sessions(equity: pl.LazyFrame, closes: np.ndarray) -> pl.DataFrame:
-    """Per session k (rows with ``closes[k-1] <= ts < closes[k]``): its last equity and row count."""
-    k = pl.lit(pl.Series("c", closes, pl.Int64)).search_sorted(pl.col("ts").dt.epoch("ns"), side="right")
-    return (equity.select(k.cast(pl.Int64).alias("k"), "equity_minor")
-            .group_by("k").agg(pl.col("equity_minor").last().alias("last"), pl.len().alias("rows"))
+    """Per session k (rows with ``closes[k-1] <= ts < closes[k]``): its last equity, and whether a row of
+    it falls on a Saturday (UTC)."""
+    t = pl.col("ts").dt.epoch("ns")
+    k = pl.lit(pl.Series("c", closes, pl.Int64)).search_sorted(t, side="right")
+    saturday = (t // (86_400 * NS) + 3) % 7 == 5  # 1970-01-01 was a Thursday (3, Monday 0)
+    return (equity.select(k.cast(pl.Int64).alias("k"), "equity_minor", saturday.alias("sat"))
+            .group_by("k").agg(pl.col("equity_minor").last().alias("last"), pl.col("sat").any())
             .sort("k").collect())
 
 
@@ -58,29 +57,30 @@ def daily_equity(equity: pl.LazyFrame, initial_minor: int, start_ns: int, end_ns
     """Equity at each close of the calendar and the period returns between them.
 
     ``s.calendar`` may be ``auto``: then it is ``daily`` when ``crypto`` (a
-    symbol trades every day) or sessions closing on a Saturday or Sunday have
-    equity rows, else ``weekdays``. Returns the frame (``close``, ``day``,
-    ``equity_minor``, ``ret``) and the settings with the calendar resolved.
-    The first period starts at the first tick from ``initial_minor``; the last
-    ends at the last equity row, labelled with the close that follows it.
+    symbol trades every day) or the equity log has a row on a Saturday (UTC,
+    when every FX market is closed), else ``weekdays``. Returns the frame
+    (``close``, ``day``, ``equity_minor``, ``ret``) and the settings with the
+    calendar resolved. The first period starts at the first tick from
+    ``initial_minor``; the last ends at the last equity row, labelled with
+    the close that follows it.
     """
-    probe = s if s.calendar != "auto" else StatsSettings(s.timezone, s.day_end, "daily")
-    closes, days, on = calendar_closes(start_ns, end_ns, probe)
+    closes, days = calendar_closes(start_ns, end_ns, s)
     per = sessions(equity, closes)
-    last = np.full(closes.shape[0], -1, np.int64)
-    have = np.zeros(closes.shape[0], bool)
+    n = closes.shape[0]
+    last = np.full(n, -1, np.int64)
+    have = np.zeros(n, bool)
     ks = per["k"].to_numpy()
-    ks_in = ks < closes.shape[0]
-    last[ks[ks_in]] = per["last"].to_numpy()[ks_in]
-    have[ks[ks_in]] = True
-    weekend = bool(np.any(have & np.array([d.weekday() >= 5 for d in days], bool)))
-    if s.calendar == "auto":
-        s = s.resolved(weekend or crypto)
-        closes, days, on = calendar_closes(start_ns, end_ns, s)
-        last, have = last[:closes.shape[0]], have[:closes.shape[0]]
+    inside = ks < n
+    last[ks[inside]] = per["last"].to_numpy()[inside]
+    have[ks[inside]] = True
+    s = s.resolved(bool(per["sat"].any()) or crypto)
+    if s.calendar == "daily":
+        on = np.zeros(n, bool)
+        on[:int(np.searchsorted(closes, end_ns, side="right")) + 1] = True
+    else:
+        on = np.array([d.weekday() < 5 for d in days], bool)
     # the equity at a close: the last row of that session or of any before it
-    idx = np.where(have, np.arange(closes.shape[0]), -1)
-    idx = np.maximum.accumulate(idx)
+    idx = np.maximum.accumulate(np.where(have, np.arange(n), -1))
     eq = np.where(idx >= 0, last[np.maximum(idx, 0)], initial_minor)[on]
     prev = np.concatenate(([initial_minor], eq[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -61,7 +61,7 @@ def trade_stats(t: pl.DataFrame, scale: int) -> dict[str, Any]:
         "max_loss_streak": _streaks(np.sign(net), -1),
         "sqn": None,
         "avg_duration_s": None, "median_duration_s": None, "max_duration_s": None,
-        "mfe_efficiency": None, "mae_efficiency": None, "total_efficiency": None,
+        "entry_efficiency": None, "exit_efficiency": None, "total_efficiency": None,
     }
     if n >= 2:
         sd = float(np.std(net / scale, ddof=1))
@@ -88,9 +88,9 @@ def efficiency(t: pl.DataFrame) -> dict[str, float | None]:
     rng = f - a
     ok = rng > 0
     if not ok.any():
-        return {"mfe_efficiency": None, "mae_efficiency": None, "total_efficiency": None}
-    return {"mfe_efficiency": float(np.mean(f[ok] / rng[ok])),
-            "mae_efficiency": float(np.mean((g[ok] - a[ok]) / rng[ok])),
+        return {"entry_efficiency": None, "exit_efficiency": None, "total_efficiency": None}
+    return {"entry_efficiency": float(np.mean(f[ok] / rng[ok])),
+            "exit_efficiency": float(np.mean((g[ok] - a[ok]) / rng[ok])),
             "total_efficiency": float(np.mean(g[ok] / rng[ok]))}
 
 
