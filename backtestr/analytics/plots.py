@@ -65,9 +65,9 @@ def equity_figure(logs: RunLogs, buckets: int = BUCKETS) -> go.Figure:
         peak = pl.col("equity_minor") + pl.col("drawdown_minor")
         d = reduce_minmax(eq, pl.when(peak > 0).then(-100.0 * pl.col("drawdown_minor") / peak).otherwise(0.0),
                           buckets)
-        fig.add_trace(go.Scattergl(x=_dt(e["ts"]), y=e["v"].to_numpy(), mode="lines", name="equity",
+        fig.add_trace(go.Scatter(x=_dt(e["ts"]), y=e["v"].to_numpy(), mode="lines", name="equity",
                                    line={"color": "#1f77b4", "width": 1.5}), row=1, col=1)
-        fig.add_trace(go.Scattergl(x=_dt(d["ts"]), y=d["v"].to_numpy(), mode="lines", name="drawdown %",
+        fig.add_trace(go.Scatter(x=_dt(d["ts"]), y=d["v"].to_numpy(), mode="lines", name="drawdown %",
                                    fill="tozeroy", line={"color": LOSS, "width": 1}), row=2, col=1)
         rows = eq.select(pl.len()).collect().item()
         if rows > e.height:
@@ -131,7 +131,7 @@ def trades_figure(logs: RunLogs, symbol: str, data: Any = None, max_trades: int 
                 x = _dt(f["ts"])
             else:
                 x = f["ts"].to_numpy()
-            fig.add_trace(go.Scattergl(x=x, y=f["price"].to_numpy(), mode="lines", name="fill prices",
+            fig.add_trace(go.Scatter(x=x, y=f["price"].to_numpy(), mode="lines", name="fill prices",
                                        line={"color": "#bbb", "width": 1}))
             title += " (price: fill prices; give the tick data for bars)"
     for label, color, mask in (("winning", WIN, t["net_pnl_minor"] > 0), ("losing", LOSS, t["net_pnl_minor"] <= 0)):
@@ -184,7 +184,7 @@ def excursion_figure(logs: RunLogs, max_points: int = MAX_POINTS) -> go.Figure:
     s = logs.scale
     for label, color, mask in (("winning", WIN, t["net_pnl_minor"] > 0), ("losing", LOSS, t["net_pnl_minor"] <= 0)):
         sub = t.filter(mask)
-        fig.add_trace(go.Scattergl(x=(-sub["mae_minor"] / s).to_numpy(), y=(sub["mfe_minor"] / s).to_numpy(),
+        fig.add_trace(go.Scatter(x=(-sub["mae_minor"] / s).to_numpy(), y=(sub["mfe_minor"] / s).to_numpy(),
                                    mode="markers", name=f"{label} trades",
                                    marker={"color": color, "size": 5, "opacity": 0.7}))
     title = "Adverse (MAE) and favourable (MFE) excursion per trade"
