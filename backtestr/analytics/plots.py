@@ -30,24 +30,36 @@ WIN, LOSS, FLAT = "#2ca02c", "#d62728", "#7f7f7f"
 NS = 10**9
 
 
-def reduce_minmax(lf: pl.LazyFrame, value: pl.Expr, buckets: int = BUCKETS) -> pl.DataFrame:
-    """``ts``, ``v``: per time bucket the first, lowest, highest and last row of ``value``, in time order."""
+def reduce_minmax(lf: pl.LazyFrame, value: pl.Expr | list[pl.Expr], buckets: int = BUCKETS) -> Any:
+    """``ts``, ``v``: per time bucket its first row, lowest value, highest value and last row, in time order.
+
+    A bucket is about one pixel wide, so its lowest and highest values are
+    drawn at a third and two thirds of the bucket's rows' span: the vertical
+    stroke a pixel column would show. With a list of expressions, one frame
+    per expression from one pass over ``lf``.
+    """
+    values = value if isinstance(value, list) else [value]
     t = pl.col("ts").dt.epoch("ns")
-    span = lf.select(t.min().alias("lo"), t.max().alias("hi")).collect()
+    span = lf.select(t.first().alias("lo"), t.last().alias("hi")).collect()  # the logs are in time order
     if span.height == 0 or span["lo"][0] is None:
-        return pl.DataFrame(schema={"ts": pl.Int64, "v": pl.Float64})
+        empty = pl.DataFrame(schema={"ts": pl.Int64, "v": pl.Float64})
+        return [empty] * len(values) if isinstance(value, list) else empty
     lo, hi = int(span["lo"][0]), int(span["hi"][0])
     width = max((hi - lo) // buckets + 1, 1)
-    per = (lf.select(t.alias("t"), value.cast(pl.Float64).alias("v"))
-           .with_columns(((pl.col("t") - lo) // width).alias("b"))
-           .group_by("b")
-           .agg(pl.col("t").first().alias("t0"), pl.col("v").first().alias("v0"),
-                pl.col("t").get(pl.col("v").arg_min()).alias("t1"), pl.col("v").min().alias("v1"),
-                pl.col("t").get(pl.col("v").arg_max()).alias("t2"), pl.col("v").max().alias("v2"),
-                pl.col("t").last().alias("t3"), pl.col("v").last().alias("v3"))
-           .collect())
-    parts = [per.select(pl.col(f"t{i}").alias("ts"), pl.col(f"v{i}").alias("v")) for i in range(4)]
-    return pl.concat(parts).unique(subset="ts", keep="first").sort("ts")
+    aggs = [pl.col("t").first().alias("t0"), pl.col("t").last().alias("t3")]
+    for j in range(len(values)):
+        v = pl.col(f"v{j}")
+        aggs += [v.first().alias(f"v{j}_0"), v.min().alias(f"v{j}_1"), v.max().alias(f"v{j}_2"),
+                 v.last().alias(f"v{j}_3")]
+    per = (lf.select(t.alias("t"), *[e.cast(pl.Float64).alias(f"v{j}") for j, e in enumerate(values)])
+           .group_by(((pl.col("t") - lo) // width).alias("b")).agg(aggs).collect()
+           .with_columns((pl.col("t0") + (pl.col("t3") - pl.col("t0")) // 3).alias("t1"),
+                         (pl.col("t0") + 2 * (pl.col("t3") - pl.col("t0")) // 3).alias("t2")))
+    out = []
+    for j in range(len(values)):
+        parts = [per.select(pl.col(f"t{i}").alias("ts"), pl.col(f"v{j}_{i}").alias("v")) for i in range(4)]
+        out.append(pl.concat(parts).unique(subset="ts", keep="first").sort("ts"))
+    return out if isinstance(value, list) else out[0]
 
 
 def _dt(ns: pl.Series | np.ndarray) -> np.ndarray:
@@ -61,10 +73,10 @@ def equity_figure(logs: RunLogs, buckets: int = BUCKETS) -> go.Figure:
     title = "Equity and drawdown"
     if eq is not None:
         scale = logs.scale
-        e = reduce_minmax(eq, pl.col("equity_minor") / scale, buckets)
         peak = pl.col("equity_minor") + pl.col("drawdown_minor")
-        d = reduce_minmax(eq, pl.when(peak > 0).then(-100.0 * pl.col("drawdown_minor") / peak).otherwise(0.0),
-                          buckets)
+        e, d = reduce_minmax(eq, [pl.col("equity_minor") / scale,
+                                  pl.when(peak > 0).then(-100.0 * pl.col("drawdown_minor") / peak).otherwise(0.0)],
+                             buckets)
         fig.add_trace(go.Scatter(x=_dt(e["ts"]), y=e["v"].to_numpy(), mode="lines", name="equity",
                                    line={"color": "#1f77b4", "width": 1.5}), row=1, col=1)
         fig.add_trace(go.Scatter(x=_dt(d["ts"]), y=d["v"].to_numpy(), mode="lines", name="drawdown %",

@@ -7,7 +7,9 @@ columns it needs; the results are small (one row per day or per drawdown).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -41,19 +43,89 @@ def calendar_closes(start_ns: int, end_ns: int, s: StatsSettings) -> tuple[np.nd
     return np.array(closes, np.int64), days
 
 
-def sessions(equity: pl.LazyFrame, closes: np.ndarray) -> pl.DataFrame:
-    """Per session k (rows with ``closes[k-1] <= ts < closes[k]``): its last equity, and whether a row of
-    it falls on a Saturday (UTC)."""
+@dataclass
+class EquityScan:
+    """What one pass over the equity log gives: the equity at each close and the drawdown episodes."""
+
+    closes: np.ndarray  # UTC ns of every day's close (calendar_closes)
+    days: list[date]
+    at_close: np.ndarray  # equity (minor) at each close: the last row before it; -1 where no row is
+    saturday: bool  # a row falls on a Saturday (UTC)
+    rows: int
+    final_minor: int
+    drawdown: dict[str, Any]
+
+
+def scan_equity(equity: pl.LazyFrame, start_ns: int, end_ns: int, s: StatsSettings) -> EquityScan:
+    """One lazy select over the equity log (``ts``, ``equity_minor``, ``drawdown_minor``); the result is small.
+
+    The equity at a close is that of the last row before it (a row at the
+    close itself belongs to the next day). A drawdown episode runs from a row
+    at a peak (``drawdown_minor == 0``; the run's start when the first rows
+    are already below the initial cash) to the next row at a peak (its
+    recovery), or to the end when there is none.
+    """
+    closes, days = calendar_closes(start_ns, end_ns, s)
+    c = pl.Series("c", closes, pl.Int64).cast(pl.Datetime("ns", "UTC"))
     t = pl.col("ts").dt.epoch("ns")
-    k = pl.lit(pl.Series("c", closes, pl.Int64)).search_sorted(t, side="right")
-    saturday = (t // (86_400 * NS) + 3) % 7 == 5  # 1970-01-01 was a Thursday (3, Monday 0)
-    return (equity.select(k.cast(pl.Int64).alias("k"), "equity_minor", saturday.alias("sat"))
-            .group_by("k").agg(pl.col("equity_minor").last().alias("last"), pl.col("sat").any())
-            .sort("k").collect())
+    dd = pl.col("drawdown_minor")
+    peak = dd == 0
+    starts = peak & (dd.shift(-1) > 0)  # a peak row followed by a drawdown
+    tp = t.filter(peak)
+    trough = t.gather(dd.arg_max())
+    before = pl.col("ts").search_sorted(c, side="left")  # rows before each close
+    r = equity.select(
+        before.implode().alias("n_before"),
+        pl.col("equity_minor").gather((before.cast(pl.Int64) - 1).clip(0)).implode().alias("at"),
+        ((t // (86_400 * NS) + 3) % 7 == 5).any().alias("saturday"),  # 1970-01-01 was a Thursday
+        pl.len().alias("rows"),
+        pl.col("equity_minor").last().alias("final"),
+        dd.max().alias("dd"),
+        (dd / (pl.col("equity_minor") + dd)).max().alias("pct"),
+        trough.first().alias("trough"),
+        tp.filter(tp <= trough.first()).max().alias("peak"),
+        tp.filter(tp > trough.first()).min().alias("back"),
+        (tp.shift(-1) - tp).filter(starts.filter(peak)).max().alias("longest"),
+        tp.filter(starts.filter(peak)).last().alias("last_start"),
+        tp.min().alias("first_peak"),
+        starts.sum().alias("episodes"),
+        (dd.first() > 0).alias("head"),
+    ).collect().row(0, named=True)
+    n_before = np.array(r["n_before"], np.int64)
+    at = np.where(n_before > 0, np.array(r["at"], np.int64), -1)
+    return EquityScan(closes, days, at, bool(r["saturday"]), int(r["rows"]), int(r["final"]),
+                      _episodes(r, start_ns, end_ns))
 
 
-def daily_equity(equity: pl.LazyFrame, initial_minor: int, start_ns: int, end_ns: int,
-                 s: StatsSettings, crypto: bool = False) -> tuple[pl.DataFrame, StatsSettings]:
+def _episodes(r: dict[str, Any], start_ns: int, end_ns: int) -> dict[str, Any]:
+    if not r["dd"]:
+        return {"max_drawdown_minor": 0, "max_drawdown_pct": 0.0, "max_drawdown_start": None,
+                "max_drawdown_trough": None, "max_drawdown_end": None, "max_drawdown_duration_s": 0.0,
+                "max_drawdown_recovery_s": 0.0, "longest_drawdown_s": 0.0, "drawdowns": 0}
+    begin = r["peak"] if r["peak"] is not None else start_ns
+    back = r["back"]
+    spans = [r["longest"] or 0]
+    if r["head"]:  # below the initial cash from the first row: from the start to the first peak
+        spans.append((r["first_peak"] if r["first_peak"] is not None else end_ns) - start_ns)
+    if r["last_start"] is not None and (back is None or r["last_start"] > back):
+        spans.append(end_ns - r["last_start"])  # the last episode, not recovered
+    elif back is None:
+        spans.append(end_ns - begin)
+    return {
+        "max_drawdown_minor": int(r["dd"]),
+        "max_drawdown_pct": float(r["pct"]) * 100.0,
+        "max_drawdown_start": int(begin),
+        "max_drawdown_trough": int(r["trough"]),
+        "max_drawdown_end": None if back is None else int(back),
+        "max_drawdown_duration_s": ((end_ns if back is None else back) - begin) / NS,
+        "max_drawdown_recovery_s": None if back is None else (back - r["trough"]) / NS,
+        "longest_drawdown_s": max(spans) / NS,
+        "drawdowns": int(r["episodes"]) + int(bool(r["head"])),
+    }
+
+
+def daily_equity(scan: EquityScan, initial_minor: int, end_ns: int, s: StatsSettings,
+                 crypto: bool = False) -> tuple[pl.DataFrame, StatsSettings]:
     """Equity at each close of the calendar and the period returns between them.
 
     ``s.calendar`` may be ``auto``: then it is ``daily`` when ``crypto`` (a
@@ -64,24 +136,15 @@ def daily_equity(equity: pl.LazyFrame, initial_minor: int, start_ns: int, end_ns
     ``initial_minor``; the last ends at the last equity row, labelled with
     the close that follows it.
     """
-    closes, days = calendar_closes(start_ns, end_ns, s)
-    per = sessions(equity, closes)
+    closes, days = scan.closes, scan.days
     n = closes.shape[0]
-    last = np.full(n, -1, np.int64)
-    have = np.zeros(n, bool)
-    ks = per["k"].to_numpy()
-    inside = ks < n
-    last[ks[inside]] = per["last"].to_numpy()[inside]
-    have[ks[inside]] = True
-    s = s.resolved(bool(per["sat"].any()) or crypto)
+    s = s.resolved(scan.saturday or crypto)
     if s.calendar == "daily":
         on = np.zeros(n, bool)
         on[:int(np.searchsorted(closes, end_ns, side="right")) + 1] = True
     else:
         on = np.array([d.weekday() < 5 for d in days], bool)
-    # the equity at a close: the last row of that session or of any before it
-    idx = np.maximum.accumulate(np.where(have, np.arange(n), -1))
-    eq = np.where(idx >= 0, last[np.maximum(idx, 0)], initial_minor)[on]
+    eq = np.where(scan.at_close >= 0, scan.at_close, initial_minor)[on]
     prev = np.concatenate(([initial_minor], eq[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         ret = np.where(prev > 0, eq / prev.astype(np.float64) - 1.0, np.nan)
@@ -124,50 +187,6 @@ def ratios(r: np.ndarray, s: StatsSettings) -> dict[str, float | None]:
     gain, loss = float(adj[adj > 0].sum()), float(-adj[adj < 0].sum())
     out["omega"] = gain / loss if loss > 0 else None
     return out
-
-
-def drawdowns(equity: pl.LazyFrame, start_ns: int, end_ns: int) -> dict[str, float | int | None]:
-    """Drawdown episodes from every equity row: the deepest (money) with its duration and recovery.
-
-    An episode runs from the last row at a peak (``drawdown_minor == 0``; the
-    run's start when the first rows are already below the initial cash) to
-    the next row at a peak (its recovery), or to the end when there is none.
-    """
-    ts = pl.col("ts").dt.epoch("ns")
-    at_peak = pl.col("drawdown_minor") == 0
-    ep = (equity.select(ts.alias("t"), "drawdown_minor", "equity_minor")
-          .with_columns(at_peak.cast(pl.Int64).cum_sum().alias("ep"),
-                        pl.when(at_peak).then(pl.col("t")).forward_fill().alias("peak_t"),
-                        pl.when(at_peak).then(pl.col("t")).backward_fill().alias("back_t"))
-          .filter(pl.col("drawdown_minor") > 0)
-          .group_by("ep")
-          .agg(pl.col("peak_t").first(), pl.col("back_t").first(),
-               pl.col("drawdown_minor").max().alias("dd"),
-               pl.col("t").get(pl.col("drawdown_minor").arg_max()).alias("trough_t"),
-               (pl.col("drawdown_minor") / (pl.col("equity_minor") + pl.col("drawdown_minor")))
-               .max().alias("pct"))
-          .collect())
-    none = {"max_drawdown_minor": 0, "max_drawdown_pct": 0.0, "max_drawdown_start": None,
-            "max_drawdown_trough": None, "max_drawdown_end": None, "max_drawdown_duration_s": 0.0,
-            "max_drawdown_recovery_s": 0.0, "longest_drawdown_s": 0.0, "drawdowns": 0}
-    if ep.height == 0:
-        return none
-    start = ep["peak_t"].fill_null(start_ns).to_numpy()
-    end_or_now = ep["back_t"].fill_null(end_ns).to_numpy()
-    order = np.argsort(start, kind="stable")  # episodes in time order: the first of equal depths
-    i = int(order[np.argmax(ep["dd"].to_numpy()[order])])
-    back = ep["back_t"][i]
-    return {
-        "max_drawdown_minor": int(ep["dd"][i]),
-        "max_drawdown_pct": float(ep["pct"].max()) * 100.0,
-        "max_drawdown_start": int(start[i]),
-        "max_drawdown_trough": int(ep["trough_t"][i]),
-        "max_drawdown_end": None if back is None else int(back),
-        "max_drawdown_duration_s": (int(end_or_now[i]) - int(start[i])) / NS,
-        "max_drawdown_recovery_s": None if back is None else (int(back) - int(ep["trough_t"][i])) / NS,
-        "longest_drawdown_s": float((end_or_now - start).max()) / NS,
-        "drawdowns": ep.height,
-    }
 
 
 def period_table(daily: pl.DataFrame, initial_minor: int, every: str) -> pl.DataFrame:

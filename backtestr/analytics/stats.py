@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .returns import daily_equity, drawdowns, period_table, ratios
+from .returns import daily_equity, period_table, ratios, scan_equity
 from .settings import StatsSettings, settle
 from .source import RunLogs, open_logs
 from .trades import breakdown, closed_trades, exposure, trade_stats
@@ -128,11 +128,11 @@ def compute(logs: RunLogs, s: StatsSettings) -> Stats:
     empty_daily = pl.DataFrame(schema={"close": pl.Datetime("ns", "UTC"), "day": pl.Date,
                                        "equity_minor": pl.Int64, "ret": pl.Float64})
     daily = empty_daily
-    has_eq = eq is not None and start is not None and end is not None and \
-        eq.select(pl.len()).collect().item() > 0
-    if has_eq:
-        daily, s = daily_equity(eq, init, start, end, s, _crypto(summ.get("symbols", ())))
-        final = int(eq.select(pl.col("equity_minor").last()).collect().item())
+    rows = eq.select(pl.len()).collect().item() if eq is not None else 0  # from the Parquet footer
+    scan = scan_equity(eq, start, end, s) if eq is not None and rows and start is not None and end else None
+    if scan is not None:
+        daily, s = daily_equity(scan, init, end, s, _crypto(summ.get("symbols", ())))
+        final = scan.final_minor
         v["final_equity"] = final / scale
         v["total_return_pct"] = (final / init - 1.0) * 100 if init > 0 else None
         r = daily["ret"].to_numpy()
@@ -143,7 +143,7 @@ def compute(logs: RunLogs, s: StatsSettings) -> Stats:
         for k in ("sharpe", "sortino", "calmar", "omega"):
             v[k] = rat[k]
         v["daily_max_drawdown_pct"] = rat["daily_max_drawdown_pct"]
-        dd = drawdowns(eq, start, end)
+        dd = scan.drawdown
         # the run's own figure is exact (every tick); the log may hold one row per equity_interval
         v["max_drawdown"] = summ.get("max_drawdown_minor", dd["max_drawdown_minor"]) / scale
         v["max_drawdown_pct"] = summ.get("max_drawdown_pct", dd["max_drawdown_pct"])
