@@ -157,3 +157,23 @@ def test_undefined_ratios_are_null_and_explained(tmp_path):
     st = stats(write_run(tmp_path / "one", equity=equity_records(one)))
     assert st["periods"] == 1 and st["sharpe"] is None
     assert "at least 2 periods" in st.notes["sharpe"]
+
+
+def test_drawdown_episodes_by_hand(tmp_path):
+    h = 3600
+    t = [utc_ns("2024-01-02T10:00") + k * h * 10**9 for k in (0, 1, 2, 3, 5, 8, 9, 10)]
+    rows = list(zip(t, [9_900_000,  # below the initial 10,000,000 from the first row: an episode from the start
+                        10_000_000,  # back at the peak after 1 h
+                        10_200_000,  # a new peak (12:00)
+                        9_996_000,  # the deepest: 204,000 below 10,200,000 = 2 % (13:00)
+                        10_100_000,
+                        10_200_000,  # recovered at 18:00: 6 h after the peak, 5 h after the trough
+                        10_300_000,  # a new peak (19:00)
+                        10_250_000], strict=True))  # 50,000 below it at the end (20:00): not recovered
+    st = stats(write_run(tmp_path / "dd", equity=equity_records(rows)))
+    assert st["drawdowns"] == 3
+    assert st["max_drawdown"] == 2040.0 and st["max_drawdown_pct"] == pytest.approx(2.0)
+    assert (st["max_drawdown_start"], st["max_drawdown_trough"], st["max_drawdown_end"]) == (
+        "2024-01-02T12:00:00Z", "2024-01-02T13:00:00Z", "2024-01-02T18:00:00Z")
+    assert st["max_drawdown_duration_s"] == 6 * h and st["max_drawdown_recovery_s"] == 5 * h
+    assert st["longest_drawdown_s"] == 6 * h  # the others: 1 h from the start, 1 h to the end
