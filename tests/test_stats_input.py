@@ -27,10 +27,14 @@ def test_missing_file_and_archive_folders_are_named(tmp_path):
         stats(tmp_path / "ticks")
 
 
-def test_an_interrupted_runs_staging_folder_is_refused(tmp_path):
-    staging = write_run(tmp_path / ".out.tmp-4242", equity=np.zeros(0, EQUITY))
-    with pytest.raises(AnalyticsError, match=r"staging folder of a run that did not finish.*out"):
+@pytest.mark.parametrize("name", [".out.tmp-4242", ".out.tmp-4242-9f3a0c1e"])
+def test_an_interrupted_runs_staging_folder_is_refused(tmp_path, name):
+    staging = write_run(tmp_path / name, equity=np.zeros(0, EQUITY))
+    with pytest.raises(AnalyticsError, match=r"staging folder of a run that did not finish.*folder \S*/out$"):
         stats(staging)
+    old = write_run(tmp_path / name.replace("tmp", "old"), equity=np.zeros(0, EQUITY))
+    with pytest.raises(AnalyticsError, match="a previous output being replaced"):
+        stats(old)
 
 
 def test_damaged_logs_and_summaries_are_named(tmp_path):

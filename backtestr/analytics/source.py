@@ -25,7 +25,7 @@ NEEDED = {  # the integer columns the statistics read (docs/outputs.md)
     "orders": ("order_id",),
     "events": ("event_name", "before", "after"),
 }
-_STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<what>tmp|old)-[0-9A-Za-z]+$")
+_STAGING = re.compile(r"^\.(?P<name>.+?)\.(?P<what>tmp|old)-[0-9A-Za-z-]+$")
 
 
 class AnalyticsError(BacktestrError):
