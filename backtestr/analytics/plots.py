@@ -52,7 +52,9 @@ def reduce_minmax(lf: pl.LazyFrame, value: pl.Expr | list[pl.Expr], buckets: int
         aggs += [v.first().alias(f"v{j}_0"), v.min().alias(f"v{j}_1"), v.max().alias(f"v{j}_2"),
                  v.last().alias(f"v{j}_3")]
     per = (lf.select(t.alias("t"), *[e.cast(pl.Float64).alias(f"v{j}") for j, e in enumerate(values)])
-           .group_by(((pl.col("t") - lo) // width).alias("b")).agg(aggs).collect()
+           .with_columns(((pl.col("t") - lo) // width).alias("b"))
+           .set_sorted("b")  # rows in time order: the buckets are runs, grouped without hashing
+           .group_by("b").agg(aggs).collect()
            .with_columns((pl.col("t0") + (pl.col("t3") - pl.col("t0")) // 3).alias("t1"),
                          (pl.col("t0") + 2 * (pl.col("t3") - pl.col("t0")) // 3).alias("t2")))
     out = []

@@ -56,14 +56,16 @@ class EquityScan:
     drawdown: dict[str, Any]
 
 
-def scan_equity(equity: pl.LazyFrame, start_ns: int, end_ns: int, s: StatsSettings) -> EquityScan:
+def scan_equity(equity: pl.LazyFrame, start_ns: int, end_ns: int, s: StatsSettings,
+                need_pct: bool = True) -> EquityScan:
     """One lazy select over the equity log (``ts``, ``equity_minor``, ``drawdown_minor``); the result is small.
 
     The equity at a close is that of the last row before it (a row at the
     close itself belongs to the next day). A drawdown episode runs from a row
     at a peak (``drawdown_minor == 0``; the run's start when the first rows
     are already below the initial cash) to the next row at a peak (its
-    recovery), or to the end when there is none.
+    recovery), or to the end when there is none. ``need_pct``: also the
+    largest drawdown in percent of its peak (the run's summary has it exact).
     """
     closes, days = calendar_closes(start_ns, end_ns, s)
     c = pl.Series("c", closes, pl.Int64).cast(pl.Datetime("ns", "UTC"))
@@ -74,14 +76,18 @@ def scan_equity(equity: pl.LazyFrame, start_ns: int, end_ns: int, s: StatsSettin
     tp = t.filter(peak)
     trough = t.gather(dd.arg_max())
     before = pl.col("ts").search_sorted(c, side="left")  # rows before each close
+    day = 86_400 * NS
+    sat0 = (start_ns // day - (start_ns // day + 3) % 7 + 5) * day  # the Saturday (UTC) of start's week
+    sats = np.arange(sat0, end_ns + day, 7 * day, dtype=np.int64)  # 1970-01-01 was a Thursday (3, Monday 0)
+    edges = pl.Series("s", np.stack([sats, sats + day], axis=1).ravel(), pl.Int64).cast(pl.Datetime("ns", "UTC"))
     r = equity.select(
         before.implode().alias("n_before"),
         pl.col("equity_minor").gather((before.cast(pl.Int64) - 1).clip(0)).implode().alias("at"),
-        ((t // (86_400 * NS) + 3) % 7 == 5).any().alias("saturday"),  # 1970-01-01 was a Thursday
+        pl.col("ts").search_sorted(edges, side="left").implode().alias("saturdays"),  # rows before each edge
         pl.len().alias("rows"),
         pl.col("equity_minor").last().alias("final"),
         dd.max().alias("dd"),
-        (dd / (pl.col("equity_minor") + dd)).max().alias("pct"),
+        *([(dd / (pl.col("equity_minor") + dd)).max().alias("pct")] if need_pct else []),
         trough.first().alias("trough"),
         tp.filter(tp <= trough.first()).max().alias("peak"),
         tp.filter(tp > trough.first()).min().alias("back"),
@@ -93,7 +99,8 @@ def scan_equity(equity: pl.LazyFrame, start_ns: int, end_ns: int, s: StatsSettin
     ).collect().row(0, named=True)
     n_before = np.array(r["n_before"], np.int64)
     at = np.where(n_before > 0, np.array(r["at"], np.int64), -1)
-    return EquityScan(closes, days, at, bool(r["saturday"]), int(r["rows"]), int(r["final"]),
+    saturday = bool(np.any(np.diff(np.array(r["saturdays"], np.int64))[::2] > 0))  # rows inside a Saturday
+    return EquityScan(closes, days, at, saturday, int(r["rows"]), int(r["final"]),
                       _episodes(r, start_ns, end_ns))
 
 
@@ -113,7 +120,7 @@ def _episodes(r: dict[str, Any], start_ns: int, end_ns: int) -> dict[str, Any]:
         spans.append(end_ns - begin)
     return {
         "max_drawdown_minor": int(r["dd"]),
-        "max_drawdown_pct": float(r["pct"]) * 100.0,
+        "max_drawdown_pct": float(r["pct"]) * 100.0 if "pct" in r else None,
         "max_drawdown_start": int(begin),
         "max_drawdown_trough": int(r["trough"]),
         "max_drawdown_end": None if back is None else int(back),

@@ -129,7 +129,8 @@ def compute(logs: RunLogs, s: StatsSettings) -> Stats:
                                        "equity_minor": pl.Int64, "ret": pl.Float64})
     daily = empty_daily
     rows = eq.select(pl.len()).collect().item() if eq is not None else 0  # from the Parquet footer
-    scan = scan_equity(eq, start, end, s) if eq is not None and rows and start is not None and end else None
+    need_pct = "max_drawdown_pct" not in summ
+    scan = scan_equity(eq, start, end, s, need_pct) if eq is not None and rows and start is not None and end else None
     if scan is not None:
         daily, s = daily_equity(scan, init, end, s, _crypto(summ.get("symbols", ())))
         final = scan.final_minor
