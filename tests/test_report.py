@@ -30,6 +30,7 @@ def test_report_beside_the_run_with_statistics_and_every_chart(run):
     text = path.read_text()
     assert text.startswith("<!DOCTYPE html>") and MARK in text[:4096]
     assert "<td>sharpe</td>" in text and "<td>profit_factor</td>" in text and "Monthly returns" in text
+    assert "<th>Jan</th><th>Feb</th>" in text and "<td>2024</td>" in text  # 40 days from 2 January
     assert len(re.findall(r'id="chart-\d+"', text)) == 5  # equity, EURUSD trades, MAE/MFE, returns, months
     # offline: plotly.js is inside the file; no script, style sheet or frame is loaded from elsewhere
     assert "Plotly.newPlot" in text and "<script src" not in text and "<link" not in text

@@ -63,7 +63,12 @@ def _table(df: pl.DataFrame, pct: tuple[str, ...] = ()) -> str:
     for r in df.iter_rows():
         cells = []
         for c, v in zip(df.columns, r, strict=True):
-            s = "" if v is None else (f"{v:.2f}" if c in pct and isinstance(v, float) else _show(v))
+            if v is None:
+                s = ""
+            elif c == "year":
+                s = str(v)
+            else:
+                s = f"{v:.2f}" if c in pct and isinstance(v, float) else _show(v)
             cells.append(f"<td>{html.escape(s)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
