@@ -54,7 +54,7 @@ def reduce_minmax(lf: pl.LazyFrame, value: pl.Expr | list[pl.Expr], buckets: int
     per = (lf.select(t.alias("t"), *[e.cast(pl.Float64).alias(f"v{j}") for j, e in enumerate(values)])
            .with_columns(((pl.col("t") - lo) // width).alias("b"))
            .set_sorted("b")  # rows in time order: the buckets are runs, grouped without hashing
-           .group_by("b").agg(aggs).collect()
+           .group_by("b").agg(aggs).collect(engine="streaming")
            .with_columns((pl.col("t0") + (pl.col("t3") - pl.col("t0")) // 3).alias("t1"),
                          (pl.col("t0") + 2 * (pl.col("t3") - pl.col("t0")) // 3).alias("t2")))
     out = []

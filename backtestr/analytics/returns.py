@@ -19,6 +19,7 @@ from .settings import StatsSettings
 
 NS = 10**9
 _UTC = timezone.utc
+ENGINE = "streaming"  # Polars' streaming engine: the log is read in batches, never whole
 
 
 def _close_ns(d: date, tz: ZoneInfo, minutes: int) -> int:
@@ -96,7 +97,7 @@ def scan_equity(equity: pl.LazyFrame, start_ns: int, end_ns: int, s: StatsSettin
         tp.min().alias("first_peak"),
         starts.sum().alias("episodes"),
         (dd.first() > 0).alias("head"),
-    ).collect().row(0, named=True)
+    ).collect(engine=ENGINE).row(0, named=True)
     n_before = np.array(r["n_before"], np.int64)
     at = np.where(n_before > 0, np.array(r["at"], np.int64), -1)
     saturday = bool(np.any(np.diff(np.array(r["saturdays"], np.int64))[::2] > 0))  # rows inside a Saturday
