@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,8 @@ def _ns(iso: Any) -> int | None:
         dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return int(dt.replace(tzinfo=dt.tzinfo or timezone.utc).timestamp() * 1_000_000) * 1000
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (dt.replace(tzinfo=dt.tzinfo or timezone.utc) - epoch) // timedelta(microseconds=1) * 1000
 
 
 def _iso(ns: int | None) -> str | None:
