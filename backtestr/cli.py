@@ -184,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     m.add_argument("--days", type=int, default=10, help="days of sample data when it is made (default 10)")
     m.set_defaults(fn=_demo)
+
+    from .analytics.report import add_parser as add_report  # report and stats (docs/analytics.md)
+    add_report(sub)
     return p
 
 

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from . import __version__
+from .analytics import summary_stats
 from .config import Config, load_config, minor_digits
 from .errors import BacktestrError, ConfigError, DataError, term
 from .instruments import kernel_table, load_registry
@@ -82,6 +83,18 @@ class Result:
     def events(self) -> pl.DataFrame:
         """The lifecycle log (log level events and ticks; docs/risk.md §5)."""
         return self._get("events")
+
+    def stats(self, **settings: Any) -> Any:
+        """The run's statistics (``backtestr.analytics.Stats``; settings: docs/analytics.md §1)."""
+        from .analytics import stats
+
+        return stats(self, **settings)
+
+    def plot(self, data: Any = None, **kw: Any) -> Any:
+        """The run's charts (``Plots``, shown in a notebook); ``data``: the ticks, for price bars."""
+        from .analytics import plot
+
+        return plot(self, data=data, **kw)
 
     def __repr__(self) -> str:
         s = self.summary
@@ -350,6 +363,7 @@ def run(
     try:
         result = _execute(cfg, symbols, sources, insts, inst, params, ob, staging, progress, t0)
         if staged is not None and staging is not None:
+            summary_stats(result.summary, staging)  # headline statistics (docs/analytics.md)
             write_json(staging / "summary.json", result.summary)
             result.out = staged.commit()
         return result
