@@ -1,0 +1,16 @@
+"""Parameter sweeps (docs/sweeps.md): spaces, settling, the executor, walk-forward, overfitting.
+
+``import backtestr.sweep`` is light: the driver (numba, the engine) is imported
+when the first set runs.
+"""
+
+from .constraints import parse_constraint
+from .executor import Objective, SweepResult, sweep
+from .overfit import deflated_sharpe, deflated_sharpe_of, expected_max_sharpe, pbo, probabilistic_sharpe
+from .settle import Plan, SettledSet, plan
+from .space import Range, random
+from .walkforward import select_best, stitch, windows
+
+__all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "deflated_sharpe", "deflated_sharpe_of",
+           "expected_max_sharpe", "parse_constraint", "pbo", "plan", "probabilistic_sharpe", "random",
+           "select_best", "stitch", "sweep", "windows"]
