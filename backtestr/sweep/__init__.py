@@ -7,10 +7,11 @@ when the first set runs.
 from .constraints import parse_constraint
 from .executor import Objective, SweepResult, sweep
 from .overfit import deflated_sharpe, deflated_sharpe_of, expected_max_sharpe, pbo, probabilistic_sharpe
+from .search import search
 from .settle import Plan, SettledSet, plan
 from .space import Range, random
 from .walkforward import select_best, stitch, windows
 
 __all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "deflated_sharpe", "deflated_sharpe_of",
            "expected_max_sharpe", "parse_constraint", "pbo", "plan", "probabilistic_sharpe", "random",
-           "select_best", "stitch", "sweep", "windows"]
+           "search", "select_best", "stitch", "sweep", "windows"]

@@ -68,6 +68,7 @@ class SweepResult:
     plan: Plan
     objective: Objective
     out: Path | None = None
+    study: Any = None  # the optuna study of a search (search.py)
 
     @property
     def best(self) -> dict[str, Any]:
@@ -158,12 +159,7 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
         raise ConfigError("sweep(params=...): expected a dict {name: default} of the strategy's parameters")
     obj = Objective.of(objective)
     the_plan = plan(grid, params=declared, constraints=constraints, config=config, overrides=overrides)
-    clash = [c for c in the_plan.frame.columns if c in FIGURES or c == RANK]
-    if clash:
-        raise ConfigError(f"strategy parameter(s) {', '.join(clash)} have the name of a result column; rename them")
-    if metrics is None and obj.column not in FIGURES:
-        raise ConfigError(f"objective {obj.column!r} is not a result column (columns: {', '.join(FIGURES)}; "
-                          "more come from metrics=)")
+    _check_columns(the_plan, obj, metrics)
     out_path = Path(out) if out is not None else None
     if out_path is not None and out_path.exists() and not force:
         raise BacktestrError(f"output folder {out_path} exists; pass force=True to replace it")
@@ -171,41 +167,54 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     def inputs(s: SettledSet) -> RunInputs:
         return inputs_of(build(dict(s.params)), s.set_id)
 
-    rows = _collect(_run_sets_sequential(data, the_plan.sets, inputs, instruments), the_plan, obj, metrics,
-                    progress)
+    bar = _progress_bar(progress, len(the_plan))
+    try:
+        rows = _collect(_run_sets_sequential(data, the_plan.sets, inputs, instruments), the_plan, obj, metrics,
+                        bar)
+    finally:
+        if bar is not None:
+            bar.close()
     results = rank(the_plan.frame.join(pl.DataFrame(rows), on=SET_ID, how="inner"), obj)
     if out_path is not None:
         write_results(results, out_path, force)
     return SweepResult(results, the_plan, obj, out_path)
 
 
+def _check_columns(the_plan: Plan, obj: Objective, metrics: Metrics | None) -> None:
+    """Parameter names must not be result columns; the objective must be one (checked again per
+    set when ``metrics`` adds columns)."""
+    clash = [c for c in the_plan.frame.columns if c in FIGURES or c == RANK]
+    if clash:
+        raise ConfigError(f"strategy parameter(s) {', '.join(clash)} have the name of a result column; rename them")
+    if metrics is None and obj.column not in FIGURES:
+        raise ConfigError(f"objective {obj.column!r} is not a result column (columns: {', '.join(FIGURES)}; "
+                          "more come from metrics=)")
+
+
 def _collect(pairs: Iterator[tuple[SettledSet, Any]], the_plan: Plan, obj: Objective, metrics: Metrics | None,
-             progress: bool) -> list[dict[str, Any]]:
-    bar = _progress_bar(progress, len(the_plan))
+             bar: Any) -> list[dict[str, Any]]:
+    """One row per set: its id, the summary figures and the metrics; ``bar`` (tqdm or None)
+    advances by one per set and shows the best objective so far."""
     rows: list[dict[str, Any]] = []
     best: float | None = None
-    try:
-        for s, result in pairs:
-            row: dict[str, Any] = {SET_ID: s.set_id, **{k: result.summary.get(k) for k in FIGURES}}
-            if metrics is not None:
-                extra = dict(metrics(result))
-                clash = [k for k in extra if k in row or k in the_plan.frame.columns]
-                if clash:
-                    raise ConfigError(f"metrics: column(s) {', '.join(clash)} already exist in the results")
-                row.update(extra)
-            if obj.column not in row:
-                raise ConfigError(f"objective {obj.column!r} is not a result column "
-                                  f"(columns: {', '.join(k for k in row if k != SET_ID)})")
-            rows.append(row)
-            if bar is not None:
-                v = row[obj.column]
-                if v is not None and (best is None or (v > best if obj.maximize else v < best)):
-                    best = v
-                bar.set_postfix({obj.column: best}, refresh=False)
-                bar.update(1)
-    finally:
+    for s, result in pairs:
+        row: dict[str, Any] = {SET_ID: s.set_id, **{k: result.summary.get(k) for k in FIGURES}}
+        if metrics is not None:
+            extra = dict(metrics(result))
+            clash = [k for k in extra if k in row or k in the_plan.frame.columns]
+            if clash:
+                raise ConfigError(f"metrics: column(s) {', '.join(clash)} already exist in the results")
+            row.update(extra)
+        if obj.column not in row:
+            raise ConfigError(f"objective {obj.column!r} is not a result column "
+                              f"(columns: {', '.join(k for k in row if k != SET_ID)})")
+        rows.append(row)
         if bar is not None:
-            bar.close()
+            v = row[obj.column]
+            if v is not None and (best is None or (v > best if obj.maximize else v < best)):
+                best = v
+            bar.set_postfix({obj.column: best}, refresh=False)
+            bar.update(1)
     return rows
 
 

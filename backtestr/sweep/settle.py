@@ -123,15 +123,22 @@ def _why(exc: ConfigError) -> str:
 
 
 def plan(space: Any, *, params: Mapping[str, Any] | None = None, constraints: Sequence[Constraint] = (),
-         config: BaseConfig = None, overrides: Mapping[str, Any] | Sequence[str] | None = None) -> Plan:
+         config: BaseConfig = None, overrides: Mapping[str, Any] | Sequence[str] | None = None,
+         ids: Sequence[int] | None = None, allow_empty: bool = False) -> Plan:
     """Enumerate ``space``, check its keys, apply ``constraints`` and settle every set.
 
     ``params``: the strategy's declared parameters ``{name: default}``.
     ``config``/``overrides``: the base config (path, dict or Config) and overrides
     every set starts from; a set's own config keys win over them.
+    ``ids``: the sets' ids in enumeration order (default 0, 1, ...; a search numbers
+    its sets itself). ``allow_empty``: constraints may exclude every set.
     """
     declared = dict(params or {})
     raw = enumerate_space(space)
+    if ids is not None:
+        if len(ids) != len(raw) or len(set(ids)) != len(ids):
+            raise ConfigError(f"plan(ids=...): expected {len(raw)} distinct ids, one per set")
+        raw = [(int(i), s) for i, (_, s) in zip(ids, raw, strict=True)]
     keys = list(dict.fromkeys(k for _, s in raw for k in s))
     param_keys, config_keys = classify_keys(keys, declared)
     if isinstance(config, Config) and (config_keys or overrides):
@@ -142,7 +149,7 @@ def plan(space: Any, *, params: Mapping[str, Any] | None = None, constraints: Se
     frame = sets_frame(full, columns)
     keep = apply_constraints(frame, full, list(constraints))
     kept = [f for f, k in zip(full, keep, strict=True) if k]
-    if not kept:
+    if not kept and not allow_empty:
         raise ConfigError(f"the constraints exclude every one of the {len(full)} sets of the grid")
     frame = frame.filter(pl.Series(keep))
     base_over = _base_overrides(overrides)
