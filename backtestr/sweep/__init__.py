@@ -10,8 +10,9 @@ from .overfit import deflated_sharpe, deflated_sharpe_of, expected_max_sharpe, p
 from .search import search
 from .settle import Plan, SettledSet, plan
 from .space import Range, random
+from .walk import WalkForward, walk_forward
 from .walkforward import select_best, stitch, windows
 
-__all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "deflated_sharpe", "deflated_sharpe_of",
+__all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "WalkForward", "deflated_sharpe", "deflated_sharpe_of",
            "expected_max_sharpe", "parse_constraint", "pbo", "plan", "probabilistic_sharpe", "random",
-           "search", "select_best", "stitch", "sweep", "windows"]
+           "search", "select_best", "stitch", "sweep", "walk_forward", "windows"]
