@@ -1,7 +1,7 @@
 """Parameter sweeps (docs/sweeps.md): spaces, settling, the executor, walk-forward, overfitting.
 
-``import backtestr.sweep`` is light: the driver (numba, the engine) is imported
-when the first set runs.
+The modules here import the driver (``backtestr.run``: numba, the engine) only
+when the first set runs, and optuna only when a search starts.
 """
 
 from .constraints import parse_constraint
@@ -13,6 +13,6 @@ from .space import Range, random
 from .walk import WalkForward, walk_forward
 from .walkforward import select_best, stitch, windows
 
-__all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "WalkForward", "deflated_sharpe", "deflated_sharpe_of",
-           "expected_max_sharpe", "parse_constraint", "pbo", "plan", "probabilistic_sharpe", "random",
-           "search", "select_best", "stitch", "sweep", "walk_forward", "windows"]
+__all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "WalkForward", "deflated_sharpe",
+           "deflated_sharpe_of", "expected_max_sharpe", "parse_constraint", "pbo", "plan", "probabilistic_sharpe",
+           "random", "search", "select_best", "stitch", "sweep", "walk_forward", "windows"]
