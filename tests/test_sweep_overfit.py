@@ -131,3 +131,16 @@ def test_pbo_bad_input(kw, msg):
         pbo(np.zeros((40, 3)), **kw)
     with pytest.raises(BacktestrError, match="at least 2 columns"):
         pbo(np.zeros((10, 1)))
+
+
+@pytest.mark.parametrize("name,f", [("sharpe", lambda x: np.asarray(sharpe(x))), ("mean", lambda x: x.mean(axis=0)),
+                                    ("sum", lambda x: x.sum(axis=0))])
+def test_pbo_from_block_sums_equals_the_row_by_row_computation(name, f):
+    # the built-in metrics are computed from per-block sums; a callable takes the rows themselves
+    rng = np.random.default_rng(21)
+    m = rng.normal(0.001, 0.01, (203, 12)) + 5.0 * (name == "sharpe")  # a large level: no cancellation
+    m[:, 4] = 0.25  # a constant column: Sharpe +inf in every split
+    fast, slow = pbo(m, n_blocks=6, metric=name), pbo(m, n_blocks=6, metric=f)
+    assert fast.best.tolist() == slow.best.tolist()
+    assert fast.ranks == pytest.approx(slow.ranks)
+    assert fast.pbo == slow.pbo
