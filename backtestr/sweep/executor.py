@@ -102,6 +102,21 @@ def inputs_of(built: Any, set_id: int) -> RunInputs:
                          "Polars frame of orders or signals, or a dict with 'orders' and/or 'signals'")
 
 
+def builder_inputs(build: Builder) -> Callable[[SettledSet], RunInputs]:
+    """The function giving a set's inputs: the builder called with the set's parameters. An
+    exception in the builder stops the sweep, naming the set (a BacktestrError keeps its kind)."""
+    def inputs(s: SettledSet) -> RunInputs:
+        try:
+            built = build(dict(s.params))
+        except BacktestrError as exc:
+            raise type(exc)(f"set {s.set_id} {_shown(s)}: {exc}") from exc
+        except Exception as exc:
+            raise BacktestrError(f"set {s.set_id} {_shown(s)}: the strategy's builder failed: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        return inputs_of(built, s.set_id)
+    return inputs
+
+
 def _run_sets_sequential(data: Any, sets: Sequence[SettledSet], inputs: Callable[[SettledSet], RunInputs],
                          instruments: Sequence[str | Path] = ()) -> Iterator[tuple[SettledSet, Any]]:
     """Each set through ``backtestr.run.run`` on ``data``, in order (the reference executor).
@@ -164,9 +179,7 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     if out_path is not None and out_path.exists() and not force:
         raise BacktestrError(f"output folder {out_path} exists; pass force=True to replace it")
 
-    def inputs(s: SettledSet) -> RunInputs:
-        return inputs_of(build(dict(s.params)), s.set_id)
-
+    inputs = builder_inputs(build)
     bar = _progress_bar(progress, len(the_plan))
     try:
         rows = _collect(_run_sets_sequential(data, the_plan.sets, inputs, instruments), the_plan, obj, metrics,

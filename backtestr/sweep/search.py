@@ -23,18 +23,17 @@ from .executor import (
     Builder,
     Metrics,
     Objective,
-    RunInputs,
     SweepResult,
     _builder,
     _check_columns,
     _collect,
     _progress_bar,
     _run_sets_sequential,
-    inputs_of,
+    builder_inputs,
     rank,
     write_results,
 )
-from .settle import BaseConfig, Plan, SettledSet, plan
+from .settle import BaseConfig, Plan, plan
 from .space import SET_ID, Range, random
 
 
@@ -95,8 +94,7 @@ def search(data: Any, strategy: Builder, ranges: Mapping[str, Any], n_trials: in
     study = optuna.create_study(direction="maximize" if obj.maximize else "minimize",
                                 sampler=sampler if sampler is not None else optuna.samplers.TPESampler(seed=seed))
 
-    def inputs(s: SettledSet) -> RunInputs:
-        return inputs_of(build(dict(s.params)), s.set_id)
+    inputs = builder_inputs(build)
 
     def run_batch(trials: list[Any], bar: Any) -> tuple[Plan, list[dict[str, Any]]]:
         batch = plan([t.params for t in trials], params=declared, constraints=constraints, config=config,

@@ -19,10 +19,9 @@ from .executor import (
     Builder,
     Metrics,
     Objective,
-    RunInputs,
     _builder,
     _run_sets_sequential,
-    inputs_of,
+    builder_inputs,
     sweep,
 )
 from .settle import BaseConfig, _base_overrides, plan
@@ -86,11 +85,7 @@ def walk_forward(data: Any, strategy: Builder, grid: Any, windows: pl.DataFrame 
                      "run.log_level": "trades"}
         test_plan = plan([{**chosen.params, **chosen.overrides}], params=declared, config=config,
                          overrides=test_over, ids=[chosen.set_id])
-
-        def inputs(s: Any) -> RunInputs:
-            return inputs_of(build(dict(s.params)), s.set_id)
-
-        ((_, result),) = list(_run_sets_sequential(data, test_plan.sets, inputs, instruments))
+        ((_, result),) = list(_run_sets_sequential(data, test_plan.sets, builder_inputs(build), instruments))
         row = {WINDOW: w.window, SET_ID: best[SET_ID], **{k: best[k] for k in keys},
                f"train_{obj.column}": best[obj.column], **{f"test_{k}": result.summary.get(k) for k in FIGURES}}
         if metrics is not None:
