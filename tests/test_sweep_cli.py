@@ -55,6 +55,11 @@ def test_sweep_command_writes_and_prints_the_ranking(setup, capsys):
     assert out.splitlines()[0].split() == ["rank", "set_id", "qty", "commission.per_lot", "commission", "net_pnl",
                                            "max_drawdown_pct", "fills"]
     assert "4 sets run, 2 excluded by the constraints; best by -commission" in out
+    assert main(argv(setup, "--quiet")) == 2
+    assert "exists; pass --force to replace it" in capsys.readouterr().err
+    assert main(argv(setup, "--quiet", "--force", "--objective", "net_pnl")) == 0
+    assert capsys.readouterr().out == ""
+    assert pl.read_parquet(setup / "out" / "results.parquet")["set_id"].to_list() == [2, 3, 0, 1]
 
 
 @pytest.mark.parametrize("more,strategy,msg", [

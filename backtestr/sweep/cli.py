@@ -51,6 +51,8 @@ def _sweep_cmd(a: argparse.Namespace) -> int:
     from .executor import sweep
     from .gridfile import read_grid
 
+    if Path(a.out).exists() and not a.force:
+        raise BacktestrError(f"output folder {a.out} exists; pass --force to replace it")
     grid = read_grid(a.grid)
     strategy = load_strategy(a.strategy)
     objective = a.objective or grid.objective or "final_equity"
