@@ -240,6 +240,14 @@ def rank(results: pl.DataFrame, obj: Objective) -> pl.DataFrame:
 def write_results(results: pl.DataFrame, out: Path, force: bool) -> None:
     """``out/results.parquet`` appears whole or not at all: written into a staging folder
     beside ``out``, which is then renamed to ``out`` (replacing it with ``force``)."""
+    try:
+        from ..outputs import stage  # with a manifest of kind "sweep" (docs/safety.md)
+    except ImportError:
+        stage = None
+    if stage is not None:
+        with stage(out, "sweep", "sweep", replace=force) as staged:
+            results.write_parquet(staged.path / RESULTS_FILE)
+        return
     from ..writer import publish, staging_dir
 
     staging = staging_dir(out, force)

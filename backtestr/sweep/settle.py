@@ -107,7 +107,9 @@ def _base_overrides(overrides: Mapping[str, Any] | Sequence[str] | None) -> dict
     return {".".join(parts): v for parts, v in (_parse_set(s) for s in overrides)}
 
 
-_SET_PREFIX = re.compile(r"^(--set [^:]+|argument): ")
+# where load_config says an override came from ("--set KEY", 'overrides["KEY"]', "argument"): a set's
+# keys are named by the sweep's own message instead
+_SET_PREFIX = re.compile(r"^(--set [^:]+|argument|overrides\[[^\]]*\]|risk\[[^\]]*\]): ")
 
 
 def _settle_one(base: BaseConfig, overrides: dict[str, Any]) -> Config:
