@@ -175,10 +175,7 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     obj = Objective.of(objective)
     the_plan = plan(grid, params=declared, constraints=constraints, config=config, overrides=overrides)
     _check_columns(the_plan, obj, metrics)
-    out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.exists() and not force:
-        raise BacktestrError(f"output folder {out_path} exists; pass force=True to replace it")
-
+    out_path = check_out(out, force)
     inputs = builder_inputs(build)
     bar = _progress_bar(progress, len(the_plan))
     try:
@@ -235,6 +232,22 @@ def rank(results: pl.DataFrame, obj: Objective) -> pl.DataFrame:
     """Sort best first (ties: smaller set id; a null objective last) and number the ranks from 1."""
     out = results.sort([obj.column, SET_ID], descending=[obj.maximize, False], nulls_last=True)
     return out.select(pl.int_range(1, out.height + 1, dtype=pl.Int64).alias(RANK), pl.all())
+
+
+def check_out(out: str | Path | None, force: bool) -> Path | None:
+    """Refuse ``out`` before any set runs when the results could not be written there."""
+    if out is None:
+        return None
+    out_path = Path(out)
+    try:
+        from ..outputs import check_target
+    except ImportError:
+        check_target = None
+    if check_target is not None:
+        check_target(out_path, "sweep", "sweep", replace=force)
+    elif out_path.exists() and not force:
+        raise BacktestrError(f"output folder {out_path} exists; pass force=True to replace it")
+    return out_path
 
 
 def write_results(results: pl.DataFrame, out: Path, force: bool) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import BacktestrError, ConfigError
+from ..errors import ConfigError
 from .constraints import Constraint
 from .executor import (
     Builder,
@@ -30,6 +30,7 @@ from .executor import (
     _progress_bar,
     _run_sets_sequential,
     builder_inputs,
+    check_out,
     rank,
     write_results,
 )
@@ -88,9 +89,7 @@ def search(data: Any, strategy: Builder, ranges: Mapping[str, Any], n_trials: in
     probe = {k: (v.choices[0] if hasattr(v, "choices") else v.low) for k, v in dists.items()}
     _check_columns(plan([probe], params=declared, config=config, overrides=overrides, allow_empty=True), obj,
                    metrics)
-    out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.exists() and not force:
-        raise BacktestrError(f"output folder {out_path} exists; pass force=True to replace it")
+    out_path = check_out(out, force)
     study = optuna.create_study(direction="maximize" if obj.maximize else "minimize",
                                 sampler=sampler if sampler is not None else optuna.samplers.TPESampler(seed=seed))
 
