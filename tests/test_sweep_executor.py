@@ -114,3 +114,19 @@ def test_bad_arguments_stop_before_any_run(kw, msg):
     with pytest.raises(ConfigError, match=msg):
         sweep(DATA, args.pop("strategy"), args.pop("grid"), config=QUIET, **args)
     assert calls == []
+
+
+def test_returns_every_keeps_period_equity_and_gives_the_returns_matrix():
+    r = sweep(DATA, round_trip, {"qty": [1, 2]}, config={"run": {"equity_interval": "1s"}}, returns_every="1s")
+    # equity of qty q each second: 100000 (flat), 100000 - 2q (bought at ask 1.10012, marked at bid 1.10010),
+    # 100000 + 38q (sold at 1.10050), unchanged
+    assert r.curves[0]["equity"].to_list() == [100_000.0, 99_998.0, 100_038.0, 100_038.0]
+    assert r.curves[1]["equity"].to_list() == [100_000.0, 99_996.0, 100_076.0, 100_076.0]
+    ids, periods, m = r.returns()
+    assert ids == [0, 1] and len(periods) == 4
+    assert m[:, 0] == pytest.approx([0.0, -2 / 100_000, 40 / 99_998, 0.0])
+    assert m[:, 1] == pytest.approx([0.0, -4 / 100_000, 80 / 99_996, 0.0])
+    with pytest.raises(ConfigError, match="run.log_level is off for set"):
+        sweep(DATA, round_trip, {"qty": [1]}, config=QUIET, returns_every="1d")
+    with pytest.raises(BacktestrError, match="no equity curves were kept"):
+        sweep(DATA, round_trip, {"qty": [1]}, config=QUIET).returns()

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ..errors import BacktestrError, ConfigError
 from .constraints import Constraint
+from .curves import every_ns, period_equity, returns_matrix
 from .settle import BaseConfig, Plan, SettledSet, plan
 from .space import SET_ID
 
@@ -69,6 +71,15 @@ class SweepResult:
     objective: Objective
     out: Path | None = None
     study: Any = None  # the optuna study of a search (search.py)
+    curves: dict[int, pl.DataFrame] | None = None  # set id -> (period, equity) with returns_every
+    initial: dict[int, float] | None = None  # set id -> initial cash, with returns_every
+
+    def returns(self) -> tuple[list[int], list[Any], np.ndarray]:
+        """``(set_ids, periods, matrix)``: the sets' period returns (``returns_every``), one
+        column per set, for ``pbo`` and ``deflated_sharpe_of`` (curves.returns_matrix)."""
+        if self.curves is None:
+            raise BacktestrError("no equity curves were kept: run the sweep with returns_every='1d' (or another period)")
+        return returns_matrix(self.curves, self.initial)
 
     @property
     def best(self) -> dict[str, Any]:
@@ -153,8 +164,8 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
           constraints: Sequence[Constraint] = (), config: BaseConfig = None,
           overrides: Mapping[str, Any] | Sequence[str] | None = None,
           objective: str | tuple[str, str] | Objective = "final_equity", instruments: Sequence[str | Path] = (),
-          metrics: Metrics | None = None, out: str | Path | None = None, force: bool = False,
-          progress: bool = False) -> SweepResult:
+          metrics: Metrics | None = None, returns_every: str | None = None, out: str | Path | None = None,
+          force: bool = False, progress: bool = False) -> SweepResult:
     """Run every set of ``grid`` on ``data`` and rank the sets by ``objective``.
 
     ``strategy``: a builder ``builder(params) -> frame`` (orders, or signals when the
@@ -165,7 +176,9 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     list of dicts. ``constraints``: expressions or callables a set must satisfy.
     ``config``/``overrides``: the base config every set is settled from.
     ``objective``: a result column, ``"-col"`` to minimise. ``metrics``: a callable
-    ``metrics(result) -> {column: value}`` adding columns per set. ``out``: a folder
+    ``metrics(result) -> {column: value}`` adding columns per set. ``returns_every``: keep
+    each set's last equity per period (``"1d"``, ``"1h"``) for ``result.returns()``
+    (needs ``run.log_level`` trades or above). ``out``: a folder
     to write ``results.parquet`` into, whole or not at all (``force`` replaces it).
     """
     build = _builder(strategy)
@@ -175,19 +188,38 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     obj = Objective.of(objective)
     the_plan = plan(grid, params=declared, constraints=constraints, config=config, overrides=overrides)
     _check_columns(the_plan, obj, metrics)
+    keep = _Curves(the_plan, returns_every) if returns_every is not None else None
     out_path = check_out(out, force)
     inputs = builder_inputs(build)
     bar = _progress_bar(progress, len(the_plan))
     try:
         rows = _collect(_run_sets_sequential(data, the_plan.sets, inputs, instruments), the_plan, obj, metrics,
-                        bar)
+                        bar, keep)
     finally:
         if bar is not None:
             bar.close()
     results = rank(the_plan.frame.join(pl.DataFrame(rows), on=SET_ID, how="inner"), obj)
     if out_path is not None:
         write_results(results, out_path, force)
-    return SweepResult(results, the_plan, obj, out_path)
+    return SweepResult(results, the_plan, obj, out_path, curves=keep.curves if keep else None,
+                       initial=keep.initial if keep else None)
+
+
+class _Curves:
+    """Keeps each set's last equity per period (``returns_every``)."""
+
+    def __init__(self, the_plan: Plan, every: Any) -> None:
+        self.every = every_ns(every)
+        off = [s.set_id for s in the_plan.sets if s.config["run.log_level"] == "off"]
+        if off:
+            raise ConfigError(f"returns_every needs the runs' equity rows: run.log_level is off for set(s) "
+                              f"{', '.join(map(str, off[:5]))}; set it to trades")
+        self.curves: dict[int, pl.DataFrame] = {}
+        self.initial: dict[int, float] = {}
+
+    def __call__(self, s: SettledSet, result: Any) -> None:
+        self.curves[s.set_id] = period_equity(result.equity, self.every)
+        self.initial[s.set_id] = float(result.summary["initial_cash"])
 
 
 def _check_columns(the_plan: Plan, obj: Objective, metrics: Metrics | None) -> None:
@@ -202,9 +234,10 @@ def _check_columns(the_plan: Plan, obj: Objective, metrics: Metrics | None) -> N
 
 
 def _collect(pairs: Iterator[tuple[SettledSet, Any]], the_plan: Plan, obj: Objective, metrics: Metrics | None,
-             bar: Any) -> list[dict[str, Any]]:
+             bar: Any, keep: Callable[[SettledSet, Any], None] | None = None) -> list[dict[str, Any]]:
     """One row per set: its id, the summary figures and the metrics; ``bar`` (tqdm or None)
-    advances by one per set and shows the best objective so far."""
+    advances by one per set and shows the best objective so far; ``keep(set, result)`` sees
+    each run's Result before it is dropped."""
     rows: list[dict[str, Any]] = []
     best: float | None = None
     for s, result in pairs:
@@ -215,6 +248,8 @@ def _collect(pairs: Iterator[tuple[SettledSet, Any]], the_plan: Plan, obj: Objec
             if clash:
                 raise ConfigError(f"metrics: column(s) {', '.join(clash)} already exist in the results")
             row.update(extra)
+        if keep is not None:
+            keep(s, result)
         if obj.column not in row:
             raise ConfigError(f"objective {obj.column!r} is not a result column "
                               f"(columns: {', '.join(k for k in row if k != SET_ID)})")
