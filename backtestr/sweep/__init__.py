@@ -5,6 +5,7 @@ when the first set runs, and optuna only when a search starts.
 """
 
 from .constraints import parse_constraint
+from .curves import returns_matrix
 from .executor import Objective, SweepResult, sweep
 from .overfit import deflated_sharpe, deflated_sharpe_of, expected_max_sharpe, pbo, probabilistic_sharpe
 from .search import search
@@ -15,4 +16,4 @@ from .walkforward import select_best, stitch, windows
 
 __all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "WalkForward", "deflated_sharpe",
            "deflated_sharpe_of", "expected_max_sharpe", "parse_constraint", "pbo", "plan", "probabilistic_sharpe",
-           "random", "search", "select_best", "stitch", "sweep", "walk_forward", "windows"]
+           "random", "returns_matrix", "search", "select_best", "stitch", "sweep", "walk_forward", "windows"]
