@@ -6,6 +6,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from backtestr.errors import ConfigError
 from backtestr.sweep.walk import walk_forward
 from backtestr.sweep.walkforward import windows
 from tests.tickdata import T0, tick_table, utc
@@ -52,3 +53,9 @@ def test_walk_forward_by_hand():
     assert wf.equity["ts"].is_sorted()
     first_test_day = wf.equity.filter(pl.col("window") == 0)["ts"].dt.epoch("ns")
     assert first_test_day.min() >= T0 + 24 * H * 10**9 and first_test_day.max() < T0 + 48 * H * 10**9
+
+
+def test_the_grid_may_not_set_the_windows_span():
+    wins = windows(T0, T0 + 4 * 24 * H * 10**9, "1d", "1d")
+    with pytest.raises(ConfigError, match="the grid sets data.start, which the windows set"):
+        walk_forward(DATA, day_trader, {"side": [1], "data.start": ["2024-01-01"]}, wins, params={"side": 1})

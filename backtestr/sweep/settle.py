@@ -142,7 +142,7 @@ def plan(space: Any, *, params: Mapping[str, Any] | None = None, constraints: Se
             raise ConfigError(f"plan(ids=...): expected {len(raw)} distinct ids, one per set")
         raw = [(int(i), s) for i, (_, s) in zip(ids, raw, strict=True)]
     keys = list(dict.fromkeys(k for _, s in raw for k in s))
-    param_keys, config_keys = classify_keys(keys, declared)
+    _, config_keys = classify_keys(keys, declared)
     if isinstance(config, Config) and (config_keys or overrides):
         raise ConfigError(f"config: a ready Config cannot take {'the grid key ' + config_keys[0] if config_keys else 'overrides'}"
                           ": pass the config as a file path or a dict so each set is settled from it")

@@ -25,7 +25,7 @@ from .executor import (
     sweep,
 )
 from .settle import BaseConfig, _base_overrides, plan
-from .space import SET_ID
+from .space import SET_ID, enumerate_space
 from .walkforward import Window, stitch
 
 WINDOW = "window"
@@ -71,6 +71,9 @@ def walk_forward(data: Any, strategy: Builder, grid: Any, windows: pl.DataFrame 
     declared = params if params is not None else getattr(strategy, "params", None)
     obj = Objective.of(objective)
     base = _base_overrides(overrides)
+    spans = sorted({k for _, s in enumerate_space(grid) for k in s} & {"data.start", "data.end"})
+    if spans:
+        raise ConfigError(f"walk_forward: the grid sets {', '.join(spans)}, which the windows set")
     train_frames, chosen_rows, segments = [], [], []
     for w in _window_list(windows):
         span = {"data.start": _when(w.train_start), "data.end": _when(w.train_end)}
