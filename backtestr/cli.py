@@ -1,5 +1,5 @@
-"""Command line: ``backtestr run``, ``backtestr data synth|import|check``, ``backtestr risk show``,
-``backtestr demo``."""
+"""Command line: ``backtestr run``, ``backtestr data synth|import|check|bars``, ``backtestr risk show``,
+``backtestr demo``, ``backtestr report|stats``, ``backtestr sweep``."""
 
 from __future__ import annotations
 
@@ -187,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from .analytics.report import add_parser as add_report  # report and stats (docs/analytics.md)
     add_report(sub)
+    from .sweep.cli import add_parser as add_sweep  # parameter sweeps (docs/sweeps.md)
+    add_sweep(sub)
     return p
 
 

@@ -35,7 +35,8 @@ from .errors import OutputError, term
 
 MANIFEST = ".backtestr-manifest.json"
 FORMAT = "backtestr-outputs"
-KIND_NAMES = {"run": "the outputs of a run", "archive": "a tick archive", "bars": "a bar archive"}
+KIND_NAMES = {"run": "the outputs of a run", "archive": "a tick archive", "bars": "a bar archive",
+              "sweep": "the results of a sweep"}
 _SHOWN = 5  # foreign files named in a message
 
 
