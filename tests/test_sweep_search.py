@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import optuna  # noqa: E402
+import optuna
 import pytest
 
 from backtestr.errors import ConfigError

@@ -154,7 +154,8 @@ def _add_calendar(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timezone", help="IANA time zone of the daily close (default America/New_York)")
     g.add_argument("--day-end", dest="day_end", metavar="HH:MM", help="local time of the daily close (17:00)")
     g.add_argument("--calendar", choices=CALENDARS, help="weekdays (252 a year), daily (365) or auto")
-    g.add_argument("--periods-per-year", dest="periods_per_year", type=int, metavar="N")
+    g.add_argument("--periods-per-year", dest="periods_per_year", type=int, metavar="N",
+                   help="periods a year for annualising (default from --calendar: 252 or 365)")
     g.add_argument("--risk-free", dest="risk_free", type=float, metavar="RATE", help="annual, e.g. 0.02")
     g.add_argument("--target", type=float, metavar="RETURN", help="per-period target of Sortino and Omega")
 
