@@ -80,8 +80,32 @@ def whole_numbers(df: pl.DataFrame, name: str, where: str, what: str = "a whole 
     return out, has
 
 
-def times(df: pl.DataFrame, name: str, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """A time column (datetime, ISO text or int64 ns) as int64 ns UTC (0 where null)."""
+TS_UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_I64 = np.iinfo(np.int64).max
+
+
+def rel_tol(df: pl.DataFrame, name: str) -> float:
+    """Relative round-off of a number column's type: two ulps of a float32 (the nearest
+    float32 to a value is that value), a few ulps of a float64; 0 for integers."""
+    if name not in df.columns:
+        return 0.0
+    dt = df.schema[name]
+    if dt == pl.Float32:
+        return 2.0 * 2.0**-23
+    if dt == pl.Float64:
+        return 4.0 * 2.0**-52
+    return 0.0
+
+
+def plain(df: pl.DataFrame, name: str, row: int) -> str:
+    """A cell as a plain number, as the frame holds it (a float32 as its shortest text)."""
+    v = df.get_column(name)[row]
+    return str(np.float32(v)) if df.schema[name] == pl.Float32 else repr(v)
+
+
+def times(df: pl.DataFrame, name: str, where: str, unit: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A time column as int64 ns UTC (0 where null): a datetime (a naive one is UTC), ISO text
+    (UTC unless it carries an offset), or integers in ``unit`` (refused without one)."""
     n = df.height
     if name not in df.columns:
         return np.zeros(n, np.int64), np.zeros(n, bool)
@@ -98,10 +122,20 @@ def times(df: pl.DataFrame, name: str, where: str) -> tuple[np.ndarray, np.ndarr
             first = col.drop_nulls()
             raise OrdersError(f"{where}: column {name}: cannot parse times such as "
                               f"{first[0] if first.len() else None!r}") from None
-    elif col.dtype.is_integer() or col.dtype == pl.Null:
+    elif col.dtype == pl.Null:
         col = col.cast(pl.Int64)
+    elif col.dtype.is_integer():
+        if unit is None:
+            raise OrdersError(f"{where}: column {name} holds integers ({col.dtype}) and no time unit was given: "
+                              "give its unit (s, ms, us or ns): ts_unit= in Python, --ts-unit on the command "
+                              "line, or data.ts_unit in the config; or give times as datetimes or ISO text")
+        raw = col.cast(pl.Int64).fill_null(0).to_numpy().astype(np.int64)
+        f = TS_UNITS[unit]
+        check(np.abs(raw) > _I64 // f, where, lambda r: f"{name} {int(raw[r])} {unit} is out of range")
+        return raw * f, has
     else:
-        raise OrdersError(f"{where}: column {name} has type {col.dtype}; expected a datetime or int64 ns")
+        raise OrdersError(f"{where}: column {name} has type {col.dtype}; expected a datetime, ISO text or "
+                          "integers with a unit (ts_unit)")
     return col.fill_null(0).to_numpy().astype(np.int64), has
 
 

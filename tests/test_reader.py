@@ -354,12 +354,21 @@ def test_start_is_inclusive_and_end_exclusive(tmp_path):
 def test_start_and_end_filter_orders_fill_only_inside_the_window(tmp_path):
     root = tmp_path / "arch"
     _hive(root, [(s, 1.1 + s * 0.00001, 1.1 + s * 0.00001 + 0.00002) for s in (1, 2, 3, 4, 5)])
-    # Order at 0.5 s; the first tick in the window starting at 3 s is the one at
-    # 3 s, ask 1.1 + 0.00003 + 0.00002 = 1.10005 -> 110005 ticks.
-    res = bt.run(root, orders=orders_frame([(0.5, "EURUSD", "buy", 1)]),
+    # Orders at 0.5 s act before the first tick in the window starting at 3 s (the one at
+    # 3 s, ask 1.1 + 0.00003 + 0.00002 = 1.10005 -> 110005 ticks): the market order is
+    # rejected (before_data, docs/execution.md §2), the limit order at 1.10005 carries in
+    # and fills there.
+    res = bt.run(root, orders=orders_frame([(0.5, "EURUSD", "buy", 1), (0.5, "EURUSD", "buy", 2)],
+                                           type=["market", "limit"], price=[None, 1.10005]),
                  overrides={"data.start": "2024-01-02T00:00:03"})
+    assert res.fills["order_id"].to_list() == [1]
     assert res.fills["price_ticks"].to_list() == [110005]
     assert ts_ns(res.fills) == [ns(3)]
+    o = res.orders.sort("order_id")
+    assert o["status_name"].to_list() == ["rejected", "filled"]
+    assert o["reason_name"].to_list() == ["before_data", "none"]
+    assert res.summary["orders_before_data"] == 1
+    assert res.summary["rejections"] == {"before_data": 1}
 
 
 @pytest.mark.parametrize("layout", ["hive", "single"])
