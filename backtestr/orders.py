@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .errors import OrdersError
 from .instruments import Instrument
@@ -117,6 +118,7 @@ class OrderBook:
     records: np.ndarray
     tags: dict[int, str]
     qty_rounded: int = 0  # qty and target cells rounded down to whole lot steps (run.qty_rounding = "down")
+    carried: pa.Table | None = None  # order_id (ascending) and the input columns the engine does not use
 
 
 @dataclass
@@ -129,6 +131,7 @@ class _Part:
     explicit: np.ndarray  # the id came from the ``id`` column
     tags: list[str | None]
     rounded: int = 0  # cells rounded down to whole lot steps
+    carried: pl.DataFrame | None = None  # input columns the engine does not use (input row order)
 
 
 def _read(src: str | Path | pl.DataFrame, what: str) -> tuple[pl.DataFrame, str]:
@@ -245,11 +248,24 @@ def _sizing(df: pl.DataFrame, where: str, new: np.ndarray, action: np.ndarray, m
     return sizing, val, amount
 
 
+# columns of the orders log an input column carried into it would clash with
+_LOG_COLUMNS = frozenset(ORDER.names) | {f"{c}_code" for c in ORDER.names} | {
+    "severity", "filled_qty", "avg_fill_price", "commission"}
+
+
+def _carried(df: pl.DataFrame, where: str, known: tuple[str, ...]) -> pl.DataFrame | None:
+    """The input columns the engine does not use, carried into the orders log as they are."""
+    extra = [c for c in df.columns if c not in known]
+    clash = [c for c in extra if c in _LOG_COLUMNS]
+    if clash:
+        raise OrdersError(f"{where}: column(s) {', '.join(clash)} would replace the orders log's column(s) of "
+                          f"that name; rename them (the engine reads: {', '.join(known)})")
+    return df.select(extra) if extra else None
+
+
 def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], minor_digits: int,
             unit: str | None = None, rounding: str = "exact") -> _Part:
-    unknown = [c for c in df.columns if c not in ORDER_COLUMNS]
-    if unknown:
-        raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ORDER_COLUMNS)})")
+    carried = _carried(df, where, ORDER_COLUMNS)
     _require(df, ("ts", "symbol"), where)
     n = df.height
     ts = _ts_ns(df, where, unit)
@@ -333,15 +349,13 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
         ref_id=np.where(has_ref & ~new, ref, -1), oco_group=np.where(new & has_oco, oco, -1), reason=reason,
         sizing=sizing, size_val=size_val,
     )
-    return _Part(where, fields, ids, has_id, _tags(df), n_rounded)
+    return _Part(where, fields, ids, has_id, _tags(df), n_rounded, carried)
 
 
 def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], first_id: int,
              unit: str | None = None, rounding: str = "exact") -> _Part:
     _require(df, SIGNAL_COLUMNS, where)
-    unknown = [c for c in df.columns if c not in (*SIGNAL_COLUMNS, "tag", "sizing", "size")]
-    if unknown:
-        raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: ts, symbol, target, tag)")
+    carried = _carried(df, where, (*SIGNAL_COLUMNS, "tag", "sizing", "size"))
     # a target is never sized (docs/risk.md §2): only sizing qty (or null) is accepted
     sizing, _ = words(df, "sizing", where, SIZINGS, SZ_QTY)
     check(sizing != SZ_QTY, where, lambda r: (
@@ -355,7 +369,7 @@ def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Ins
                                rounding=rounding)
     fields = {"ts": ts, "symbol": sym, "qty_steps": target, "type": np.full(n, OT_TARGET, np.int8)}
     return _Part(where, fields, np.arange(first_id, first_id + n, dtype=np.int64), np.zeros(n, bool), _tags(df),
-                 n_rounded)
+                 n_rounded, carried)
 
 
 def _check_unique(parts: list[_Part], ids: np.ndarray) -> None:
@@ -449,7 +463,19 @@ def load_orders(orders: str | Path | pl.DataFrame | None, signals: str | Path | 
     for f in ("parent_id", "position_id", "next_working"):
         rec[f] = -1
     tags = {int(i): t for p in parts for i, t in zip(p.ids.tolist(), p.tags, strict=True) if t is not None}
-    return OrderBook(rec, tags, sum(p.rounded for p in parts))
+    return OrderBook(rec, tags, sum(p.rounded for p in parts), _carried_table(parts))
+
+
+def _carried_table(parts: list[_Part]) -> pa.Table | None:
+    """order_id and the carried columns of every part (null where a part lacks one), by id."""
+    frames = [p.carried.with_columns(pl.Series("order_id", p.ids)) for p in parts if p.carried is not None]
+    if not frames:
+        return None
+    try:
+        df = pl.concat(frames, how="diagonal_relaxed")
+    except Exception as exc:  # noqa: BLE001 - types of the user's columns that do not combine
+        raise OrdersError(f"carried columns of the orders and signals do not combine: {exc}") from None
+    return df.select("order_id", pl.exclude("order_id")).sort("order_id").to_arrow()
 
 
 def reject_before_data(rec: np.ndarray, first_ts: int) -> int:

@@ -397,7 +397,7 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16
     logs = new_logs(rows, rows if level >= LogLevel.EVENTS else 16)
     decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),
-                      np.array([float(i.lot_step) for i in insts]), digits)
+                      np.array([float(i.lot_step) for i in insts]), digits, ob.carried)
     sink = LogSink(decoder, staging)
     try:
         return _loop(cfg, symbols, sources, inst, params, ob, stream, book, logs, sink, level, digits, progress,
