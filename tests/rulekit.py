@@ -107,7 +107,7 @@ def run(data: pl.DataFrame, orders: pl.DataFrame | None = None, signals: pl.Data
     return bt.run(data=data, orders=orders, signals=signals, config=dict(sections))
 
 
-FILL_COLS = ("order_id", "position_id", "side_name", "effect_name", "reason_name", "qty_steps", "price_ticks")
+FILL_COLS = ("order_id", "position_id", "side", "effect", "reason", "qty_steps", "price_ticks")
 
 
 def fills(res: bt.Result, cols: tuple[str, ...] = FILL_COLS) -> list[tuple]:
@@ -132,7 +132,7 @@ def order(res: bt.Result, oid: int) -> dict[str, Any]:
 def status(res: bt.Result, oid: int) -> tuple[str, str]:
     """``(status_name, reason_name)`` of order ``oid``."""
     o = order(res, oid)
-    return o["status_name"], o["reason_name"]
+    return o["status"], o["reason"]
 
 
 def position(res: bt.Result, pid: int) -> dict[str, Any]:

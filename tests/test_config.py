@@ -260,7 +260,7 @@ def test_commission_table_for_one_symbol_overrides_only_that_symbol(tmp_path):
     orders = orders_frame([(1, "EURUSD", "buy", 1), (1, "GBPUSD", "buy", 1),
                            (2, "EURUSD", "sell", 1), (2, "GBPUSD", "sell", 1)])
     res = bt.run(root, orders=orders, config=f)
-    got = {(r["symbol_name"], r["side"]): r["commission_minor"] for r in res.fills.iter_rows(named=True)}
+    got = {(r["symbol"], r["side"]): r["commission_minor"] for r in res.fills.iter_rows(named=True)}
     # EURUSD, per_lot only: 3.5 USD x 1 lot = 350 minor, on entry and on exit.
     assert got[("EURUSD", 1)] == 350
     assert got[("EURUSD", -1)] == 350
@@ -278,7 +278,7 @@ def test_commission_minimum_per_symbol(tmp_path):
     _two_symbols(root)
     orders = orders_frame([(1, "EURUSD", "buy", 0.1), (1, "GBPUSD", "buy", 0.1)])
     res = bt.run(root, orders=orders, config={"commission": {"per_lot": "3.5", "GBPUSD": {"minimum": "1"}}})
-    got = {r["symbol_name"]: r["commission_minor"] for r in res.fills.iter_rows(named=True)}
+    got = {r["symbol"]: r["commission_minor"] for r in res.fills.iter_rows(named=True)}
     # 3.5 USD x 0.1 lot = 0.35 USD = 35 minor; GBPUSD raised to its minimum 1.00 USD = 100 minor.
     assert got == {"EURUSD": 35, "GBPUSD": 100}
 

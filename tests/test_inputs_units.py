@@ -98,7 +98,7 @@ def test_signals_and_expire_with_integer_times(arch):
     o = orders_frame([(0.5, "EURUSD", "sell", 1)] * 2, type=["limit"] * 2, price=[1.10003] * 2, tif=["gtd"] * 2)
     o = o.with_columns(pl.col("ts").dt.epoch("ms"), pl.Series("expire", [ns(3.5) // MS, ns(4.5) // MS]))
     res = bt.run(arch, orders=o, ts_unit="ms")
-    assert res.orders.sort("order_id")["status_name"].to_list() == ["expired", "filled"]
+    assert res.orders.sort("order_id")["status"].to_list() == ["expired", "filled"]
     assert ts_ns(res.fills) == [ns(4)]
 
 
@@ -155,7 +155,7 @@ def test_orders_before_the_first_tick(arch):
         pl.col("ts").cast(pl.Datetime("ns", "UTC")))
     sig = signals_frame([(0.1, "EURUSD", 2.0)])
     res = bt.run(arch, orders=o, signals=sig)
-    got = {r["order_id"]: (r["status_name"], r["reason_name"]) for r in res.orders.iter_rows(named=True)}
+    got = {r["order_id"]: (r["status"], r["reason"]) for r in res.orders.iter_rows(named=True)}
     assert got == {0: ("rejected", "before_data"), 1: ("filled", "signal"), 2: ("rejected", "before_data"),
                    3: ("filled", "signal"), 4: ("rejected", "before_data")}
     assert res.fills.sort("order_id")["order_id"].to_list() == [1, 3]

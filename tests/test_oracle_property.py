@@ -132,7 +132,7 @@ def run_kernel(sc: Scenario, out=None, **run) -> bt.Result:
 def kernel_fills(res: bt.Result) -> list[dict]:
     df = res.fills.with_columns(
         pl.col("ts").dt.epoch("ns").alias("ts"),
-        pl.col("symbol_name").cast(pl.String).alias("symbol"),
+        pl.col("symbol").cast(pl.String).alias("symbol"),
     )
     return [{k: row[k] for k in FILL_KEYS} for row in df.iter_rows(named=True)]
 
@@ -160,14 +160,14 @@ def check_against_oracle(sc: Scenario) -> None:
     assert len(kf) == len(of), why
     for i, (k, o) in enumerate(zip(kf, of, strict=True)):
         assert k == o, f"fill {i}: kernel {k} != oracle {o}{why}"
-    reasons = res.fills.get_column("reason_name").to_list()
+    reasons = res.fills.get_column("reason").to_list()
     assert reasons == ["end_of_data" if f["order_id"] < 0 else "signal" for f in of], why
 
     # order by order
     orders = res.orders.sort("order_id")
     assert orders.get_column("order_id").to_list() == list(range(len(sc.orders))), why
-    assert orders.get_column("status_name").to_list() == ores.order_status, why
-    rejected = orders.filter(pl.col("status_name") == "rejected").get_column("reason_name").to_list()
+    assert orders.get_column("status").to_list() == ores.order_status, why
+    rejected = orders.filter(pl.col("status") == "rejected").get_column("reason").to_list()
     assert rejected == [
         r for s, r in zip(ores.order_status, ores.order_reason, strict=True) if s == "rejected"
     ], why
@@ -198,7 +198,7 @@ def check_against_oracle(sc: Scenario) -> None:
     for p in ores.positions:
         k = kpos[p["position_id"]]
         got = {
-            "symbol": k["symbol_name"],
+            "symbol": k["symbol"],
             "side": k["side"],
             "is_open": bool(k["is_open"]),
             "qty_steps": k["qty_steps"],
@@ -294,7 +294,7 @@ def test_half_even_ties() -> None:
     sc = _ties_scenario()
     check_against_oracle(sc)
     res = run_kernel(sc, log_level="ticks")
-    got = res.fills.select("order_id", "symbol_name", "effect_name", "commission_minor", "realized_pnl_minor")
+    got = res.fills.select("order_id", "symbol", "effect", "commission_minor", "realized_pnl_minor")
     assert [tuple(r) for r in got.iter_rows()] == [
         (3, "BTCUSD", "open", 2, 0),
         (0, "EURUSD", "open", 2, 0),

@@ -461,8 +461,8 @@ def test_writer_drops_internal_columns_and_names_the_new_codes():
     t = pl.from_arrow(dec.table("orders", np.sort(book.records, order="order_id"), book.tags))
     for c in ("ref", "oco_next", "next_working", "stage"):
         assert c not in t.columns
-    assert t["action_name"].to_list() == ["cancel", "new"]
-    assert t["tif_name"].to_list() == ["gtc", "gtd"]
+    assert t["action"].to_list() == ["cancel", "new"]
+    assert t["tif"].to_list() == ["gtc", "gtd"]
     assert t["price"].to_list() == [None, 1.1]
     assert t["tag"].to_list() == [None, "t"]
     assert t["ref_id"].to_list() == [3, -1]

@@ -69,7 +69,7 @@ def test_sizes_follow_their_rows_through_the_merge_of_two_symbols(tmp_path):
     o = orders_frame([*ORDERS, (3.1, "GBPUSD", "buy", 1)])
     for chunk_rows in (1, 1000):
         res = bt.run(root, orders=o, overrides={**SIZE, "run.chunk_rows": chunk_rows})
-        got = res.fills.sort("ts").select("symbol_name", "price_ticks").rows()
+        got = res.fills.sort("ts").select("symbol", "price_ticks").rows()
         assert [p for s, p in got if s == "EURUSD"] == WANT
         assert [p for s, p in got if s == "GBPUSD"] == [126017]
 

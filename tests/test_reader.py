@@ -365,8 +365,8 @@ def test_start_and_end_filter_orders_fill_only_inside_the_window(tmp_path):
     assert res.fills["price_ticks"].to_list() == [110005]
     assert ts_ns(res.fills) == [ns(3)]
     o = res.orders.sort("order_id")
-    assert o["status_name"].to_list() == ["rejected", "filled"]
-    assert o["reason_name"].to_list() == ["before_data", "signal"]
+    assert o["status"].to_list() == ["rejected", "filled"]
+    assert o["reason"].to_list() == ["before_data", "signal"]
     assert res.summary["orders_before_data"] == 1
     assert res.summary["rejections"] == {"before_data": 1}
 
