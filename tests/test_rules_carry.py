@@ -163,7 +163,7 @@ def test_a_funding_rate_beyond_one_is_a_bad_row_only_when_the_column_is_used():
     import backtestr as bt
 
     data = _with_rates(ticks([(1 * H, 110000, 110004), (8 * H, 110000, 110004)]), [0.0001, 1.5])
-    o = orders({"t": 0.5 * H, "side": "buy", "qty": 1})
+    o = orders({"t": 1 * H, "side": "buy", "qty": 1})
     with pytest.raises(bt.DataError) as ei:
         run(data, o, instruments=_eur(funding_rate="column", funding_interval="8h", funding_time="00:00"))
     assert (ei.value.row, ei.value.rule) == (1, "bad_funding_rate")

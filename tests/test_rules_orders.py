@@ -68,7 +68,7 @@ def test_netting_reversal_opens_a_position_with_the_reversing_order_id_and_paren
     p1, p2 = position(res, 1), position(res, 2)
     assert (p1["is_open"], p1["realized_pnl_minor"], p1["exit_reason"], p1["close_order_id"]) == (
         0, 200, "signal", 2)
-    assert (p2["is_open"], p2["side"], p2["parent_id"], p2["qty_steps"], p2["entry_value"]) == (
+    assert (p2["is_open"], p2["side_code"], p2["parent_id"], p2["qty_steps"], p2["entry_value"]) == (
         1, -1, 1, 200, 22000800)
     assert order(res, 2)["position_id"] == 2
 
@@ -90,7 +90,7 @@ def test_hedging_long_and_short_at_once_and_close_one_by_id():
     assert status(res, 3)[0] == "filled"
     assert position(res, 0)["realized_pnl_minor"] == 1000
     assert (position(res, 1)["is_open"], position(res, 1)["unrealized_pnl_minor"]) == (1, 600)
-    assert (position(res, 2)["is_open"], position(res, 2)["side"], position(res, 2)["unrealized_pnl_minor"]) == (
+    assert (position(res, 2)["is_open"], position(res, 2)["side_code"], position(res, 2)["unrealized_pnl_minor"]) == (
         1, -1, -600)
     assert res.summary["positions_open"] == 2
 
@@ -316,7 +316,7 @@ def test_target_in_hedging_closes_opposite_positions_oldest_first_then_opens_the
     assert res.fills["realized_pnl_minor"].to_list()[2:] == [800, 80, 420, 0]
     assert position(res, 1)["realized_pnl_minor"] == 500
     p3 = position(res, 3)
-    assert (p3["is_open"], p3["side"], p3["qty_steps"], p3["parent_id"]) == (1, -1, 20, -1)
+    assert (p3["is_open"], p3["side_code"], p3["qty_steps"], p3["parent_id"]) == (1, -1, 20, -1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -307,7 +307,7 @@ def test_a_netting_reversal_gives_the_new_position_the_reversing_orders_stops():
                {"t": 1.5, "side": "sell", "qty": 2, "sl_ticks": 20, "tp_ticks": 30})
     res = run(data, o)
     p1 = position(res, 1)
-    assert (p1["side"], p1["parent_id"], p1["sl_ticks"], p1["tp_ticks"]) == (-1, 0, 110030, 109980)
+    assert (p1["side_code"], p1["parent_id"], p1["sl_ticks"], p1["tp_ticks"]) == (-1, 0, 110030, 109980)
 
 
 def test_trailing_activation_of_a_short():
