@@ -71,7 +71,7 @@ def test_side_other_than_buy_or_sell_is_refused(arch):
 
 def test_side_is_case_insensitive(arch):
     res = bt.run(arch, orders=orders_frame([(1, "EURUSD", "BUY", 1), (2, "EURUSD", "Sell", 1)]))
-    assert res.fills["side"].to_list() == [1, -1]
+    assert res.fills["side"].to_list() == ["buy", "sell"]
 
 
 def test_limit_without_a_price_is_refused(arch):
@@ -104,13 +104,19 @@ def test_all_null_engine_columns_are_accepted(arch):
     assert bt.run(arch, orders=frame).summary["orders_filled"] == 1
 
 
-def test_missing_and_unknown_order_columns_are_refused(arch):
+def test_missing_columns_are_refused_and_unknown_ones_carried_into_the_orders_log(arch, tmp_path):
     with pytest.raises(bt.OrdersError) as ei:
         bt.run(arch, orders=orders_frame([(1, "EURUSD", "buy", 1)]).drop("side"))
     assert "side" in str(ei.value)
-    with pytest.raises(bt.OrdersError) as ei:
-        bt.run(arch, orders=orders_frame([(1, "EURUSD", "buy", 1)], colour=["red"]))
-    assert "colour" in str(ei.value)
+    frame = orders_frame([(1, "EURUSD", "buy", 1), (2, "EURUSD", "sell", 1)], colour=["red", None],
+                         score=[0.5, 2.0])
+    sig = signals_frame([(3, "EURUSD", 0)]).with_columns(pl.lit("blue").alias("colour"))
+    for out in (None, tmp_path / "out"):
+        res = bt.run(arch, orders=frame, signals=sig, out=out)
+        o = res.orders.sort("order_id")
+        assert o["colour"].to_list() == ["red", None, "blue"]
+        assert o["score"].to_list() == [0.5, 2.0, None]
+        assert o["status"].to_list() == ["filled", "filled", "no_action"]
 
 
 def test_bad_signal_row_is_refused(arch):
@@ -270,7 +276,7 @@ def test_targets_trade_the_difference(arch):
     # 3 s target -0.5: already held -> no_action.
     # 3.5 s target 0: buy 0.5 at the 4 s ask 1.10005 -> close short 50.
     assert f["order_id"].to_list() == [0, 1, 1, 3]
-    assert f["side"].to_list() == [1, -1, -1, 1]
+    assert f["side"].to_list() == ["buy", "sell", "sell", "buy"]
     assert f["qty_steps"].to_list() == [100, 100, 50, 50]
     assert f["price_ticks"].to_list() == [110003, 110002, 110002, 110005]
     assert ts_ns(f) == [ns(2), ns(3), ns(3), ns(4)]
