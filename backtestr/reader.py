@@ -312,8 +312,10 @@ def lazy_sources(lf: Any, ts_unit: str | None = None, where: str = "tick frame")
         if c not in names:
             raise DataError(f"{where}: missing column {c!r} (have: {', '.join(names)})", rule="missing_column")
     t = schema["ts"]
-    check_ts_type(pa.int64() if t.is_integer() else pa.timestamp("ns") if isinstance(t, pl.Datetime) else
-                  pa.string(), where, ts_unit)
+    if not (t.is_integer() or isinstance(t, pl.Datetime)):
+        raise DataError(f"{where}: column 'ts' has type {t}; expected a datetime (or integers with a unit)",
+                        path=where, rule="wrong_type")
+    check_ts_type(pa.int64() if t.is_integer() else pa.timestamp("ns"), where, ts_unit)
     sym = pl.col("symbol").cast(pl.String)
     found = lf.select(sym.unique()).collect(engine="streaming").to_series()
     keep = [c for c in ("ts", "bid", "ask", *SIZE_COLS, "funding_rate") if c in names]
