@@ -133,6 +133,8 @@ def kernel_fills(res: bt.Result) -> list[dict]:
     df = res.fills.with_columns(
         pl.col("ts").dt.epoch("ns").alias("ts"),
         pl.col("symbol").cast(pl.String).alias("symbol"),
+        pl.col("side_code").alias("side"),  # the oracle's codes
+        pl.col("effect_code").alias("effect"),
     )
     return [{k: row[k] for k in FILL_KEYS} for row in df.iter_rows(named=True)]
 
@@ -199,7 +201,7 @@ def check_against_oracle(sc: Scenario) -> None:
         k = kpos[p["position_id"]]
         got = {
             "symbol": k["symbol"],
-            "side": k["side"],
+            "side": k["side_code"],
             "is_open": bool(k["is_open"]),
             "qty_steps": k["qty_steps"],
             "entry_steps": k["entry_steps"],
@@ -258,7 +260,8 @@ def _ties_scenario() -> Scenario:
     )
     btc = OInstrument("BTCUSD", Decimal("0.01"), Decimal("0.0001"), Decimal(1), Decimal(1), Decimal("0.0001"))
     ticks = []
-    for t, btc_bid in ((10, "60000.00"), (20, "60050.00"), (30, "60050.00"), (40, "60050.00")):
+    # the data starts at ts 5 with the first orders (acting on ts 10; nothing acts at 5)
+    for t, btc_bid in ((5, "60000.00"), (10, "60000.00"), (20, "60050.00"), (30, "60050.00"), (40, "60050.00")):
         ticks.append((BASE_TS + t, "BTCUSD", Decimal(btc_bid), Decimal(btc_bid)))
         ticks.append((BASE_TS + t, "EURUSD", Decimal("1.10000"), Decimal("1.10000")))
 
