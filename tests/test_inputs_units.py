@@ -296,3 +296,28 @@ def test_progress_bar_in_a_notebook(monkeypatch):
 def test_unit_of_a_bad_name_is_refused(arch):
     with pytest.raises(bt.ConfigError, match="ts_unit"):
         bt.run(arch, signals=signals_frame([(1, "EURUSD", 1.0)]), ts_unit="days")
+
+
+# -- output frames: enum names, codes beside them -------------------------------------------
+
+def test_enum_columns_hold_names_with_codes_beside_them(arch, tmp_path):
+    import pyarrow.parquet as pq
+
+    o = orders_frame([(1, "EURUSD", "buy", 1), (2, "EURUSD", "sell", 1)])
+    res = bt.run(arch, orders=o, out=tmp_path / "out")
+    f = res.fills
+    assert f.filter(pl.col("symbol") == "EURUSD").height == 2
+    assert f["side"].to_list() == ["buy", "sell"] and f["side_code"].to_list() == [1, -1]
+    assert f["effect"].to_list() == ["open", "close"] and f["effect_code"].to_list() == [0, 3]
+    assert res.orders["status"].to_list() == ["filled", "filled"] and res.orders["status_code"].to_list() == [2, 2]
+    assert res.positions["exit_reason"].to_list() == ["signal"] and res.positions["side"].to_list() == ["long"]
+    schema = pq.read_schema(tmp_path / "out" / "fills.parquet")
+    for c in ("symbol", "side", "effect", "reason"):
+        assert pa.types.is_dictionary(schema.field(c).type), c
+        assert pa.types.is_integer(schema.field(f"{c}_code").type), c
+    assert "symbol_name" not in schema.names and "side_name" not in schema.names
+    # a cancel row has no side: its name is null, its code 0; severity only for a rejection
+    c = bt.run(arch, orders=pl.concat([o.head(1), pl.DataFrame(
+        {"ts": o["ts"][1:2], "symbol": ["EURUSD"], "action": ["cancel"], "ref": [99]})], how="diagonal_relaxed"))
+    got = c.orders.sort("order_id").select("side", "side_code", "status", "reason", "severity").rows()
+    assert got == [("buy", 1, "filled", "signal", None), (None, 0, "rejected", "unknown_ref", "error")]
