@@ -139,11 +139,12 @@ def times(df: pl.DataFrame, name: str, where: str, unit: str | None = None) -> t
     return col.fill_null(0).to_numpy().astype(np.int64), has
 
 
-def to_ticks(v: np.ndarray, has: np.ndarray, tick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Prices -> whole ticks (nearest) and the mask of given prices that are off the tick grid."""
+def to_ticks(v: np.ndarray, has: np.ndarray, tick: np.ndarray, rel: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Prices -> whole ticks (nearest) and the mask of given prices that are off the tick grid
+    (``rel``: the column type's relative round-off, ``rel_tol``)."""
     q = np.where(has, v, 0.0) / tick
     r = np.rint(q)
-    off = has & (np.abs(q - r) > np.maximum(TOL, np.abs(r) * REL))
+    off = has & (np.abs(q - r) > np.maximum(TOL, np.abs(r) * max(REL, rel)))
     return r.astype(np.int64), off
 
 
@@ -194,7 +195,7 @@ def stop_spec(df: pl.DataFrame, base: str, where: str, tick: np.ndarray, use: np
     for name, v, h in ((names[0], price, has_p), (names[2], pct, has_c)):
         check(h & (v < 0), where, lambda r, name=name, v=v: f"{name} {float(v[r])!r} is negative")
     ppm = to_ppm(pct, has_c, where, names[2])
-    p_ticks, off = to_ticks(price, has_p, tick)
+    p_ticks, off = to_ticks(price, has_p, tick, rel_tol(df, names[0]))
     val = np.where(has_p, p_ticks, np.where(has_t, ticks, ppm))
     kind = np.select([has_p, has_t, has_c], [K_TICKS if base == "trail" else K_PRICE, K_TICKS, K_PPM],
                      K_NONE).astype(np.int8)

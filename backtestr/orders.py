@@ -306,8 +306,8 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
     for col, v, has in (("price", price, has_price), ("stop", stop, has_stop)):
         check(has & (new | mod) & (v <= 0), where,
               lambda r, col=col, v=v: f"{col} {float(v[r])!r} must be positive")
-    price_ticks, off_price = to_ticks(price, has_price & (new | mod), tick)
-    stop_ticks, off_stop = to_ticks(stop, has_stop & (new | mod), tick)
+    price_ticks, off_price = to_ticks(price, has_price & (new | mod), tick, rel_tol(df, "price"))
+    stop_ticks, off_stop = to_ticks(stop, has_stop & (new | mod), tick, rel_tol(df, "stop"))
 
     # time in force
     expire, has_exp = times(df, "expire", where, unit)

@@ -321,3 +321,12 @@ def test_enum_columns_hold_names_with_codes_beside_them(arch, tmp_path):
         {"ts": o["ts"][1:2], "symbol": ["EURUSD"], "action": ["cancel"], "ref": [99]})], how="diagonal_relaxed"))
     got = c.orders.sort("order_id").select("side", "side_code", "status", "reason", "severity").rows()
     assert got == [("buy", 1, "filled", "signal", None), (None, 0, "rejected", "unknown_ref", "error")]
+
+
+def test_float32_order_prices_are_their_ticks(arch):
+    # a buy limit at 1.10004 and its stop-loss at 1.09990, both float32, are those ticks (the limit
+    # carries into the data and fills on the first ask, 1.10002)
+    o = orders_frame([(0.5, "EURUSD", "buy", 1)], type=["limit"], price=[1.10004], sl=[1.0999]).with_columns(
+        pl.col("price").cast(pl.Float32), pl.col("sl").cast(pl.Float32))
+    res = bt.run(arch, orders=o)
+    assert res.orders.select("status", "price_ticks", "sl_val").rows() == [("filled", 110004, 109990)]
