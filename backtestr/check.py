@@ -48,7 +48,7 @@ def check_archive(path: str | Path, config: str | Path | None = None, overrides:
     """Stream the whole archive through validation (no kernel) and count."""
     cfg = load_config(config, overrides)
     reg = load_registry(cfg, list(instruments))
-    sources = plan_sources(path, cfg["data.start"], cfg["data.end"])
+    sources = plan_sources(path, cfg["data.start"], cfg["data.end"], cfg["data.ts_unit"])
     symbols = sorted({s for src in sources for s in src.symbols})
     if cfg["data.symbols"]:
         symbols = [s for s in symbols if s in set(cfg["data.symbols"])]
@@ -89,7 +89,7 @@ def check_archive(path: str | Path, config: str | Path | None = None, overrides:
             "median_spread_ticks": float(np.median(np.concatenate(spreads[i]))),
         }
     if rep.bad_rows:
-        strict = TickStream(plan_sources(path, cfg["data.start"], cfg["data.end"]), symbols, inv,
+        strict = TickStream(plan_sources(path, cfg["data.start"], cfg["data.end"], cfg["data.ts_unit"]), symbols, inv,
                             cfg["data.start"], cfg["data.end"], cfg["run.chunk_rows"], False)
         try:
             for _ in strict:

@@ -23,7 +23,7 @@ def _run(a: argparse.Namespace) -> int:
         raise BacktestrError("give --orders PATH or --signals PATH (or both)")
     cfg = load_config(a.config, a.set or None, risk_file=a.risk)
     res = run(a.data, orders=a.orders, signals=a.signals, config=cfg,
-              instruments=a.instruments or [], out=a.out, force=a.force, progress=not a.quiet)
+              instruments=a.instruments or [], out=a.out, force=a.force, progress=not a.quiet, ts_unit=a.ts_unit)
     _print_summary(res.summary, a.out, a.quiet)
     return 0
 
@@ -124,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--instruments", action="append", metavar="FILE", help="extra instrument registry (TOML)")
     r.add_argument("--force", action="store_true", help="replace the outputs of an earlier run in --out")
     r.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    r.add_argument("--ts-unit", choices=("s", "ms", "us", "ns"), help="unit of integer ts columns (data.ts_unit)")
     r.set_defaults(fn=_run)
 
     d = sub.add_parser("data", help="sample data, CSV import, archive checks",

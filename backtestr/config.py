@@ -211,6 +211,8 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], Any, str]]] = {
         "chunk_rows": (_int(1), 1_000_000, "rows read per batch from each source"),
         "buffer_rows": (_int(16), 65_536, "rows held per log buffer before it is flushed to disk"),
         "on_bad_rows": (_choice("error", "skip"), "error", "error: stop at the first bad row; skip: drop and count"),
+        "qty_rounding": (_choice("exact", "down"), "exact",
+                         "exact: refuse a qty or target that is not whole lot steps; down: round it down and count"),
     },
     "account": {
         "currency": (_currency, "USD", "account currency"),
@@ -221,6 +223,7 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], Any, str]]] = {
         "symbols": (_symbols, [], "symbols to run; empty = every symbol in the archive"),
         "start": (parse_time_ns, None, "first time included (ISO-8601, UTC when naive)"),
         "end": (parse_time_ns, None, "first time excluded"),
+        "ts_unit": (_choice("s", "ms", "us", "ns"), None, "unit of integer ts columns; unset: integers are refused"),
     },
     "commission": {
         "fraction": (_nonneg_decimal, Decimal(0), "fraction of notional per fill, e.g. 0.00002"),

@@ -80,8 +80,32 @@ def whole_numbers(df: pl.DataFrame, name: str, where: str, what: str = "a whole 
     return out, has
 
 
-def times(df: pl.DataFrame, name: str, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """A time column (datetime, ISO text or int64 ns) as int64 ns UTC (0 where null)."""
+TS_UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_I64 = np.iinfo(np.int64).max
+
+
+def rel_tol(df: pl.DataFrame, name: str) -> float:
+    """Relative round-off of a number column's type: two ulps of a float32 (the nearest
+    float32 to a value is that value), a few ulps of a float64; 0 for integers."""
+    if name not in df.columns:
+        return 0.0
+    dt = df.schema[name]
+    if dt == pl.Float32:
+        return 2.0 * 2.0**-23
+    if dt == pl.Float64:
+        return 4.0 * 2.0**-52
+    return 0.0
+
+
+def plain(df: pl.DataFrame, name: str, row: int) -> str:
+    """A cell as a plain number, as the frame holds it (a float32 as its shortest text)."""
+    v = df.get_column(name)[row]
+    return str(np.float32(v)) if df.schema[name] == pl.Float32 else repr(v)
+
+
+def times(df: pl.DataFrame, name: str, where: str, unit: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A time column as int64 ns UTC (0 where null): a datetime (a naive one is UTC), ISO text
+    (UTC unless it carries an offset), or integers in ``unit`` (refused without one)."""
     n = df.height
     if name not in df.columns:
         return np.zeros(n, np.int64), np.zeros(n, bool)
@@ -98,18 +122,29 @@ def times(df: pl.DataFrame, name: str, where: str) -> tuple[np.ndarray, np.ndarr
         check(has & parsed.is_null().to_numpy(), where, lambda r: f"{name} {col[r]!r} is not a time "
               "(ISO-8601 such as 2024-01-02 03:04[:05[.f]][Z|+01:00], UTC when no offset, or epoch digits)")
         col = parsed
-    elif col.dtype.is_integer() or col.dtype == pl.Null:
+    elif col.dtype == pl.Null:
         col = col.cast(pl.Int64)
+    elif col.dtype.is_integer():
+        if unit is None:
+            raise OrdersError(f"{where}: column {name} holds integers ({col.dtype}) and no time unit was given: "
+                              "give its unit (s, ms, us or ns): ts_unit= in Python, --ts-unit on the command "
+                              "line, or data.ts_unit in the config; or give times as datetimes or ISO text")
+        raw = col.cast(pl.Int64).fill_null(0).to_numpy().astype(np.int64)
+        f = TS_UNITS[unit]
+        check(np.abs(raw) > _I64 // f, where, lambda r: f"{name} {int(raw[r])} {unit} is out of range")
+        return raw * f, has
     else:
-        raise OrdersError(f"{where}: column {name} has type {col.dtype}; expected a datetime or int64 ns")
+        raise OrdersError(f"{where}: column {name} has type {col.dtype}; expected a datetime, ISO text or "
+                          "integers with a unit (ts_unit)")
     return col.fill_null(0).to_numpy().astype(np.int64), has
 
 
-def to_ticks(v: np.ndarray, has: np.ndarray, tick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Prices -> whole ticks (nearest) and the mask of given prices that are off the tick grid."""
+def to_ticks(v: np.ndarray, has: np.ndarray, tick: np.ndarray, rel: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Prices -> whole ticks (nearest) and the mask of given prices that are off the tick grid
+    (``rel``: the column type's relative round-off, ``rel_tol``)."""
     q = np.where(has, v, 0.0) / tick
     r = np.rint(q)
-    off = has & (np.abs(q - r) > np.maximum(TOL, np.abs(r) * REL))
+    off = has & (np.abs(q - r) > np.maximum(TOL, np.abs(r) * max(REL, rel)))
     return r.astype(np.int64), off
 
 
@@ -160,7 +195,7 @@ def stop_spec(df: pl.DataFrame, base: str, where: str, tick: np.ndarray, use: np
     for name, v, h in ((names[0], price, has_p), (names[2], pct, has_c)):
         check(h & (v < 0), where, lambda r, name=name, v=v: f"{name} {float(v[r])!r} is negative")
     ppm = to_ppm(pct, has_c, where, names[2])
-    p_ticks, off = to_ticks(price, has_p, tick)
+    p_ticks, off = to_ticks(price, has_p, tick, rel_tol(df, names[0]))
     val = np.where(has_p, p_ticks, np.where(has_t, ticks, ppm))
     kind = np.select([has_p, has_t, has_c], [K_TICKS if base == "trail" else K_PRICE, K_TICKS, K_PPM],
                      K_NONE).astype(np.int8)

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .errors import OrdersError, row_label
 from .instruments import Instrument
@@ -57,6 +58,7 @@ from .kernels.records import (
     OT_STOP,
     OT_STOP_LIMIT,
     OT_TARGET,
+    R_BEFORE_DATA,
     R_EXPIRY_PAST,
     R_NONE,
     R_OFF_TICK,
@@ -74,7 +76,19 @@ from .kernels.records import (
     Side,
     Sizing,
 )
-from .order_fields import check, numbers, stop_spec, times, to_minor, to_ppm, to_ticks, whole_numbers, words
+from .order_fields import (
+    check,
+    numbers,
+    plain,
+    rel_tol,
+    stop_spec,
+    times,
+    to_minor,
+    to_ppm,
+    to_ticks,
+    whole_numbers,
+    words,
+)
 
 QTY_TOL = 1e-6  # in lot steps
 ORDER_COLUMNS = ("id", "action", "ts", "symbol", "side", "qty", "type", "price", "stop", "tif", "expire", "oco",
@@ -103,6 +117,8 @@ class OrderBook:
 
     records: np.ndarray
     tags: dict[int, str]
+    qty_rounded: int = 0  # qty and target cells rounded down to whole lot steps (run.qty_rounding = "down")
+    carried: pa.Table | None = None  # order_id (ascending) and the input columns the engine does not use
 
 
 @dataclass
@@ -114,6 +130,8 @@ class _Part:
     ids: np.ndarray
     explicit: np.ndarray  # the id came from the ``id`` column
     tags: list[str | None]
+    rounded: int = 0  # cells rounded down to whole lot steps
+    carried: pl.DataFrame | None = None  # input columns the engine does not use (input row order)
 
 
 def _read(src: str | Path | pl.DataFrame, what: str) -> tuple[pl.DataFrame, str]:
@@ -130,8 +148,8 @@ def _read(src: str | Path | pl.DataFrame, what: str) -> tuple[pl.DataFrame, str]
         raise OrdersError(f"{p}: cannot read {what}: {exc}") from None
 
 
-def _ts_ns(df: pl.DataFrame, where: str) -> np.ndarray:
-    ts, has = times(df, "ts", where)
+def _ts_ns(df: pl.DataFrame, where: str, unit: str | None) -> np.ndarray:
+    ts, has = times(df, "ts", where, unit)
     check(~has, where, "ts is missing")
     return ts
 
@@ -146,21 +164,40 @@ def _symbols(df: pl.DataFrame, where: str, index: dict[str, int]) -> np.ndarray:
     return idx.to_numpy().astype(np.int32)
 
 
-def _steps(qty: np.ndarray, sym: np.ndarray, inst: list[Instrument], where: str, col: str,
-           signed: bool, rows: np.ndarray | None = None) -> np.ndarray:
-    """Lots -> whole lot steps on ``rows`` (all rows when None); 0 elsewhere."""
+def _steps(df: pl.DataFrame, qty: np.ndarray, sym: np.ndarray, inst: list[Instrument], where: str, col: str,
+           signed: bool, rows: np.ndarray | None = None, rounding: str = "exact") -> tuple[np.ndarray, int]:
+    """Lots -> whole lot steps on ``rows`` (all rows when None; 0 elsewhere), and how many
+    were rounded.
+
+    A value within round-off of a whole step is that step: QTY_TOL steps, or a few
+    ulps of the column's float type (a float32 column's nearest value to 0.3 is 0.3).
+    Any other value is refused (``rounding`` "exact") or rounded toward zero to whole
+    steps ("down"; counted).
+    """
     rows = np.ones(qty.shape[0], bool) if rows is None else rows
     step = np.array([float(i.lot_step) for i in inst])[sym]
     q = np.where(rows, qty, 0.0) / step
-    r = np.rint(np.where(np.isfinite(q), q, 0.0))
-    bad = rows & (~np.isfinite(q) | (np.abs(q - r) > QTY_TOL) | ((r <= 0) if not signed else False))
+    fin = np.isfinite(q)
+    qf = np.where(fin, q, 0.0)
+    r = np.rint(qf)
+    frac = np.abs(qf - r) > np.maximum(QTY_TOL, rel_tol(df, col) * np.abs(qf))
+    rounded = rows & fin & frac
+    if rounding == "down":
+        r = np.where(rounded, np.trunc(qf), r)
+        frac = np.zeros_like(frac)
+    bad = rows & (~fin | frac | ((r <= 0) if not signed else False))
     if bad.any():
         row = int(np.argmax(bad))
         s = inst[sym[row]]
-        why = (f"is not a whole number of lot steps of {s.lot_step}" if np.isfinite(q[row]) and
-               (signed or r[row] > 0) else "must be a positive number")
-        raise OrdersError(f"{where}: {row_label(row)}: {col} {float(qty[row])!r} {why} ({s.symbol})")
-    return np.where(rows, r, 0).astype(np.int64)
+        if not fin[row] or (not signed and qf[row] <= 0):
+            why = "must be a positive number"
+        elif frac[row]:
+            why = (f"is not a whole number of lot steps of {s.lot_step} (run.qty_rounding = \"down\" "
+                   "rounds it down)")
+        else:
+            why = f"rounds down to 0 lot steps of {s.lot_step}"
+        raise OrdersError(f"{where}: {row_label(row)}: {col} {plain(df, col, row)} {why} ({s.symbol})")
+    return np.where(rows, r, 0).astype(np.int64), int(rounded.sum())
 
 
 def _require(df: pl.DataFrame, cols: tuple[str, ...], where: str) -> None:
@@ -211,14 +248,27 @@ def _sizing(df: pl.DataFrame, where: str, new: np.ndarray, action: np.ndarray, m
     return sizing, val, amount
 
 
-def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], minor_digits: int
-            ) -> _Part:
-    unknown = [c for c in df.columns if c not in ORDER_COLUMNS]
-    if unknown:
-        raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(ORDER_COLUMNS)})")
+# columns of the orders log an input column carried into it would clash with
+_LOG_COLUMNS = frozenset(ORDER.names) | {f"{c}_code" for c in ORDER.names} | {
+    "severity", "filled_qty", "avg_fill_price", "commission"}
+
+
+def _carried(df: pl.DataFrame, where: str, known: tuple[str, ...]) -> pl.DataFrame | None:
+    """The input columns the engine does not use, carried into the orders log as they are."""
+    extra = [c for c in df.columns if c not in known]
+    clash = [c for c in extra if c in _LOG_COLUMNS]
+    if clash:
+        raise OrdersError(f"{where}: column(s) {', '.join(clash)} would replace the orders log's column(s) of "
+                          f"that name; rename them (the engine reads: {', '.join(known)})")
+    return df.select(extra) if extra else None
+
+
+def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], minor_digits: int,
+            unit: str | None = None, rounding: str = "exact") -> _Part:
+    carried = _carried(df, where, ORDER_COLUMNS)
     _require(df, ("ts", "symbol"), where)
     n = df.height
-    ts = _ts_ns(df, where)
+    ts = _ts_ns(df, where, unit)
     sym = _symbols(df, where, index)
     tick = np.array([float(i.tick_size) for i in inst], np.float64)[sym]
     action, _ = words(df, "action", where, ACTIONS, A_NEW)
@@ -241,7 +291,8 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
     check(sized & has_qty, where, lambda r: (
         f"qty is not used with sizing {_SIZING_NAME[int(sizing[r])]} (the quantity is computed from size); "
         "leave it null"))
-    qty_steps = _steps(qty, sym, inst, where, "qty", signed=False, rows=has_qty & (new | mod | close))
+    qty_steps, n_rounded = _steps(df, qty, sym, inst, where, "qty", signed=False, rows=has_qty & (new | mod | close),
+                                  rounding=rounding)
 
     # limit and stop prices
     price, has_price = numbers(df, "price", where)
@@ -255,11 +306,11 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
     for col, v, has in (("price", price, has_price), ("stop", stop, has_stop)):
         check(has & (new | mod) & (v <= 0), where,
               lambda r, col=col, v=v: f"{col} {float(v[r])!r} must be positive")
-    price_ticks, off_price = to_ticks(price, has_price & (new | mod), tick)
-    stop_ticks, off_stop = to_ticks(stop, has_stop & (new | mod), tick)
+    price_ticks, off_price = to_ticks(price, has_price & (new | mod), tick, rel_tol(df, "price"))
+    stop_ticks, off_stop = to_ticks(stop, has_stop & (new | mod), tick, rel_tol(df, "stop"))
 
     # time in force
-    expire, has_exp = times(df, "expire", where)
+    expire, has_exp = times(df, "expire", where, unit)
     gtd = new & (tif == TIF_GTD)
     check(gtd & ~has_exp, where, _needed(df, "expire", "for tif gtd"))
     check(new & ~gtd & has_exp, where, "expire is only used with tif gtd; leave it null or set tif = gtd")
@@ -298,15 +349,13 @@ def _orders(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Inst
         ref_id=np.where(has_ref & ~new, ref, -1), oco_group=np.where(new & has_oco, oco, -1), reason=reason,
         sizing=sizing, size_val=size_val,
     )
-    return _Part(where, fields, ids, has_id, _tags(df))
+    return _Part(where, fields, ids, has_id, _tags(df), n_rounded, carried)
 
 
-def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], first_id: int
-             ) -> _Part:
+def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Instrument], first_id: int,
+             unit: str | None = None, rounding: str = "exact") -> _Part:
     _require(df, SIGNAL_COLUMNS, where)
-    unknown = [c for c in df.columns if c not in (*SIGNAL_COLUMNS, "tag", "sizing", "size")]
-    if unknown:
-        raise OrdersError(f"{where}: unknown column(s) {', '.join(unknown)} (known: ts, symbol, target, tag)")
+    carried = _carried(df, where, (*SIGNAL_COLUMNS, "tag", "sizing", "size"))
     # a target is never sized (docs/risk.md §2): only sizing qty (or null) is accepted
     sizing, _ = words(df, "sizing", where, SIZINGS, SZ_QTY)
     check(sizing != SZ_QTY, where, lambda r: (
@@ -314,11 +363,13 @@ def _signals(df: pl.DataFrame, where: str, index: dict[str, int], inst: list[Ins
     _, has_size = numbers(df, "size", where)
     check(has_size, where, "size is not used by a target; leave it null")
     n = df.height
-    ts = _ts_ns(df, where)
+    ts = _ts_ns(df, where, unit)
     sym = _symbols(df, where, index)
-    target = _steps(_float_col(df, "target", where), sym, inst, where, "target", signed=True)
+    target, n_rounded = _steps(df, _float_col(df, "target", where), sym, inst, where, "target", signed=True,
+                               rounding=rounding)
     fields = {"ts": ts, "symbol": sym, "qty_steps": target, "type": np.full(n, OT_TARGET, np.int8)}
-    return _Part(where, fields, np.arange(first_id, first_id + n, dtype=np.int64), np.zeros(n, bool), _tags(df))
+    return _Part(where, fields, np.arange(first_id, first_id + n, dtype=np.int64), np.zeros(n, bool), _tags(df),
+                 n_rounded, carried)
 
 
 def _check_unique(parts: list[_Part], ids: np.ndarray) -> None:
@@ -363,21 +414,23 @@ def _oco_ring(group: np.ndarray) -> np.ndarray:
 
 
 def load_orders(orders: str | Path | pl.DataFrame | None, signals: str | Path | pl.DataFrame | None,
-                symbols: list[str], inst: list[Instrument], latency_ns: int, *, minor_digits: int = 2
-                ) -> OrderBook:
+                symbols: list[str], inst: list[Instrument], latency_ns: int, *, minor_digits: int = 2,
+                ts_unit: str | None = None, qty_rounding: str = "exact") -> OrderBook:
     """Validate and convert; ``inst`` is aligned with ``symbols``.
 
     ``minor_digits``: decimal places of the account currency's minor unit (a
-    ``notional`` size must be whole minor units).
+    ``notional`` size must be whole minor units). ``ts_unit``: the unit of integer
+    ``ts``/``expire`` columns (refused without one). ``qty_rounding``: "exact" refuses a
+    ``qty`` or ``target`` that is not whole lot steps, "down" rounds it toward zero.
     """
     index = {s: i for i, s in enumerate(symbols)}
     parts: list[_Part] = []
     if orders is not None:
         df, where = _read(orders, "orders")
-        parts.append(_orders(df, where, index, inst, minor_digits))
+        parts.append(_orders(df, where, index, inst, minor_digits, ts_unit, qty_rounding))
     if signals is not None:
         df, where = _read(signals, "signals")
-        parts.append(_signals(df, where, index, inst, sum(p.ids.shape[0] for p in parts)))
+        parts.append(_signals(df, where, index, inst, sum(p.ids.shape[0] for p in parts), ts_unit, qty_rounding))
     ids = np.concatenate([p.ids for p in parts]) if parts else np.empty(0, np.int64)
     _check_unique(parts, ids)
     n = ids.shape[0]
@@ -410,4 +463,28 @@ def load_orders(orders: str | Path | pl.DataFrame | None, signals: str | Path | 
     for f in ("parent_id", "position_id", "next_working"):
         rec[f] = -1
     tags = {int(i): t for p in parts for i, t in zip(p.ids.tolist(), p.tags, strict=True) if t is not None}
-    return OrderBook(rec, tags)
+    return OrderBook(rec, tags, sum(p.rounded for p in parts), _carried_table(parts))
+
+
+def _carried_table(parts: list[_Part]) -> pa.Table | None:
+    """order_id and the carried columns of every part (null where a part lacks one), by id."""
+    frames = [p.carried.with_columns(pl.Series("order_id", p.ids)) for p in parts if p.carried is not None]
+    if not frames:
+        return None
+    try:
+        df = pl.concat(frames, how="diagonal_relaxed")
+    except Exception as exc:  # noqa: BLE001 - types of the user's columns that do not combine
+        raise OrdersError(f"carried columns of the orders and signals do not combine: {exc}") from None
+    return df.select("order_id", pl.exclude("order_id")).sort("order_id").to_arrow()
+
+
+def reject_before_data(rec: np.ndarray, first_ts: int) -> int:
+    """Reject (``before_data``) the market, target and close orders that would act before the
+    first tick of the run, ``first_ts`` (docs/execution.md §2); working orders (limit, stop,
+    stop-limit), modifies and cancels carry into the data. Returns how many were rejected."""
+    early = (rec["status"] == OS_NEW) & (rec["act_ts"] < first_ts)
+    entry = (rec["action"] == A_NEW) & ((rec["type"] == OT_MARKET) | (rec["type"] == OT_TARGET))
+    hit = early & (entry | (rec["action"] == A_CLOSE))
+    rec["status"][hit] = OS_REJECTED
+    rec["reason"][hit] = R_BEFORE_DATA
+    return int(hit.sum())

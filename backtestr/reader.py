@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -63,23 +64,49 @@ class Source:
     symbols: list[str]
     parts: list[ParquetPart] = field(default_factory=list)
     table: pa.Table | None = None  # in-memory source
+    lazy: Any = None  # a Polars LazyFrame of this source's rows, streamed in batches
+    ts_unit: str | None = None  # unit of an integer ts column (None: integers are refused)
 
 
-def _ts_to_ns(arr: pa.Array | pa.ChunkedArray, where: str) -> np.ndarray:
+TS_UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+TS_UNIT_HELP = ("give its unit (s, ms, us or ns): ts_unit= in Python, --ts-unit on the command line, "
+                "or data.ts_unit in the config; or store ts as a timestamp")
+
+
+def check_ts_type(t: pa.DataType, where: str, unit: str | None) -> None:
+    """Refuse a ts column that is not a timestamp, or integers without a unit."""
+    if pa.types.is_timestamp(t):
+        return
+    if not pa.types.is_integer(t):
+        raise DataError(f"{where}: column 'ts' has type {t}; expected a timestamp (or integers with a unit)",
+                        path=where, rule="wrong_type")
+    if unit is None:
+        raise DataError(f"{where}: column 'ts' holds integers ({t}) and no time unit was given: "
+                        f"{TS_UNIT_HELP}", path=where, rule="ts_unit")
+
+
+def _ts_to_ns(arr: pa.Array | pa.ChunkedArray, where: str, unit: str | None, row0: int = 0) -> np.ndarray:
+    """Time stamps as int64 ns UTC: timestamps (a naive one is UTC) as they are, integers
+    times their ``unit``; ``row0`` is the file row of the batch's first row (for messages)."""
     t = arr.type
+    check_ts_type(t, where, unit)
     if pa.types.is_timestamp(t):
         if t.unit != "ns":
             arr = pc.cast(arr, pa.timestamp("ns", tz=t.tz))
         arr = arr.cast(pa.int64())
-    elif pa.types.is_integer(t):
-        arr = arr.cast(pa.int64())
-    else:
-        raise DataError(f"{where}: column 'ts' has type {t}; expected a timestamp or int64 nanoseconds",
-                        path=where, rule="wrong_type")
     if arr.null_count:
-        row = int(pc.index(pc.is_null(arr), True).as_py())
+        row = row0 + int(pc.index(pc.is_null(arr), True).as_py())
         raise DataError(f"{where}: {row_label(row)}: ts is missing", path=where, row=row + 1, rule="null_ts")
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
+    out = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if pa.types.is_integer(t) and unit != "ns":
+        f = TS_UNITS[unit]  # type: ignore[index]
+        big = np.abs(out) > _MAX // f
+        if big.any():
+            row = int(np.argmax(big))
+            raise DataError(f"{where}: {row_label(row0 + row)}: ts {int(out[row])} {unit} is out of range",
+                            path=where, row=row0 + row + 1, rule="wrong_type")
+        out = out * f
+    return out
 
 
 def _sizes(b: pa.RecordBatch, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +128,27 @@ def _price(arr: pa.Array | pa.ChunkedArray, name: str, where: str) -> np.ndarray
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+def rel_tol(t: pa.DataType) -> float:
+    """Relative round-off of a number column's type, for the off-tick test: two ulps of a
+    float32 or float16 (the nearest such float to a tick is that tick); 0 for float64,
+    integers and decimals (float64 is within ``ingest.OFF_TICK_TOL`` ticks)."""
+    if pa.types.is_float32(t):
+        return 2.0 * 2.0**-23
+    if pa.types.is_float16(t):
+        return 2.0 * 2.0**-10
+    return 0.0
+
+
+def _plain(col: pa.Array | pa.ChunkedArray, row: int) -> str:
+    """A cell as a plain number, as the file holds it (a float32 as its shortest text)."""
+    v = col[row].as_py()
+    if v is None:
+        return "null"
+    if pa.types.is_float32(col.type):
+        return str(np.float32(v))
+    return str(v)
+
+
 def discover(path: str | Path) -> list[str]:
     """Parquet files under a file, folder or glob, sorted by path."""
     p = str(path)
@@ -120,7 +168,7 @@ def discover(path: str | Path) -> list[str]:
     raise DataError(f"{p} does not exist", path=p)
 
 
-def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | None:
+def _inspect(path: str, start: int | None, end: int | None, unit: str | None = None) -> ParquetPart | None:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -130,6 +178,7 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)} (have: {', '.join(schema.names)})",
                         path=path, rule="missing_column")
+    check_ts_type(schema.field("ts").type, path, unit)
     parts = {k: v for k, v in _PART.findall(Path(path).as_posix())}
     has_sym = "symbol" in schema.names
     md = pf.metadata
@@ -142,7 +191,8 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
         st = rg.column(ts_idx).statistics
         lo = hi = None
         if st is not None and st.has_min_max:
-            lo, hi = _stat_ns(st.min_raw, schema.field("ts").type), _stat_ns(st.max_raw, schema.field("ts").type)
+            lo, hi = (_stat_ns(st.min_raw, schema.field("ts").type, unit),
+                      _stat_ns(st.max_raw, schema.field("ts").type, unit))
         if start is not None and hi is not None and hi < start:
             continue
         if end is not None and lo is not None and lo >= end:
@@ -171,13 +221,13 @@ def _inspect(path: str, start: int | None, end: int | None) -> ParquetPart | Non
                        max(maxs) if maxs and None not in maxs else None)
 
 
-def _stat_ns(raw: object, t: pa.DataType) -> int | None:
+def _stat_ns(raw: object, t: pa.DataType, unit: str | None) -> int | None:
     """A raw ts statistic (physical int64) in ns; None when it cannot be used."""
     if not isinstance(raw, int):
         return None
     if pa.types.is_timestamp(t):
-        return raw * {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[t.unit]
-    return raw
+        return raw * TS_UNITS[t.unit]
+    return raw * TS_UNITS[unit] if unit is not None else None
 
 
 def data_span(sources: list[Source]) -> tuple[int | None, int | None]:
@@ -192,8 +242,14 @@ def data_span(sources: list[Source]) -> tuple[int | None, int | None]:
                 continue
             mm = pc.min_max(ts)
             raw = [mm[k].cast(pa.int64()).as_py() if mm[k].is_valid else None for k in ("min", "max")]
-            lo.append(_stat_ns(raw[0], ts.type))
-            hi.append(_stat_ns(raw[1], ts.type))
+            lo.append(_stat_ns(raw[0], ts.type, src.ts_unit))
+            hi.append(_stat_ns(raw[1], ts.type, src.ts_unit))
+        if src.lazy is not None:
+            a, b = _lazy_span(src)
+            if a is None:
+                continue
+            lo.append(a)
+            hi.append(b)
         for part in src.parts:
             lo.append(part.min_ts)
             hi.append(part.max_ts)
@@ -207,37 +263,76 @@ def _multi_symbols(part: ParquetPart) -> list[str]:
     return sorted(str(s) for s in pc.unique(col).to_pylist() if s is not None)
 
 
-def plan_sources(path: str | Path, start: int | None = None, end: int | None = None) -> list[Source]:
-    """Group the files of an archive into time-ordered sources."""
+def plan_sources(path: str | Path, start: int | None = None, end: int | None = None,
+                 ts_unit: str | None = None) -> list[Source]:
+    """Group the files of an archive into time-ordered sources.
+
+    ``ts_unit``: the unit of integer ``ts`` columns (s, ms, us, ns); without it a
+    file with integer time stamps is refused."""
     by_symbol: dict[str, list[ParquetPart]] = {}
     multi: list[Source] = []
     for f in discover(path):
-        part = _inspect(f, start, end)
+        part = _inspect(f, start, end, ts_unit)
         if part is None:
             continue
         if part.symbol is not None:
             by_symbol.setdefault(part.symbol, []).append(part)
         else:
-            multi.append(Source(f, _multi_symbols(part), [part]))
+            multi.append(Source(f, _multi_symbols(part), [part], ts_unit=ts_unit))
     out = []
     for sym in sorted(by_symbol):
         parts = sorted(by_symbol[sym], key=lambda p: (p.min_ts if p.min_ts is not None else -1, p.path))
-        out.append(Source(f"symbol {sym}", [sym], parts))
+        out.append(Source(f"symbol {sym}", [sym], parts, ts_unit=ts_unit))
     return out + multi
 
 
-def frame_sources(table: pa.Table) -> list[Source]:
+def frame_sources(table: pa.Table, ts_unit: str | None = None) -> list[Source]:
     """In-memory ticks (ts, symbol, bid, ask): one source per symbol."""
     for c in ("ts", "symbol", "bid", "ask"):
         if c not in table.column_names:
             raise DataError(f"tick frame: missing column {c!r} (have: {', '.join(table.column_names)})",
                             rule="missing_column")
+    check_ts_type(table.schema.field("ts").type, "tick frame", ts_unit)
     syms = sorted(str(s) for s in pc.unique(table.column("symbol")).to_pylist())
     out = []
     for s in syms:
         t = table.filter(pc.equal(table.column("symbol"), s))
-        out.append(Source(f"tick frame, symbol {s}", [s], table=t))
+        out.append(Source(f"tick frame, symbol {s}", [s], table=t, ts_unit=ts_unit))
     return out
+
+
+def lazy_sources(lf: Any, ts_unit: str | None = None, where: str = "tick frame") -> list[Source]:
+    """A Polars LazyFrame of ticks (ts, symbol, bid, ask): one source per symbol, each
+    streamed in batches by the streaming engine (memory bounded by the batch size)."""
+    import polars as pl
+
+    schema = lf.collect_schema()
+    names = schema.names()
+    for c in ("ts", "symbol", "bid", "ask"):
+        if c not in names:
+            raise DataError(f"{where}: missing column {c!r} (have: {', '.join(names)})", rule="missing_column")
+    t = schema["ts"]
+    if not (t.is_integer() or isinstance(t, pl.Datetime)):
+        raise DataError(f"{where}: column 'ts' has type {t}; expected a datetime (or integers with a unit)",
+                        path=where, rule="wrong_type")
+    check_ts_type(pa.int64() if t.is_integer() else pa.timestamp("ns"), where, ts_unit)
+    sym = pl.col("symbol").cast(pl.String)
+    found = lf.select(sym.unique()).collect(engine="streaming").to_series()
+    keep = [c for c in ("ts", "bid", "ask", *SIZE_COLS, "funding_rate") if c in names]
+    return [Source(f"{where}, symbol {s}", [s], lazy=lf.filter(sym == s).select(keep), ts_unit=ts_unit)
+            for s in sorted(str(x) for x in found.drop_nulls().to_list())]
+
+
+def _lazy_span(src: Source) -> tuple[int | None, int | None]:
+    import polars as pl
+
+    mm = src.lazy.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).collect(
+        engine="streaming").to_arrow()
+    if mm.column("lo")[0].as_py() is None:
+        return None, None
+    raw = [mm.column(k).cast(pa.int64())[0].as_py() for k in ("lo", "hi")]
+    t = mm.schema.field("lo").type
+    return _stat_ns(raw[0], t, src.ts_unit), _stat_ns(raw[1], t, src.ts_unit)
 
 
 @dataclass
@@ -311,6 +406,19 @@ class TickStream:
 
     # -- decoding (reader thread) ----------------------------------------------
     def _batches(self, src: Source) -> Iterator[tuple[str, int, pa.RecordBatch]]:
+        if src.lazy is not None:
+            row = 0
+            it = src.lazy.collect_batches(chunk_size=self.chunk_rows, lazy=True)
+            try:
+                for df in it:
+                    for b in df.to_arrow().to_batches():
+                        yield src.name, row, b
+                        row += b.num_rows
+            finally:
+                stop = getattr(it, "stop", None)
+                if stop is not None:
+                    stop()
+            return
         if src.table is not None:
             row = 0
             for b in src.table.to_batches(max_chunksize=self.chunk_rows):
@@ -337,7 +445,8 @@ class TickStream:
     def _decoded(self, j: int) -> Iterator[_Run]:
         """Decode, validate and convert the batches of source ``j`` in order."""
         src = self.sources[j]
-        single = src.symbols[0] if len(src.symbols) == 1 and (src.table is not None or src.parts[0].symbol) else None
+        single = src.symbols[0] if len(src.symbols) == 1 and (
+            src.table is not None or src.lazy is not None or src.parts[0].symbol) else None
         const = self.index.get(single, -1) if single is not None else -1
         if single is not None and const < 0:
             return
@@ -349,9 +458,10 @@ class TickStream:
             n = b.num_rows
             if n == 0:
                 continue
-            ts = _ts_to_ns(b.column("ts"), where)
+            ts = _ts_to_ns(b.column("ts"), where, src.ts_unit, row0)
             bid = _price(b.column("bid"), "bid", where)
             ask = _price(b.column("ask"), "ask", where)
+            rel = max(rel_tol(b.column("bid").type), rel_tol(b.column("ask").type))
             bsz, asz = _sizes(b, where) if self.sizes else _NO_SIZE_COLS
             fund = _price(b.column("funding_rate"), "funding_rate", where) \
                 if self.rates and "funding_rate" in b.schema.names else _EMPTY_F
@@ -363,15 +473,16 @@ class TickStream:
             out = free.pop() if free else None
             if out is None or out[0].shape[0] < n:
                 out = self._buffers(n)
-            k, bad, rule = ingest.convert_batch((ts, bid, ask, bsz, asz, fund), sym, const, self.scale, self.start,
-                                                self.end, self.skip, last, last_src, out, counts)
+            k, bad, rule = ingest.convert_batch((ts, bid, ask, bsz, asz, fund), sym, const, self.scale, rel,
+                                                self.start, self.end, self.skip, last, last_src, out, counts)
             self.stats.rows_read += n
             if bad >= 0:
                 name, text = RULES[rule]
                 s = const if const >= 0 else int(sym[bad])
                 raise DataError(
                     f"{where}: {row_label(row0 + bad)}: {text} [rule {name}] (symbol {self.symbols[s]}, "
-                    f"ts {np.datetime64(int(ts[bad]), 'ns')}, bid {bid[bad]!r}, ask {ask[bad]!r})",
+                    f"ts {np.datetime64(int(ts[bad]), 'ns')}, bid {_plain(b.column('bid'), bad)}, "
+                    f"ask {_plain(b.column('ask'), bad)})",
                     path=where, row=row0 + bad + 1, rule=name)
             if k:
                 yield _Run(j, *(a[:k] if a.shape[0] else a for a in out), buf=out)

@@ -32,9 +32,9 @@ from .kernels.records import (
     new_book,
     new_logs,
 )
-from .orders import load_orders
+from .orders import load_orders, reject_before_data
 from .outputs import stage
-from .reader import Source, TickStream, data_span, frame_sources, plan_sources
+from .reader import Source, TickStream, data_span, frame_sources, lazy_sources, plan_sources
 from .summary import build_summary
 from .writer import Decoder, LogSink, write_json
 
@@ -143,16 +143,33 @@ def pipelined(stream: Iterable[Any]) -> Iterator[Any]:
 
 
 def _sources(data: Any, cfg: Config) -> list[Source]:
+    unit = cfg["data.ts_unit"]
+    if isinstance(data, pl.LazyFrame):
+        return lazy_sources(data, unit)
     if isinstance(data, pl.DataFrame):
         df = data
         if "ts" in df.columns and isinstance(df.schema["ts"], pl.Datetime):
             tz = df.schema["ts"].time_zone
             ts = pl.col("ts").dt.convert_time_zone("UTC") if tz else pl.col("ts").dt.replace_time_zone("UTC")
             df = df.with_columns(ts.cast(pl.Datetime("ns", "UTC")))
-        return frame_sources(df.to_arrow())
+        return frame_sources(df.to_arrow(), unit)
     if isinstance(data, pa.Table):
-        return frame_sources(data)
-    return plan_sources(data, cfg["data.start"], cfg["data.end"])
+        return frame_sources(data, unit)
+    return plan_sources(data, cfg["data.start"], cfg["data.end"], unit)
+
+
+def with_ts_unit(cfg: Config, unit: str) -> Config:
+    """``cfg`` with ``data.ts_unit`` set (the ``ts_unit`` argument of ``run``)."""
+    import dataclasses
+
+    from .config import SCHEMA
+
+    try:
+        unit = SCHEMA["data"]["ts_unit"][0](unit)
+    except ValueError as exc:
+        raise ConfigError(f"ts_unit: {exc}") from None
+    values = {**cfg.values, "data": {**cfg.values["data"], "ts_unit": unit}}
+    return dataclasses.replace(cfg, values=values)
 
 
 def _select_symbols(sources: list[Source], cfg: Config, where: str) -> tuple[list[str], list[Source]]:
@@ -316,7 +333,7 @@ def _open_positions(book: Any, inst: np.ndarray) -> np.ndarray:
 
 
 def run(
-    data: str | Path | pl.DataFrame | pa.Table,
+    data: str | Path | pl.DataFrame | pl.LazyFrame | pa.Table,
     orders: str | Path | pl.DataFrame | None = None,
     signals: str | Path | pl.DataFrame | None = None,
     config: str | Path | Mapping[str, Any] | Config | None = None,
@@ -327,15 +344,19 @@ def run(
     progress: bool = False,
     risk: Mapping[str, Any] | None = None,
     risk_file: str | Path | None = None,
+    ts_unit: str | None = None,
 ) -> Result:
     """Run a backtest. With ``out`` the logs are written there atomically.
 
-    ``data``: a Parquet file, folder or glob, or a frame with ts, symbol, bid, ask.
+    ``data``: a Parquet file, folder or glob, or a frame with ts, symbol, bid, ask (a
+    ``pl.LazyFrame`` such as ``pl.scan_parquet(...)`` is streamed in batches).
     ``orders``/``signals``: Parquet/CSV paths or frames (docs/execution.md §9).
     ``config``: a TOML/JSON path, a dict shaped like the file, or a ``Config``.
     ``overrides``: ``["section.key=value"]`` or ``{"section.key": value}``.
     ``risk``/``risk_file``: risk limits (docs/risk.md §4): explicit values, and a
     TOML/JSON/YAML file; with a ready ``Config`` they must be left out.
+    ``ts_unit``: the unit (s, ms, us, ns) of integer ``ts`` columns of the ticks, orders
+    and signals (config ``data.ts_unit``); integer time stamps are refused without one.
     """
     t0 = time.perf_counter()
     if isinstance(config, Config):
@@ -346,8 +367,10 @@ def run(
         cfg = load_config(data=config, overrides=overrides, risk_file=risk_file, risk=risk)
     else:
         cfg = load_config(config, overrides, risk_file=risk_file, risk=risk)
+    if ts_unit is not None:
+        cfg = with_ts_unit(cfg, ts_unit)
     reg = load_registry(cfg, list(instruments))
-    where = "tick frame" if isinstance(data, pl.DataFrame | pa.Table) else str(data)
+    where = "tick frame" if isinstance(data, pl.DataFrame | pl.LazyFrame | pa.Table) else str(data)
     symbols, sources = _select_symbols(_sources(data, cfg), cfg, where)
     unknown = [s for s in symbols if s not in reg]
     if unknown:
@@ -356,7 +379,8 @@ def run(
     insts = [reg[s] for s in symbols]
     inst = kernel_table(symbols, reg, cfg)
     params = _params(cfg)
-    ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg))
+    ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg),
+                     ts_unit=cfg["data.ts_unit"], qty_rounding=cfg["run.qty_rounding"])
     out_path = Path(out) if out is not None else None
     staged = stage(out_path, "run", "run", replace=force) if out_path is not None else None
     staging = staged.path if staged is not None else None
@@ -387,7 +411,7 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16
     logs = new_logs(rows, rows if level >= LogLevel.EVENTS else 16)
     decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),
-                      np.array([float(i.lot_step) for i in insts]), digits)
+                      np.array([float(i.lot_step) for i in insts]), digits, ob.carried)
     sink = LogSink(decoder, staging)
     try:
         return _loop(cfg, symbols, sources, inst, params, ob, stream, book, logs, sink, level, digits, progress,
@@ -407,6 +431,7 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     for chunk in pipelined(stream):
         if first_ts is None:
             first_ts = int(chunk.ts[0])
+            reject_before_data(book.orders, first_ts)
         book.acct[0]["resume"] = 0
         tk = time.perf_counter()
         book, logs = _drive(
@@ -446,14 +471,28 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     tables = sink.close()
     wall = time.perf_counter() - t0
     summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,
-                            t_kernel, digits, __version__)
+                            t_kernel, digits, __version__, qty_rounded=ob.qty_rounded)
     frames = {k: pl.from_arrow(t) for k, t in tables.items()}
     return Result(summary, frames)
 
 
 def _progress_bar(enabled: bool) -> Any:
-    if not enabled or not sys.stderr.isatty():
+    """A tqdm bar: a widget in a Jupyter notebook, text on a terminal; none elsewhere."""
+    if not enabled:
+        return None
+    if in_notebook():
+        from tqdm.auto import tqdm as auto_tqdm
+
+        return auto_tqdm(unit=" ticks", unit_scale=True, desc="backtest")
+    if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
     return tqdm(unit=" ticks", unit_scale=True, desc="backtest", file=sys.stderr)
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter (IPython kernel) session."""
+    ipy = sys.modules.get("IPython")
+    shell = ipy.get_ipython() if ipy is not None and hasattr(ipy, "get_ipython") else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})

@@ -33,7 +33,8 @@ def _by_severity(orders: np.ndarray) -> dict[str, int]:
 
 def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any, cfg: Config,
                   symbols: list[str], stats: StreamStats, first_ts: int, wall_s: float, kernel_s: float,
-                  digits: int, version: str) -> dict[str, Any]:
+                  digits: int, version: str, *, qty_rounded: int = 0) -> dict[str, Any]:
+    """``qty_rounded``: qty and target cells the input rounded down (run.qty_rounding)."""
     scale = 10**digits
     init = int(params["initial_cash_minor"])
     cash = int(a["cash_minor"])
@@ -66,6 +67,8 @@ def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any,
         "orders_cancelled": int((status == OrderStatus.CANCELLED).sum()),
         "orders_expired": int((status == OrderStatus.EXPIRED).sum()),
         "orders_applied": int((status == OrderStatus.APPLIED).sum()),
+        "orders_before_data": int(((status == OrderStatus.REJECTED) & (orders["reason"] == Reason.BEFORE_DATA)).sum()),
+        "orders_qty_rounded": qty_rounded,
         "rejections": _rejections(orders),
         "rejections_by_severity": _by_severity(orders),
         "margin_calls": int(a["n_margin_calls"]),

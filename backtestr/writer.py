@@ -1,7 +1,8 @@
 """Record buffers -> Arrow tables -> Parquet, written whole or not at all.
 
 Each log keeps the columns of its record dtype (integers are authoritative),
-with time columns typed as UTC timestamps, enum codes joined by their names,
+with time columns typed as UTC timestamps, each enum column as its names (an
+Arrow dictionary column: a Polars Categorical) beside its integer ``*_code``,
 and float convenience columns for analytics (docs/outputs.md).
 """
 
@@ -41,10 +42,23 @@ TS_COLS = ("ts", "act_ts", "expire_ts", "fill_ts", "open_ts", "close_ts")
 NULL_WHEN_ZERO = ("expire_ts", "fill_ts", "close_ts")
 DROP = INTERNAL  # links and working state of the live records are not output
 KINDS = ("orders", "fills", "positions", "equity", "events")
-_SIDE = {1: "buy", -1: "sell", 0: ""}
+_SIDE = {1: "buy", -1: "sell"}  # 0 (none): null
 _ORDER_EVENTS = (EV_REJECTED,)  # events whose side is an order's (buy/sell), not a position's
-_POS_SIDE = {1: "long", -1: "short", 0: ""}
+_POS_SIDE = {1: "long", -1: "short"}
 _EVENT_SIDE = {**_SIDE, **{2 * k: v for k, v in _POS_SIDE.items() if k}}  # position sides doubled
+
+
+# enum columns by log: record field -> its names (code -> name); "symbol" is the run's symbols
+_ENUMS: dict[str, dict[str, dict[int, str]]] = {
+    "orders": {"side": _SIDE, "type": enum_names(OrderType), "action": enum_names(Action),
+               "tif": enum_names(TimeInForce), "status": enum_names(OrderStatus), "reason": enum_names(Reason),
+               "sizing": enum_names(Sizing), **{f"{k}_kind": enum_names(StopKind) for k in ("sl", "tp", "trail")}},
+    "fills": {"side": _SIDE, "effect": enum_names(Effect), "reason": enum_names(Reason)},
+    "positions": {"side": _POS_SIDE, "exit_reason": enum_names(Reason), "trail_kind": enum_names(StopKind)},
+    "equity": {},
+    "events": {"event": enum_names(Event), "severity": enum_names(Severity), "reason": enum_names(Reason),
+               "side": _EVENT_SIDE},
+}
 
 
 @dataclass
@@ -53,13 +67,15 @@ class Decoder:
     tick_size: np.ndarray  # float64 per symbol
     lot_step: np.ndarray
     minor_digits: int
+    carried: pa.Table | None = None  # orders: order_id (ascending) and input columns carried into the log
     _tag_index: tuple[Mapping[int, str], np.ndarray, pa.Array] | None = field(default=None, init=False, repr=False)
 
     def money(self, minor: np.ndarray) -> np.ndarray:
         return minor.astype(np.float64) / 10.0**self.minor_digits
 
     def table(self, kind: str, rec: np.ndarray, tags: Mapping[int, str] | None = None) -> pa.Table:
-        cols: dict[str, pa.Array] = {}
+        cols: dict[str, pa.Array | None] = {}
+        enums = _ENUMS[kind]
         for name in rec.dtype.names:
             if name in DROP.get(kind, ()):
                 continue
@@ -67,21 +83,37 @@ class Decoder:
             if name in TS_COLS:
                 mask = (a == 0) if name in NULL_WHEN_ZERO else None
                 cols[name] = pa.array(a, pa.int64(), mask=mask).cast(pa.timestamp("ns", tz="UTC"))
+            elif name in enums or name == "symbol":
+                cols[name] = None  # the names, here; the codes beside them
+                cols[name + "_code"] = pa.array(a)
             else:
                 cols[name] = pa.array(a)
         if "symbol" in rec.dtype.names:
             idx = rec["symbol"].astype(np.int32)
             none = idx < 0  # account events have no symbol
             idx = np.where(none, 0, idx)
-            cols["symbol_name"] = pa.DictionaryArray.from_arrays(
+            cols["symbol"] = pa.DictionaryArray.from_arrays(
                 pa.array(idx, mask=none if none.any() else None), pa.array(self.symbols, pa.string()))
             tick, step = self.tick_size[idx], self.lot_step[idx]
         else:
             tick = step = np.empty(0)
+        for name, names in enums.items():
+            cols[name] = self._names(rec[name], names)
         getattr(self, "_" + kind)(rec, cols, tick, step)
         if tags is not None:
             cols["tag"] = self._tags(rec["order_id"], tags)
+            if self.carried is not None:
+                cols.update(self._carried(rec["order_id"]))
         return pa.table(cols)
+
+    def _carried(self, ids: np.ndarray) -> dict[str, pa.Array]:
+        """The carried input columns of each order id (null where the order has none)."""
+        assert self.carried is not None
+        keys = self.carried.column("order_id").to_numpy()
+        at = np.minimum(np.searchsorted(keys, ids), keys.shape[0] - 1)
+        take = pa.array(at, mask=keys[at] != ids)
+        return {c: self.carried.column(c).take(take).combine_chunks() for c in self.carried.column_names
+                if c != "order_id"}
 
     def _tags(self, ids: np.ndarray, tags: Mapping[int, str]) -> pa.Array:
         """The tag of each order id (null where it has none), without a Python loop over rows.
@@ -100,12 +132,14 @@ class Decoder:
 
     @staticmethod
     def _names(codes: np.ndarray, names: dict[int, str]) -> pa.Array:
-        """Enum codes to their names by one table lookup (unknown codes keep their number)."""
+        """Enum codes to a dictionary column of their names (the dictionary is every name of the
+        enum, in code order, the same for every block of a log); an unknown code is null."""
+        keys = np.array(sorted(names), np.int64)
         c = codes.astype(np.int64)
-        lo = min(min(names), int(c.min())) if c.size else min(names)
-        hi = max(max(names), int(c.max())) if c.size else max(names)
-        labels = pa.array([names.get(k, str(k)) for k in range(lo, hi + 1)], pa.string())
-        return labels.take(pa.array(c - lo))
+        at = np.minimum(np.searchsorted(keys, c), keys.shape[0] - 1)
+        unknown = keys[at] != c
+        return pa.DictionaryArray.from_arrays(pa.array(at.astype(np.int32), mask=unknown if unknown.any() else None),
+                                              pa.array([names[int(k)] for k in keys], pa.string()))
 
     @staticmethod
     def _prices(ticks: np.ndarray, tick: np.ndarray) -> pa.Array:
@@ -113,17 +147,8 @@ class Decoder:
         return pa.array(ticks * tick, pa.float64(), mask=ticks == 0)
 
     def _orders(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
-        c["side_name"] = self._names(r["side"], _SIDE)
-        c["type_name"] = self._names(r["type"], enum_names(OrderType))
-        c["action_name"] = self._names(r["action"], enum_names(Action))
-        c["tif_name"] = self._names(r["tif"], enum_names(TimeInForce))
-        c["status_name"] = self._names(r["status"], enum_names(OrderStatus))
-        c["reason_name"] = self._names(r["reason"], enum_names(Reason))
-        c["severity_name"] = self._names(np.where(r["status"] == OrderStatus.REJECTED, SEVERITY[r["reason"]], -1),
-                                         {**enum_names(Severity), -1: ""})
-        c["sizing_name"] = self._names(r["sizing"], enum_names(Sizing))
-        for k in ("sl", "tp", "trail"):
-            c[f"{k}_kind_name"] = self._names(r[f"{k}_kind"], enum_names(StopKind))
+        c["severity"] = self._names(np.where(r["status"] == OrderStatus.REJECTED, SEVERITY[r["reason"]], -1),
+                                    enum_names(Severity))  # null unless rejected
         c["price"] = self._prices(r["price_ticks"], tick)
         c["stop"] = self._prices(r["stop_ticks"], tick)
         c["qty"] = pa.array(r["qty_steps"] * step)
@@ -134,9 +159,6 @@ class Decoder:
         c["commission"] = pa.array(self.money(r["commission_minor"]))
 
     def _fills(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
-        c["side_name"] = self._names(r["side"], _SIDE)
-        c["effect_name"] = self._names(r["effect"], enum_names(Effect))
-        c["reason_name"] = self._names(r["reason"], enum_names(Reason))
         c["price"] = pa.array(r["price_ticks"] * tick)
         c["qty"] = pa.array(r["qty_steps"] * step)
         c["commission"] = pa.array(self.money(r["commission_minor"]))
@@ -144,8 +166,6 @@ class Decoder:
         c["cash_after"] = pa.array(self.money(r["cash_after_minor"]))
 
     def _positions(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
-        c["side_name"] = self._names(r["side"], _POS_SIDE)
-        c["exit_reason_name"] = self._names(r["exit_reason"], enum_names(Reason))
         with np.errstate(invalid="ignore", divide="ignore"):
             c["avg_entry_price"] = pa.array(r["entry_value"] / r["entry_steps"] * tick, mask=r["entry_steps"] == 0)
             c["avg_exit_price"] = pa.array(r["exit_value"] / r["exit_steps"] * tick, mask=r["exit_steps"] == 0)
@@ -158,7 +178,6 @@ class Decoder:
         c["swap"] = pa.array(self.money(r["swap_minor"]))
         c["unrealized_pnl"] = pa.array(self.money(r["unrealized_pnl_minor"]))
         c["net_pnl"] = pa.array(self.money(net))
-        c["trail_kind_name"] = self._names(r["trail_kind"], enum_names(StopKind))
         # (the integer record already has a column trail_stop, in ticks)
         for k, f in (("sl", "sl_ticks"), ("tp", "tp_ticks"), ("trail_stop_price", "trail_stop"),
                      ("mae", "mae_ticks"), ("mfe", "mfe_ticks")):
@@ -171,11 +190,8 @@ class Decoder:
             c[k] = pa.array(self.money(r[k + "_minor"]))
 
     def _events(self, r: np.ndarray, c: dict, tick: np.ndarray, step: np.ndarray) -> None:
-        c["event_name"] = self._names(r["event"], enum_names(Event))
-        c["severity_name"] = self._names(r["severity"], enum_names(Severity))
-        c["reason_name"] = self._names(r["reason"], enum_names(Reason))
         side = np.where(np.isin(r["event"], _ORDER_EVENTS), r["side"], 2 * r["side"])
-        c["side_name"] = self._names(side, _EVENT_SIDE)
+        c["side"] = self._names(side, _EVENT_SIDE)
         c["qty"] = pa.array(r["qty_steps"] * step)
         c["price"] = self._prices(r["price_ticks"], tick)
 

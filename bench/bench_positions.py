@@ -63,7 +63,7 @@ def copy_book(book):
 def setup(orders: pl.DataFrame, mode: str = "hedging"):
     cfg = load_config(overrides=["run.log_level=off", f"run.account_mode={mode}", "run.close_at_end=false"])
     reg = load_registry(cfg)
-    ob = load_orders(orders, None, [SYM], [reg[SYM]], 0)
+    ob = load_orders(orders, None, [SYM], [reg[SYM]], 0, ts_unit="ns")
     return ob.records, kernel_table([SYM], reg, cfg), _params(cfg)
 
 

@@ -24,7 +24,7 @@ NEGATIVE_SIZE = 7
 BAD_RATE = 8
 N_RULES = 9
 
-OFF_TICK_TOL = 1e-6  # in ticks (and in lot steps for quote sizes)
+OFF_TICK_TOL = 1e-6  # in ticks (and in lot steps for quote sizes); plus the column's own round-off (``rel``)
 SIZE_MAX = 4e18  # quote sizes are capped here (lot steps), inside int64
 
 
@@ -51,22 +51,22 @@ def rate_units(x):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _to_ticks(x, inv_tick):
-    """(ticks, ok): ok is False when x is not within OFF_TICK_TOL of the grid."""
+def _to_ticks(x, inv_tick, rel):
+    """(ticks, ok): ok is False when x is not within OFF_TICK_TOL + rel * |x| (in ticks) of the grid."""
     q = x * inv_tick
     t = np.rint(q)
-    return np.int64(t), abs(q - t) <= OFF_TICK_TOL
+    return np.int64(t), abs(q - t) <= OFF_TICK_TOL + rel * abs(q)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _check(t, b, a, s, inv_tick, last, last_src):
+def _check(t, b, a, s, inv_tick, rel, last, last_src):
     """Row rule for one quote; returns (rule, bid_ticks, ask_ticks)."""
     if not (np.isfinite(b) and np.isfinite(a)):
         return NAN_PRICE, 0, 0
     if b <= 0.0 or a <= 0.0:
         return NONPOSITIVE_PRICE, 0, 0
-    bt, okb = _to_ticks(b, inv_tick[s])
-    at, oka = _to_ticks(a, inv_tick[s])
+    bt, okb = _to_ticks(b, inv_tick[s], rel)
+    at, oka = _to_ticks(a, inv_tick[s], rel)
     if not (okb and oka):
         return OFF_TICK, bt, at
     if at < bt:
@@ -144,7 +144,7 @@ def merge_order(ts, bounds, o_ts, o_id, cur_ts, cur_id):
 
 
 @njit(cache=True, nogil=True)
-def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src, out, counts):
+def convert_batch(cols, sym, const_sym, scale, rel, start, stop, skip, last, last_src, out, counts):
     """Validate one batch of one source and convert its prices to ticks.
 
     ``cols`` = (ts, bid, ask, bid_size, ask_size, funding_rate), the sizes float
@@ -156,7 +156,9 @@ def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src
     is < 0 (-1 there: not in this run). Rows outside [start, stop) are dropped.
     ``out`` = (ts, sym, bid, ask, bid_size, ask_size, funding) of at least
     len(ts) rows, the sizes (lot steps, 0 = unknown) and the rate (see
-    ``rate_units``) empty when they are not wanted. Returns
+    ``rate_units``) empty when they are not wanted. ``rel``: the relative round-off
+    of the price columns' type (0 for float64; a few ulps for float32): a price
+    within OFF_TICK_TOL + rel * price (in ticks) of a tick is that tick. Returns
     (n_out, bad_row, rule), bad_row -1 when every row passed or was skipped.
     """
     ts, bid, ask, bsz, asz, fund = cols
@@ -182,12 +184,12 @@ def convert_batch(cols, sym, const_sym, scale, start, stop, skip, last, last_src
         # fast path: every rule passes (NaN fails the comparisons)
         ok = (
             (qb > 0.5) & (qa > 0.5) & (qa < 4e18)
-            & (abs(qb - bt) <= OFF_TICK_TOL) & (abs(qa - at) <= OFF_TICK_TOL) & (at >= bt)
+            & (abs(qb - bt) <= OFF_TICK_TOL + rel * qb) & (abs(qa - at) <= OFF_TICK_TOL + rel * qa) & (at >= bt)
             & ((last_src[0, 1] == 0) | (t >= last_src[0, 0]))
             & ((last[s, 3] == 0) | (t != last[s, 0]) | (bt != last[s, 1]) | (at != last[s, 2]))
         )
         if not ok:
-            rule, bt, at = _check(t, b, a, s, inv_tick, last, last_src)
+            rule, bt, at = _check(t, b, a, s, inv_tick, rel, last, last_src)
             if rule != OK:
                 counts[rule] += 1
                 if not skip:

@@ -23,6 +23,8 @@ Rules implemented (netting account, latency 0):
   whole open quantity and an open fill of the rest, with the order's commission
   computed once on the whole quantity and split pro rata.
 * Money: ``R`` rounds to the nearest minor unit, ties to even.
+* Orders acting before the first tick of the run (``ts + 1 ns`` before it) are
+  rejected ``before_data`` and never act.
 * End of data: orders that never acted are ``unfilled``; with ``close_at_end``
   each open position is closed at its symbol's last quote (long at bid, short
   at ask) at that symbol's last tick ts, with commission, in position-id
@@ -400,6 +402,10 @@ def _simulate(
     for q in queues.values():
         q.sort(key=lambda i: (orders[i]["ts"], i))
     heads = {s: 0 for s in instruments}
+    if ticks:  # acting (at ts + 1 ns) before the first tick of the run: rejected before_data
+        for oid, o in enumerate(orders):
+            if o["ts"] + 1 < ticks[0][0]:
+                status[oid], reason[oid] = "rejected", "before_data"
 
     last_ts = None
     for ts, sym, bid, ask in ticks:
@@ -420,6 +426,8 @@ def _simulate(
         while heads[sym] < len(queue) and orders[queue[heads[sym]]]["ts"] < ts:
             oid = queue[heads[sym]]
             heads[sym] += 1
+            if status[oid] != "new":
+                continue
             o = orders[oid]
             if o["type"] == "market":
                 side = _norm_side(o["side"])

@@ -561,6 +561,10 @@ def _simulate(ticks, orders, instruments, commission, cfg, signals, engine=None)
         whole(bid, inst.tick_size, "bid"), whole(ask, inst.tick_size, "ask")
         if last is None:
             md.start_calendar(ts)
+            for o in pending:  # market, target and close orders acting before the first tick (§2)
+                if o.status == NEW and o.act_ts < ts and (
+                        o.action == "close" or (o.action == "new" and o.type in ("market", "target"))):
+                    md.end(o, "rejected", "before_data")
         elif ts < last:
             raise ValueError("ticks are not in time order")
         last = md.last_ts[sym] = ts

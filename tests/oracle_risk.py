@@ -45,7 +45,7 @@ R = round_half_even
 SEVERITY = {
     **dict.fromkeys(("rate_limit", "price_sanity", "no_quote", "size_zero", "max_qty", "max_notional",
                      "max_positions", "max_positions_symbol", "max_exposure", "qty_below_min",
-                     "qty_above_max"), "warning"),
+                     "qty_above_max", "before_data"), "warning"),
     **dict.fromkeys(("no_stop", "bad_stops", "unknown_ref", "not_working", "nothing_to_close", "off_tick",
                      "expiry_past"), "error"),
     **dict.fromkeys(("breaker", "daily_loss", "margin_call", "no_margin"), "critical"),

@@ -103,11 +103,25 @@ def signals(rows: list[tuple]) -> pl.DataFrame:
 
 def run(data: pl.DataFrame, orders: pl.DataFrame | None = None, signals: pl.DataFrame | None = None,
         **sections: dict[str, Any]) -> bt.Result:
-    """``backtestr.run`` with the config given as sections: ``run(..., execution={"model": ...})``."""
-    return bt.run(data=data, orders=orders, signals=signals, config=dict(sections))
+    """``backtestr.run`` with the config given as sections: ``run(..., execution={"model": ...})``.
+
+    The cases are written with orders before the first tick acting on it, so the data is
+    given a lead tick (see ``lead``)."""
+    return bt.run(data=lead(data, orders, signals), orders=orders, signals=signals, config=dict(sections))
 
 
-FILL_COLS = ("order_id", "position_id", "side_name", "effect_name", "reason_name", "qty_steps", "price_ticks")
+def lead(data: pl.DataFrame, *inputs: pl.DataFrame | None) -> pl.DataFrame:
+    """``data`` with a copy of its first tick at the first order's ``ts`` when an order comes
+    before the data: market, target and close orders acting before the first tick are
+    rejected (docs/execution.md §2), and the orders of these cases then act on the ticks
+    they were written for. The lead tick has no position to mark and no order acts on it."""
+    first = min((df.get_column("ts").min() for df in inputs if df is not None and df.height), default=None)
+    if first is None or data.height == 0 or first >= data.get_column("ts").min():
+        return data
+    return pl.concat([data.head(1).with_columns(pl.lit(first).cast(data.schema["ts"]).alias("ts")), data])
+
+
+FILL_COLS = ("order_id", "position_id", "side", "effect", "reason", "qty_steps", "price_ticks")
 
 
 def fills(res: bt.Result, cols: tuple[str, ...] = FILL_COLS) -> list[tuple]:
@@ -132,7 +146,7 @@ def order(res: bt.Result, oid: int) -> dict[str, Any]:
 def status(res: bt.Result, oid: int) -> tuple[str, str]:
     """``(status_name, reason_name)`` of order ``oid``."""
     o = order(res, oid)
-    return o["status_name"], o["reason_name"]
+    return o["status"], o["reason"]
 
 
 def position(res: bt.Result, pid: int) -> dict[str, Any]:

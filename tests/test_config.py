@@ -261,15 +261,15 @@ def test_commission_table_for_one_symbol_overrides_only_that_symbol(tmp_path):
     orders = orders_frame([(1, "EURUSD", "buy", 1), (1, "GBPUSD", "buy", 1),
                            (2, "EURUSD", "sell", 1), (2, "GBPUSD", "sell", 1)])
     res = bt.run(root, orders=orders, config=f)
-    got = {(r["symbol_name"], r["side"]): r["commission_minor"] for r in res.fills.iter_rows(named=True)}
+    got = {(r["symbol"], r["side"]): r["commission_minor"] for r in res.fills.iter_rows(named=True)}
     # EURUSD, per_lot only: 3.5 USD x 1 lot = 350 minor, on entry and on exit.
-    assert got[("EURUSD", 1)] == 350
-    assert got[("EURUSD", -1)] == 350
+    assert got[("EURUSD", "buy")] == 350
+    assert got[("EURUSD", "sell")] == 350
     # GBPUSD keeps per_lot 3.5 (350 minor) and adds fraction 0.0001 of notional:
     #   entry buy at ask 1.25003 (2 s): 0.0001 x 125003 ticks x 100 steps x 1 = 1250.03 -> 1250
     #   exit sell at bid 1.25010 (3 s): 0.0001 x 125010 x 100 = 1250.10 -> 1250
-    assert got[("GBPUSD", 1)] == 1250 + 350
-    assert got[("GBPUSD", -1)] == 1250 + 350
+    assert got[("GBPUSD", "buy")] == 1250 + 350
+    assert got[("GBPUSD", "sell")] == 1250 + 350
     # 350 + 350 + 1600 + 1600
     assert res.summary["commission_minor"] == 3900
 
@@ -279,7 +279,7 @@ def test_commission_minimum_per_symbol(tmp_path):
     _two_symbols(root)
     orders = orders_frame([(1, "EURUSD", "buy", 0.1), (1, "GBPUSD", "buy", 0.1)])
     res = bt.run(root, orders=orders, config={"commission": {"per_lot": "3.5", "GBPUSD": {"minimum": "1"}}})
-    got = {r["symbol_name"]: r["commission_minor"] for r in res.fills.iter_rows(named=True)}
+    got = {r["symbol"]: r["commission_minor"] for r in res.fills.iter_rows(named=True)}
     # 3.5 USD x 0.1 lot = 0.35 USD = 35 minor; GBPUSD raised to its minimum 1.00 USD = 100 minor.
     assert got == {"EURUSD": 35, "GBPUSD": 100}
 

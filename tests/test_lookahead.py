@@ -81,8 +81,8 @@ def test_order_outcomes_decided_by_t_are_unchanged(pair):
     a, b = calm.orders.filter(early), spiky.orders.filter(early)
     assert a.height == 11  # 7 orders + 4 signals
     assert a.equals(b)
-    assert set(a["status_name"].to_list()) <= {"filled", "no_action"}
-    assert all(t <= ns(T) for t in ts_ns(a.filter(pl.col("status_name") == "filled"), "fill_ts"))
+    assert set(a["status"].to_list()) <= {"filled", "no_action"}
+    assert all(t <= ns(T) for t in ts_ns(a.filter(pl.col("status") == "filled"), "fill_ts"))
 
 
 def test_positions_closed_by_t_are_unchanged(pair):

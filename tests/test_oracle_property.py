@@ -132,7 +132,9 @@ def run_kernel(sc: Scenario, out=None, **run) -> bt.Result:
 def kernel_fills(res: bt.Result) -> list[dict]:
     df = res.fills.with_columns(
         pl.col("ts").dt.epoch("ns").alias("ts"),
-        pl.col("symbol_name").cast(pl.String).alias("symbol"),
+        pl.col("symbol").cast(pl.String).alias("symbol"),
+        pl.col("side_code").alias("side"),  # the oracle's codes
+        pl.col("effect_code").alias("effect"),
     )
     return [{k: row[k] for k in FILL_KEYS} for row in df.iter_rows(named=True)]
 
@@ -160,14 +162,14 @@ def check_against_oracle(sc: Scenario) -> None:
     assert len(kf) == len(of), why
     for i, (k, o) in enumerate(zip(kf, of, strict=True)):
         assert k == o, f"fill {i}: kernel {k} != oracle {o}{why}"
-    reasons = res.fills.get_column("reason_name").to_list()
+    reasons = res.fills.get_column("reason").to_list()
     assert reasons == ["end_of_data" if f["order_id"] < 0 else "signal" for f in of], why
 
     # order by order
     orders = res.orders.sort("order_id")
     assert orders.get_column("order_id").to_list() == list(range(len(sc.orders))), why
-    assert orders.get_column("status_name").to_list() == ores.order_status, why
-    rejected = orders.filter(pl.col("status_name") == "rejected").get_column("reason_name").to_list()
+    assert orders.get_column("status").to_list() == ores.order_status, why
+    rejected = orders.filter(pl.col("status") == "rejected").get_column("reason").to_list()
     assert rejected == [
         r for s, r in zip(ores.order_status, ores.order_reason, strict=True) if s == "rejected"
     ], why
@@ -198,8 +200,8 @@ def check_against_oracle(sc: Scenario) -> None:
     for p in ores.positions:
         k = kpos[p["position_id"]]
         got = {
-            "symbol": k["symbol_name"],
-            "side": k["side"],
+            "symbol": k["symbol"],
+            "side": k["side_code"],
             "is_open": bool(k["is_open"]),
             "qty_steps": k["qty_steps"],
             "entry_steps": k["entry_steps"],
@@ -258,7 +260,8 @@ def _ties_scenario() -> Scenario:
     )
     btc = OInstrument("BTCUSD", Decimal("0.01"), Decimal("0.0001"), Decimal(1), Decimal(1), Decimal("0.0001"))
     ticks = []
-    for t, btc_bid in ((10, "60000.00"), (20, "60050.00"), (30, "60050.00"), (40, "60050.00")):
+    # the data starts at ts 5 with the first orders (acting on ts 10; nothing acts at 5)
+    for t, btc_bid in ((5, "60000.00"), (10, "60000.00"), (20, "60050.00"), (30, "60050.00"), (40, "60050.00")):
         ticks.append((BASE_TS + t, "BTCUSD", Decimal(btc_bid), Decimal(btc_bid)))
         ticks.append((BASE_TS + t, "EURUSD", Decimal("1.10000"), Decimal("1.10000")))
 
@@ -294,7 +297,7 @@ def test_half_even_ties() -> None:
     sc = _ties_scenario()
     check_against_oracle(sc)
     res = run_kernel(sc, log_level="ticks")
-    got = res.fills.select("order_id", "symbol_name", "effect_name", "commission_minor", "realized_pnl_minor")
+    got = res.fills.select("order_id", "symbol", "effect", "commission_minor", "realized_pnl_minor")
     assert [tuple(r) for r in got.iter_rows()] == [
         (3, "BTCUSD", "open", 2, 0),
         (0, "EURUSD", "open", 2, 0),

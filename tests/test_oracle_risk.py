@@ -65,7 +65,7 @@ from tests.oracle import OCommission
 from tests.oracle_engine import EConfig
 from tests.oracle_risk import RInstrument, RiskConfig, RiskScenario, kelly_ppm, risk_scenario
 from tests.scenarios import BASE_TS as T
-from tests.test_oracle_engine import FILL_KEYS, POS_KEYS, _name, _named, _rows, od, px
+from tests.test_oracle_engine import FILL_KEYS, POS_KEYS, _code, _name, _named, _rows, lead, od, px
 
 H = 3600 * 10**9
 
@@ -83,8 +83,8 @@ def tk(ts, bid, ask, sym="EURUSD"):
 
 def scenario(ticks, orders, risk=None, inst=None, comm=None, signals=(), **cfg) -> RiskScenario:
     cfg.setdefault("initial_cash", D("10000"))
-    return RiskScenario(inst or {"EURUSD": eur()}, ticks, orders, list(signals), comm or OCommission(),
-                        EConfig(**cfg), risk=risk or RiskConfig())
+    return RiskScenario(inst or {"EURUSD": eur()}, lead(ticks, orders, signals), orders, list(signals),
+                        comm or OCommission(), EConfig(**cfg), risk=risk or RiskConfig())
 
 
 def run(*args, **kw):
@@ -144,8 +144,9 @@ def test_margin_call_and_stop_out_over_three_losing_positions():
         (50, "rejected", -1, 5, "margin_call", None, None)]
     assert [p["exit_reason"] for p in res.positions] == ["none", "stop_out", "stop_out", "none"]
     assert (res.margin_calls, res.stop_outs, res.max_margin_used_minor) == (1, 2, 330300)
-    # The equity row of t40 is after the stop-outs; peak 528800 (t30: 499400 + 19800 + 9800 - 200).
-    assert res.equity[3:5] == [(40, 109000), (50, 108500)]
+    # The equity row of t40 is after the stop-outs (rows: the lead tick at 5, then t10, t20, ...); peak
+    # 528800 (t30: 499400 + 19800 + 9800 - 200).
+    assert res.equity[4:6] == [(40, 109000), (50, 108500)]
     assert res.max_drawdown_minor == 528800 - 108500
 
 
@@ -476,25 +477,25 @@ def check_risk(sc: RiskScenario, chunkings=CHUNKINGS):
         res = bt.run(data=data, orders=orders, signals=signals,
                      config=sc.config_dict(chunk_rows=chunk_rows, buffer_rows=buffer_rows))
         at = f"\nchunk_rows={chunk_rows} buffer_rows={buffer_rows}\n{sc.describe()}"
-        got_orders = {r["order_id"]: (r["status_name"], r["reason_name"]) for r in _rows(res.orders)}
+        got_orders = {r["order_id"]: (r["status"], r["reason"]) for r in _rows(res.orders)}
         for oid, (st_, reason) in want_orders.items():
             g = got_orders[oid]
             assert g == ((st_, reason) if st_ in ("rejected", "cancelled", "expired") else (st_, g[1])), (
                 f"order {oid}: kernel {g} != oracle {(st_, reason)}{at}")
-        got = [tuple(_name(r, k) if k in ("symbol", "effect", "reason") else r[k] for k in FILL_KEYS)
+        got = [tuple(_name(r, k) if k in ("symbol", "effect", "reason") else _code(r, k) for k in FILL_KEYS)
                for r in _rows(res.fills)]
         for i, (g, w) in enumerate(zip(got, want_fills, strict=False)):
             assert g == w, f"fill {i}: kernel {_named(g)} != oracle {_named(w)}{at}"
         assert len(got) == len(want_fills), f"{len(got)} fills, oracle {len(want_fills)}{at}"
         for r in _rows(res.positions):
             w = want_pos[r["position_id"]]
-            g = {k: _name(r, k) if k in ("symbol", "exit_reason") else r[k] for k in POS_KEYS}
+            g = {k: _name(r, k) if k in ("symbol", "exit_reason") else _code(r, k) for k in POS_KEYS}
             g["is_open"] = bool(g["is_open"])
             diff = {k: (g[k], w[k]) for k in POS_KEYS if g[k] != w[k]}
             assert not diff, f"position {r['position_id']} (kernel, oracle): {diff}{at}"
-        ev = [_event({k: r[k] if k in ("ts", "position_id", "order_id", "before", "after", "side") else
-                      r[f"{k}_steps"] if k == "qty" else r[f"{k}_ticks"] if k == "price" else r[f"{k}_name"]
-                      for k in EVENT_KEYS}) for r in _rows(res.events) if r["event_name"] not in _NOT_MODELLED]
+        ev = [_event({k: r[k] if k in ("ts", "position_id", "order_id", "before", "after") else r["side_code"] if k == "side" else
+                      r[f"{k}_steps"] if k == "qty" else r[f"{k}_ticks"] if k == "price" else r[k]
+                      for k in EVENT_KEYS}) for r in _rows(res.events) if r["event"] not in _NOT_MODELLED]
         for i, (g, w) in enumerate(zip(ev, want_ev, strict=False)):
             assert g == w, f"event {i}: kernel {g} != oracle {w}{at}"
         assert len(ev) == len(want_ev), f"{len(ev)} events, oracle {len(want_ev)}{at}"

@@ -15,7 +15,8 @@ from decimal import Decimal as D
 import pytest
 from hypothesis import given, settings
 
-from tests.oracle import OCommission, OInstrument, round_half_even, simulate
+from tests.oracle import OCommission, OInstrument, round_half_even
+from tests.oracle import simulate as _simulate
 from tests.scenarios import scenario
 
 EURUSD = OInstrument("EURUSD", D("0.00001"), D("0.01"), D("100000"), D(1), D("0.01"))
@@ -40,6 +41,16 @@ def target(ts, tgt, symbol="EURUSD"):
 
 def tick(ts, bid, ask, symbol="EURUSD"):
     return (ts, symbol, D(bid), D(ask))
+
+
+def simulate(ticks, orders, *args, **kw):
+    """The oracle on ``ticks`` led by a copy of the first tick at the first order's ``ts`` when an
+    order comes before the data (acting before the first tick it would be rejected
+    ``before_data``): these cases' orders then act on the ticks they were written for. The
+    equity log has a row for the lead tick first."""
+    t0 = min((o["ts"] for o in orders), default=ticks[0][0]) if ticks else None
+    lead = [(t0, *ticks[0][1:])] if ticks and t0 < ticks[0][0] else []
+    return _simulate(lead + list(ticks), orders, *args, **kw)
 
 
 def ledger_ok(res, initial=CASH_MINOR):
@@ -165,7 +176,7 @@ def test_partial_close_removed_cost_half_even(ask1, ask2, first_removed, pnl1, p
     # After the partial close at ts 30 the position keeps C - removed on 1 step;
     # marked at bid 110010 the equity is cash + (110010 - kept).
     kept = int(D(ask1) / D("0.00001")) + int(D(ask2) / D("0.00001")) - first_removed
-    assert res.equity[2] == (30, CASH_MINOR + pnl1 + 110010 - kept)
+    assert res.equity[3] == (30, CASH_MINOR + pnl1 + 110010 - kept)
     assert res.final_cash_minor == CASH_MINOR + pnl1 + pnl2
     ledger_ok(res)
 
@@ -278,7 +289,7 @@ def test_btcusd_pnl_rounds_to_cents():
     assert [p["side"] for p in res.positions] == [1, -1, 1]
     # Unrealized at ts 10 after the first buy: (59999.99 - 60000.01) x 0.0015 = -$0.00003
     # = -0.003 cent -> 0, so equity stays 1000000 and nothing is drawn down there.
-    assert res.equity[0] == (10, CASH_MINOR)
+    assert res.equity[1] == (10, CASH_MINOR)
     assert res.final_cash_minor == CASH_MINOR + 4
     ledger_ok(res)
 
@@ -340,7 +351,7 @@ def test_equity_drawdown_and_ledger():
         tick(40, "1.10050", "1.10060"),
     ]
     res = simulate(ticks, [buy(5, "1.00"), sell(35, "1.00")], {"EURUSD": EURUSD}, comm, CASH)
-    assert res.equity == [(10, 998_950), (20, 1_008_950), (30, 988_950), (40, 1_003_900)]
+    assert res.equity[1:] == [(10, 998_950), (20, 1_008_950), (30, 988_950), (40, 1_003_900)]
     assert res.max_drawdown_minor == 20_000
     assert res.peak_equity_minor == 1_008_950
     assert res.final_cash_minor == res.final_equity_minor == 1_003_900
@@ -372,7 +383,7 @@ def test_end_of_data(close_at_end):
     orders = [buy(5, "0.10"), sell(15, "0.0010", "BTCUSD")]
     insts = {"EURUSD": EURUSD, "BTCUSD": BTCUSD}
     res = simulate(ticks, orders, insts, comm, CASH, close_at_end=close_at_end)
-    assert res.equity[:4] == [(10, 999_950), (20, 1_000_450), (25, 1_000_400), (30, 1_000_401)]
+    assert res.equity[1:5] == [(10, 999_950), (20, 1_000_450), (25, 1_000_400), (30, 1_000_401)]
     assert res.peak_equity_minor == 1_000_450
     if close_at_end:
         end = res.fills[2:]
@@ -385,7 +396,7 @@ def test_end_of_data(close_at_end):
         assert [f["price_ticks"] for f in end] == [110060, 5999000]
         assert all(p["exit_reason"] == "end_of_data" and not p["is_open"] for p in res.positions)
         assert res.final_cash_minor == res.final_equity_minor == 1_000_301
-        assert res.equity[4:] == [(30, 1_000_301)]
+        assert res.equity[5:] == [(30, 1_000_301)]
         assert res.max_drawdown_minor == 149
         res2 = simulate(ticks, orders, insts, comm, CASH, close_at_end=True, drawdown_includes_final=False)
         assert res2.max_drawdown_minor == 50

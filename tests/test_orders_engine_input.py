@@ -120,11 +120,17 @@ def refused(*rows: dict, row: int, words: tuple[str, ...], **dtypes) -> str:
 
 # -- hard errors -----------------------------------------------------------------------------
 
-def test_unknown_column_is_refused_by_name():
+def test_a_column_the_engine_does_not_use_is_carried_by_order_id():
+    book = _book(frame(od(id=7), od(colour="red", id=3), colour=pl.String), None, 0)
+    assert book.carried is not None
+    assert book.carried.to_pydict() == {"order_id": [3, 7], "colour": ["red", None]}
+
+
+def test_a_carried_column_named_like_a_log_column_is_refused_by_name():
     with pytest.raises(bt.OrdersError) as ei:
-        load(od(), od(colour="red"), colour=pl.String)
+        load(od(), od(fill_ts=1.0), fill_ts=pl.Float64)
     msg = str(ei.value)
-    assert "colour" in msg and WHERE in msg
+    assert "fill_ts" in msg and "rename" in msg and WHERE in msg
 
 
 @pytest.mark.parametrize(("col", "word"), [("action", "amend"), ("type", "trailing"), ("tif", "day"),
@@ -461,8 +467,8 @@ def test_writer_drops_internal_columns_and_names_the_new_codes():
     t = pl.from_arrow(dec.table("orders", np.sort(book.records, order="order_id"), book.tags))
     for c in ("ref", "oco_next", "next_working", "stage"):
         assert c not in t.columns
-    assert t["action_name"].to_list() == ["cancel", "new"]
-    assert t["tif_name"].to_list() == ["gtc", "gtd"]
+    assert t["action"].to_list() == ["cancel", "new"]
+    assert t["tif"].to_list() == ["gtc", "gtd"]
     assert t["price"].to_list() == [None, 1.1]
     assert t["tag"].to_list() == [None, "t"]
     assert t["ref_id"].to_list() == [3, -1]

@@ -71,7 +71,7 @@ def test_side_other_than_buy_or_sell_is_refused(arch):
 
 def test_side_is_case_insensitive(arch):
     res = bt.run(arch, orders=orders_frame([(1, "EURUSD", "BUY", 1), (2, "EURUSD", "Sell", 1)]))
-    assert res.fills["side"].to_list() == [1, -1]
+    assert res.fills["side"].to_list() == ["buy", "sell"]
 
 
 def test_limit_without_a_price_is_refused(arch):
@@ -104,13 +104,19 @@ def test_all_null_engine_columns_are_accepted(arch):
     assert bt.run(arch, orders=frame).summary["orders_filled"] == 1
 
 
-def test_missing_and_unknown_order_columns_are_refused(arch):
+def test_missing_columns_are_refused_and_unknown_ones_carried_into_the_orders_log(arch, tmp_path):
     with pytest.raises(bt.OrdersError) as ei:
         bt.run(arch, orders=orders_frame([(1, "EURUSD", "buy", 1)]).drop("side"))
     assert "side" in str(ei.value)
-    with pytest.raises(bt.OrdersError) as ei:
-        bt.run(arch, orders=orders_frame([(1, "EURUSD", "buy", 1)], colour=["red"]))
-    assert "colour" in str(ei.value)
+    frame = orders_frame([(1, "EURUSD", "buy", 1), (2, "EURUSD", "sell", 1)], colour=["red", None],
+                         score=[0.5, 2.0])
+    sig = signals_frame([(3, "EURUSD", 0)]).with_columns(pl.lit("blue").alias("colour"))
+    for out in (None, tmp_path / "out"):
+        res = bt.run(arch, orders=frame, signals=sig, out=out)
+        o = res.orders.sort("order_id")
+        assert o["colour"].to_list() == ["red", None, "blue"]
+        assert o["score"].to_list() == [0.5, 2.0, None]
+        assert o["status"].to_list() == ["filled", "filled", "no_action"]
 
 
 def test_bad_signal_row_is_refused(arch):
@@ -127,7 +133,7 @@ def test_order_at_a_tick_time_fills_on_the_next_tick(arch):
     res = bt.run(arch, orders=orders_frame([(2, "EURUSD", "buy", 1)]))
     assert res.fills["price_ticks"].to_list() == [110004]
     assert ts_ns(res.fills) == [ns(3)]
-    assert res.orders["status_name"].to_list() == ["filled"]
+    assert res.orders["status"].to_list() == ["filled"]
     assert ts_ns(res.orders, "fill_ts") == [ns(3)]
     # act_ts = ts + 1 ns
     assert ts_ns(res.orders, "act_ts") == [ns(2) + 1]
@@ -156,7 +162,7 @@ def test_order_waits_for_its_own_symbol(arch):
     res = bt.run(arch, orders=orders_frame([(1, "GBPUSD", "buy", 1)]))
     assert ts_ns(res.fills) == [ns(4.5)]
     assert res.fills["price_ticks"].to_list() == [125013]
-    assert res.fills["symbol_name"].to_list() == ["GBPUSD"]
+    assert res.fills["symbol"].to_list() == ["GBPUSD"]
 
 
 def test_buy_at_ask_sell_at_bid(arch):
@@ -241,9 +247,9 @@ def test_qty_below_min_is_rejected_and_counted(arch):
     res = bt.run(arch, orders=orders_frame([(1, "EURUSD", "buy", 0.02), (1, "EURUSD", "buy", 0.05)]),
                  config=cfg)
     o0, o1 = _order(res, 0), _order(res, 1)
-    assert (o0["status_name"], o0["reason_name"]) == ("rejected", "qty_below_min")
+    assert (o0["status"], o0["reason"]) == ("rejected", "qty_below_min")
     assert o0["filled_steps"] == 0
-    assert o1["status_name"] == "filled"
+    assert o1["status"] == "filled"
     assert o1["filled_steps"] == 5
     assert res.summary["orders_rejected"] == 1
     assert res.summary["orders_filled"] == 1
@@ -254,7 +260,7 @@ def test_qty_above_max_is_rejected(arch):
     # EURUSD max_qty is 100 lots
     res = bt.run(arch, orders=orders_frame([(1, "EURUSD", "buy", 100.01)]))
     o = _order(res, 0)
-    assert (o["status_name"], o["reason_name"]) == ("rejected", "qty_above_max")
+    assert (o["status"], o["reason"]) == ("rejected", "qty_above_max")
     assert res.summary["orders_rejected"] == 1
     assert res.fills.height == 0
 
@@ -270,11 +276,11 @@ def test_targets_trade_the_difference(arch):
     # 3 s target -0.5: already held -> no_action.
     # 3.5 s target 0: buy 0.5 at the 4 s ask 1.10005 -> close short 50.
     assert f["order_id"].to_list() == [0, 1, 1, 3]
-    assert f["side"].to_list() == [1, -1, -1, 1]
+    assert f["side"].to_list() == ["buy", "sell", "sell", "buy"]
     assert f["qty_steps"].to_list() == [100, 100, 50, 50]
     assert f["price_ticks"].to_list() == [110003, 110002, 110002, 110005]
     assert ts_ns(f) == [ns(2), ns(3), ns(3), ns(4)]
-    assert res.orders["status_name"].to_list() == ["filled", "filled", "no_action", "filled"]
+    assert res.orders["status"].to_list() == ["filled", "filled", "no_action", "filled"]
     assert res.summary["orders_no_action"] == 1
     # long: (110002 - 110003) x 100 = -100; short: (110002 - 110005) x 50 = -150
     assert res.summary["realized_pnl_minor"] == -250
@@ -283,7 +289,7 @@ def test_targets_trade_the_difference(arch):
 
 def test_target_equal_to_current_position_is_no_action(arch):
     res = bt.run(arch, signals=signals_frame([(1, "EURUSD", 0)]))
-    assert res.orders["status_name"].to_list() == ["no_action"]
+    assert res.orders["status"].to_list() == ["no_action"]
     assert res.fills.height == 0
 
 
@@ -304,7 +310,7 @@ def test_order_with_no_later_tick_ends_unfilled(arch):
     # GBPUSD's last tick is 4.5 s, so an order at 4.6 s also stays unfilled.
     res = bt.run(arch, orders=orders_frame([(5, "EURUSD", "buy", 1), (4.6, "GBPUSD", "sell", 1),
                                             (4, "EURUSD", "buy", 1)]))
-    assert res.orders["status_name"].to_list() == ["unfilled", "unfilled", "filled"]
+    assert res.orders["status"].to_list() == ["unfilled", "unfilled", "filled"]
     assert res.summary["orders_unfilled"] == 2
     assert res.fills.height == 1
     assert res.orders["fill_ts"].null_count() == 2

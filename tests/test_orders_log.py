@@ -87,7 +87,7 @@ def test_streamed_orders_log_equals_the_log_written_at_the_end(seed, shuffle_ids
     s, w = streamed.orders, whole.orders
     assert s.height == 120 and s["order_id"].is_sorted()
     assert s.equals(w)
-    statuses = set(s["status_name"].to_list())
+    statuses = set(s["status"].to_list())
     assert {"filled", "cancelled", "rejected", "unfilled"} <= statuses, statuses  # the mix has every ending
     assert s["tag"].null_count() == 40
 
@@ -102,4 +102,4 @@ def test_a_working_order_holds_back_the_orders_after_it(monkeypatch) -> None:
     done = _handovers(monkeypatch)
     res = bt.run(data=data, orders=o, config={"run": {"chunk_rows": 2, "buffer_rows": 16}})
     assert done and set(done) == {0}
-    assert res.orders["status_name"].to_list() == ["unfilled"] + ["filled"] * 5
+    assert res.orders["status"].to_list() == ["unfilled"] + ["filled"] * 5

@@ -22,6 +22,7 @@ SIZE = {"execution.model": "realistic", "execution.slippage": "size", "execution
 
 # (sec, bid, ask, bid_size, ask_size) in lots; None = null
 ROWS = [
+    (0.5, 1.10000, 1.10002, 9.0, 0.5),   # the data starts with the first order (none acts before it)
     (1, 1.10000, 1.10002, 9.0, 0.5),     # buy 100 steps, ask size 50: s = R(300 / 50) = 6 -> 110008
     (2, 1.10010, 1.10012, 2.5, 9.0),     # sell, bid size 250: s = R(300 / 250) = R(1.2) = 1 -> 110009
     (3, 1.10020, 1.10022, 9.0, 0.005),   # buy, ask size half a step -> 0 steps, unknown: s = 3 -> 110025
@@ -69,7 +70,7 @@ def test_sizes_follow_their_rows_through_the_merge_of_two_symbols(tmp_path):
     o = orders_frame([*ORDERS, (3.1, "GBPUSD", "buy", 1)])
     for chunk_rows in (1, 1000):
         res = bt.run(root, orders=o, overrides={**SIZE, "run.chunk_rows": chunk_rows})
-        got = res.fills.sort("ts").select("symbol_name", "price_ticks").rows()
+        got = res.fills.sort("ts").select("symbol", "price_ticks").rows()
         assert [p for s, p in got if s == "EURUSD"] == WANT
         assert [p for s, p in got if s == "GBPUSD"] == [126017]
 
@@ -83,7 +84,7 @@ def test_without_size_columns_every_fill_slips_slippage_ticks(tmp_path):
 
 
 def test_a_negative_size_is_a_bad_row_naming_file_row_and_rule(tmp_path):
-    rows = [*ROWS[:2], (3, 1.10020, 1.10022, 1.0, -0.5), *ROWS[3:]]
+    rows = [*ROWS[:3], (3, 1.10020, 1.10022, 1.0, -0.5), *ROWS[4:]]
     root = tmp_path / "arch"
     f = _archive(root, rows)
     with pytest.raises(bt.DataError) as ei:
@@ -95,17 +96,17 @@ def test_a_negative_size_is_a_bad_row_naming_file_row_and_rule(tmp_path):
     # steps, s = R(300 / 900) = 0 -> 110032
     res = bt.run(root, orders=orders_frame(ORDERS), overrides={**SIZE, "run.on_bad_rows": "skip"})
     assert res.summary["bad_rows_skipped"] == {"negative_size": 1}
-    assert res.summary["ticks"] == 5
+    assert res.summary["ticks"] == 6
     assert res.fills["price_ticks"].to_list()[:3] == [110008, 110009, 110032]
 
 
 @pytest.mark.parametrize("slippage", ["none", "fixed", "spread"])
 def test_sizes_are_not_read_by_other_slippage_models(tmp_path, slippage):
     # A negative size would be a bad row; the other models never read the columns.
-    rows = [*ROWS[:2], (3, 1.10020, 1.10022, 1.0, -0.5), *ROWS[3:]]
+    rows = [*ROWS[:3], (3, 1.10020, 1.10022, 1.0, -0.5), *ROWS[4:]]
     root = tmp_path / "arch"
     _archive(root, rows)
     res = bt.run(root, orders=orders_frame(ORDERS),
                  overrides={**SIZE, "execution.slippage": slippage, "execution.slippage_spread": "0.5"})
-    assert res.summary["ticks"] == 6
+    assert res.summary["ticks"] == 7
     assert res.summary["bad_rows_skipped"] == {}

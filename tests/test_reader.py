@@ -354,12 +354,21 @@ def test_start_is_inclusive_and_end_exclusive(tmp_path):
 def test_start_and_end_filter_orders_fill_only_inside_the_window(tmp_path):
     root = tmp_path / "arch"
     _hive(root, [(s, 1.1 + s * 0.00001, 1.1 + s * 0.00001 + 0.00002) for s in (1, 2, 3, 4, 5)])
-    # Order at 0.5 s; the first tick in the window starting at 3 s is the one at
-    # 3 s, ask 1.1 + 0.00003 + 0.00002 = 1.10005 -> 110005 ticks.
-    res = bt.run(root, orders=orders_frame([(0.5, "EURUSD", "buy", 1)]),
+    # Orders at 0.5 s act before the first tick in the window starting at 3 s (the one at
+    # 3 s, ask 1.1 + 0.00003 + 0.00002 = 1.10005 -> 110005 ticks): the market order is
+    # rejected (before_data, docs/execution.md §2), the limit order at 1.10005 carries in
+    # and fills there.
+    res = bt.run(root, orders=orders_frame([(0.5, "EURUSD", "buy", 1), (0.5, "EURUSD", "buy", 2)],
+                                           type=["market", "limit"], price=[None, 1.10005]),
                  overrides={"data.start": "2024-01-02T00:00:03"})
+    assert res.fills["order_id"].to_list() == [1]
     assert res.fills["price_ticks"].to_list() == [110005]
     assert ts_ns(res.fills) == [ns(3)]
+    o = res.orders.sort("order_id")
+    assert o["status"].to_list() == ["rejected", "filled"]
+    assert o["reason"].to_list() == ["before_data", "signal"]
+    assert res.summary["orders_before_data"] == 1
+    assert res.summary["rejections"] == {"before_data": 1}
 
 
 @pytest.mark.parametrize("layout", ["hive", "single"])
@@ -370,11 +379,11 @@ def test_symbols_restrict_the_run(tmp_path, layout):
         _hive(root, GBP, "GBPUSD")
     else:
         root = _single_file(tmp_path / "ticks.parquet")
-    res = bt.run(root, orders=orders_frame([(1, "GBPUSD", "buy", 1)]), overrides={"data.symbols": ["GBPUSD"]})
+    res = bt.run(root, orders=orders_frame([(1.5, "GBPUSD", "buy", 1)]), overrides={"data.symbols": ["GBPUSD"]})
     assert res.summary["symbols"] == ["GBPUSD"]
     assert res.summary["ticks"] == len(GBP)
-    # next GBPUSD tick after 1 s is at 1.5 s, ask 1.25003
-    assert res.fills["price_ticks"].to_list() == [125003]
+    # next GBPUSD tick after 1.5 s (the first tick of the run) is at 2 s, ask 1.25004
+    assert res.fills["price_ticks"].to_list() == [125004]
     # an order for the left-out symbol is refused
     with pytest.raises(bt.OrdersError):
         bt.run(root, orders=orders_frame([(1, "EURUSD", "buy", 1)]), overrides={"data.symbols": ["GBPUSD"]})
@@ -419,6 +428,8 @@ def test_files_of_a_symbol_are_read_in_time_order_not_name_order(tmp_path):
 
 
 def test_data_span_from_statistics_and_from_frames(tmp_path):
+    import pyarrow.compute as pc
+
     from backtestr.reader import data_span, frame_sources
 
     # Two files of EURUSD (ticks at 1..5 s and 9..12 s, the second in row groups of 2) and one of
@@ -431,10 +442,12 @@ def test_data_span_from_statistics_and_from_frames(tmp_path):
     # start/end keep only the row groups that can hold ticks in [10 s, 11 s): the one of 9-10 s
     # (11-12 s starts at the end, which is exclusive)
     assert data_span(plan_sources(root / "symbol=EURUSD", ns(10), ns(11))) == (ns(9), ns(10))
-    # in-memory ticks in any timestamp unit, or int64 ns
+    # in-memory ticks in any timestamp unit, or integers with their unit
     t = tick_table([2, 7.5], [1.1, 1.1], [1.10002, 1.10002], ["EURUSD", "EURUSD"])
-    for ts in (t.column("ts"), t.column("ts").cast(pa.timestamp("ms", tz="UTC")), t.column("ts").cast(pa.int64())):
-        assert data_span(frame_sources(t.set_column(0, "ts", ts))) == (ns(2), ns(7.5))
+    ns_ints = t.column("ts").cast(pa.int64())
+    for ts, unit in ((t.column("ts"), None), (t.column("ts").cast(pa.timestamp("ms", tz="UTC")), None),
+                     (ns_ints, "ns"), (pc.divide(ns_ints, 10**6), "ms")):
+        assert data_span(frame_sources(t.set_column(0, "ts", ts), unit)) == (ns(2), ns(7.5))
 
 
 def test_data_span_is_unknown_without_statistics(tmp_path):

@@ -86,7 +86,7 @@ def test_signals_example(examples):
     e2 = _after(ticks["EURUSD"], datetime(2024, 1, 2, 15, tzinfo=UTC))
     g = _after(ticks["GBPUSD"], datetime(2024, 1, 3, 9, tzinfo=UTC))
     f = res.fills.sort("fill_id")
-    got = [(r["ts"], r["symbol_name"], r["side_name"], r["effect_name"], _dec(r["price"]), r["qty"],
+    got = [(r["ts"], r["symbol"], r["side"], r["effect"], _dec(r["price"]), r["qty"],
             r["commission_minor"]) for r in f.iter_rows(named=True)]
     # long 1 lot at the ask; target -1: sell 2 lots at the bid, split into a close and an open;
     # GBPUSD 0.5 lot at the ask; commission 3.5 USD per lot on every fill
@@ -100,7 +100,7 @@ def test_signals_example(examples):
     assert f["realized_pnl_minor"].to_list() == [0, pnl, 0, 0]
     assert res.summary["final_cash_minor"] == 100_000_00 + pnl - (350 * 3 + 175)
     pos = res.positions.sort("position_id")
-    assert pos.select("symbol_name", "side_name", "is_open").rows() == [
+    assert pos.select("symbol", "side", "is_open").rows() == [
         ("EURUSD", "long", 0), ("EURUSD", "short", 1), ("GBPUSD", "long", 1)]
     assert pos["parent_id"][1] == pos["position_id"][0]  # the short came from reversing the long
 
@@ -119,7 +119,7 @@ def test_orders_example(examples):
 
     # order 1: market buy at the ask of the first tick after t0, position 1, SL 150 and TP 300 ticks away
     f1 = fills[1]
-    assert (f1["ts"], f1["side_name"], f1["effect_name"], f1["position_id"]) == (a["ts"], "buy", "open", 1)
+    assert (f1["ts"], f1["side"], f1["effect"], f1["position_id"]) == (a["ts"], "buy", "open", 1)
     assert _dec(f1["price"]) == _dec(a["ask"])
     pos = {r["position_id"]: r for r in res.positions.iter_rows(named=True)}
     assert (_dec(pos[1]["sl"]), _dec(pos[1]["tp"])) == (_dec(a["ask"]) - 150 * PIP, _dec(a["ask"]) + 300 * PIP)
@@ -130,33 +130,33 @@ def test_orders_example(examples):
     b = eur.filter((pl.col("ts") > t0) & (pl.col("bid") >= float(limit) - 1e-9)).row(0, named=True)
     assert _dec(b["bid"]) == limit  # the bid reaches the limit exactly: no better price to give
     f2 = fills[2]
-    assert (f2["ts"], f2["side_name"], f2["effect_name"], f2["position_id"]) == (b["ts"], "sell", "open", 2)
+    assert (f2["ts"], f2["side"], f2["effect"], f2["position_id"]) == (b["ts"], "sell", "open", 2)
     assert _dec(f2["price"]) == limit
     assert round((b["ts"] - t0).total_seconds() / 60) == 8
-    assert pos[2]["side_name"] == "short" and pos[1]["close_ts"] > b["ts"]  # the long is not closed by it
+    assert pos[2]["side"] == "short" and pos[1]["close_ts"] > b["ts"]  # the long is not closed by it
 
     # row 3: acts on the first tick after t1 while position 1 is open; 80-tick trailing stop from the bid
     c = _after(eur, t1)
     assert pos[1]["open_ts"] < c["ts"] < pos[1]["close_ts"]
-    mod = res.events.filter(pl.col("event_name") == "modified")
-    assert mod.select("ts", "position_id", "order_id", "reason_name").rows() == [(c["ts"], 1, 3, "trailing")]
+    mod = res.events.filter(pl.col("event") == "modified")
+    assert mod.select("ts", "position_id", "order_id", "reason").rows() == [(c["ts"], 1, 3, "trailing")]
     assert mod["after"][0] == int(_dec(c["bid"]) / PIP) - 80
-    assert res.orders.filter(pl.col("order_id") == 3)["status_name"].item() == "applied"
-    assert res.events.filter((pl.col("event_name") == "trailed") & (pl.col("position_id") == 1)).height > 0
-    assert pos[1]["exit_reason_name"] == "trailing" and fills[-1]["position_id"] == 1
+    assert res.orders.filter(pl.col("order_id") == 3)["status"].item() == "applied"
+    assert res.events.filter((pl.col("event") == "trailed") & (pl.col("position_id") == 1)).height > 0
+    assert pos[1]["exit_reason"] == "trailing" and fills[-1]["position_id"] == 1
 
 
 def test_risk_example(examples):
     results, ticks, _ = examples
     res = results["risk"]
     o = res.orders.sort("order_id")
-    assert o.select("symbol_name", "status_name", "reason_name").rows() == [
+    assert o.select("symbol", "status", "reason").rows() == [
         ("EURUSD", "rejected", "max_qty"), ("EURUSD", "rejected", "max_qty"), ("GBPUSD", "filled", "signal")]
     g = _after(ticks["GBPUSD"], datetime(2024, 1, 3, 9, tzinfo=UTC))
     margin = _minor(_dec(g["ask"]) * Decimal("0.5") * LOT * 100 / 30)  # 1/30 of the notional, in cents
     assert res.summary["max_margin_used_minor"] == margin
-    rej = res.events.filter(pl.col("event_name") == "rejected")
-    assert rej["reason_name"].to_list() == ["max_qty", "max_qty"]
+    rej = res.events.filter(pl.col("event") == "rejected")
+    assert rej["reason"].to_list() == ["max_qty", "max_qty"]
 
 
 def test_shell_examples(tmp_path):

@@ -163,7 +163,7 @@ def test_a_funding_rate_beyond_one_is_a_bad_row_only_when_the_column_is_used():
     import backtestr as bt
 
     data = _with_rates(ticks([(1 * H, 110000, 110004), (8 * H, 110000, 110004)]), [0.0001, 1.5])
-    o = orders({"t": 0.5 * H, "side": "buy", "qty": 1})
+    o = orders({"t": 1 * H, "side": "buy", "qty": 1})
     with pytest.raises(bt.DataError) as ei:
         run(data, o, instruments=_eur(funding_rate="column", funding_interval="8h", funding_time="00:00"))
     assert (ei.value.row, ei.value.rule) == (2, "bad_funding_rate")  # the second row, counted from 1
@@ -186,7 +186,7 @@ def test_partial_close_removes_cost_pro_rata_and_commission_of_a_reversal_is_spl
     data = ticks([(1, 110000, 110002), (2, 110010, 110012)])
     o = orders({"t": 0.5, "side": "buy", "qty": 0.5}, {"t": 1.5, "side": "sell", "qty": 0.75})
     res = run(data, o, commission={"per_lot": "3.5"})
-    assert fills(res, ("position_id", "effect_name", "qty_steps", "commission_minor", "realized_pnl_minor")) == [
+    assert fills(res, ("position_id", "effect", "qty_steps", "commission_minor", "realized_pnl_minor")) == [
         (0, "open", 50, 175, 0), (0, "close", 50, 175, 400), (1, "open", 25, 87, 0)]
     assert (position(res, 0)["commission_minor"], position(res, 1)["commission_minor"]) == (350, 87)
     assert res.summary["final_cash_minor"] == 9_999_963
@@ -225,7 +225,7 @@ def test_mae_of_a_stopped_long_includes_the_gap_tick_that_closed_it():
     res = run(data, orders({"t": 0.5, "side": "buy", "qty": 1, "sl": 109990}), execution={"model": "realistic"})
     p = position(res, 0)
     assert (p["mae_ticks"], p["mfe_ticks"], p["mae_minor"], p["mfe_minor"]) == (109900, 110004, -10200, 200)
-    assert (p["exit_reason_name"], p["realized_pnl_minor"]) == ("stop_loss", -10200)
+    assert (p["exit_reason"], p["realized_pnl_minor"]) == ("stop_loss", -10200)
 
 
 def test_exit_reasons_signal_stop_loss_take_profit_trailing_end_of_data_and_expiry():
@@ -251,11 +251,11 @@ def test_exit_reasons_signal_stop_loss_take_profit_trailing_end_of_data_and_expi
                               (-1, 1, "sell", "close", "stop_loss", 100, 109990),
                               (-1, 4, "sell", "close", "end_of_data", 100, 110001)]
     assert fill_secs(res)[5:] == [2, 3, 4, 5, 6]
-    got = {i: (position(res, i)["exit_reason_name"], position(res, i)["realized_pnl_minor"]) for i in range(5)}
+    got = {i: (position(res, i)["exit_reason"], position(res, i)["realized_pnl_minor"]) for i in range(5)}
     assert got == {0: ("signal", 800), 1: ("stop_loss", -1200), 2: ("take_profit", 1800), 3: ("trailing", 300),
                    4: ("end_of_data", -100)}
     o5 = res.orders.filter(pl.col("order_id") == 5).to_dicts()[0]
-    assert (o5["status_name"], o5["reason_name"]) == ("expired", "expiry")
+    assert (o5["status"], o5["reason"]) == ("expired", "expiry")
 
 
 def test_swap_time_and_swap_days_of_the_instrument():

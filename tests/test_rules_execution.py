@@ -33,7 +33,7 @@ def test_market_close_and_end_of_data_prices_under_each_model(model, want):
     o = orders({"t": 0.5, "side": "buy", "qty": 1}, {"t": 0.5, "side": "sell", "qty": 1},
                {"t": 1.5, "action": "close", "ref": 0})
     res = run(data, o, run={"account_mode": "hedging", "close_at_end": True}, execution={"model": model, **FIXED2})
-    assert fills(res, ("order_id", "position_id", "effect_name", "reason_name")) == [
+    assert fills(res, ("order_id", "position_id", "effect", "reason")) == [
         (0, 0, "open", "signal"), (1, 1, "open", "signal"), (2, 0, "close", "signal"),
         (-1, 1, "close", "end_of_data")]
     assert res.fills["price_ticks"].to_list() == want
@@ -53,7 +53,7 @@ def test_a_sell_gets_at_least_one_tick():
     data = ticks([(1, 3, 5), (2, 3, 5)])
     res = run(data, orders({"t": 0.5, "side": "sell", "qty": 1}), run={"close_at_end": True},
               execution={"model": "realistic", "slippage": "fixed", "slippage_ticks": 5})
-    assert fills(res, ("price_ticks", "effect_name")) == [(1, "open"), (10, "close")]
+    assert fills(res, ("price_ticks", "effect")) == [(1, "open"), (10, "close")]
     assert position(res, 0)["realized_pnl_minor"] == -900
 
 
@@ -74,7 +74,7 @@ GAP_SL = ([(1, 110000, 110002), (2, 109980, 109982)], {"t": 0.5, "side": "buy", 
 def test_gap_through_a_stop_loss_under_each_model(execution, want):
     data, order = GAP_SL
     res = run(ticks(data), orders(order), execution=execution)
-    assert fills(res, ("reason_name", "price_ticks")) == [("signal", want[0]), ("stop_loss", want[1])]
+    assert fills(res, ("reason", "price_ticks")) == [("signal", want[0]), ("stop_loss", want[1])]
     assert fill_secs(res) == [1, 2]
 
 
@@ -102,7 +102,7 @@ def test_gap_through_a_trailing_stop_under_each_model(model, want):
     data = ticks([(1, 110000, 110002), (2, 109980, 109982)])
     res = run(data, orders({"t": 0.5, "side": "buy", "qty": 1, "trail_ticks": 10}),
               execution={"model": model, **FIXED2})
-    assert fills(res, ("reason_name", "price_ticks"))[1:] == [("trailing", want)]
+    assert fills(res, ("reason", "price_ticks"))[1:] == [("trailing", want)]
 
 
 @pytest.mark.parametrize("model, want", [
@@ -116,7 +116,7 @@ def test_limit_entry_and_take_profit_prices_under_each_model(model, want):
     data = ticks([(1, 110000, 110005), (2, 110025, 110027)])
     res = run(data, orders({"t": 0.5, "side": "buy", "qty": 1, "type": "limit", "price": 110010, "tp": 110020}),
               execution={"model": model, **FIXED2})
-    assert fills(res, ("reason_name", "price_ticks")) == [("signal", want[0]), ("take_profit", want[1])]
+    assert fills(res, ("reason", "price_ticks")) == [("signal", want[0]), ("take_profit", want[1])]
     assert fill_secs(res) == [1, 2]
 
 
@@ -295,7 +295,7 @@ def test_exits_stop_losses_first_worst_first_then_take_profits_ties_by_position_
                {"t": 0.5, "side": "buy", "qty": 1, "sl": 109993},
                {"t": 0.5, "side": "buy", "qty": 1, "sl": 109996})
     res = run(data, o, run=HEDGING)
-    assert fills(res, ("position_id", "reason_name", "price_ticks"))[4:] == [
+    assert fills(res, ("position_id", "reason", "price_ticks"))[4:] == [
         (3, "stop_loss", 109996), (1, "stop_loss", 109993), (2, "stop_loss", 109993),
         (0, "take_profit", 109995)]
 
@@ -307,7 +307,7 @@ def test_stop_losses_before_take_profits_regardless_of_position_id():
     o = orders({"t": 0.5, "side": "sell", "qty": 1, "tp": 109995},
                {"t": 0.5, "side": "buy", "qty": 1, "sl": 109993})
     res = run(data, o, run=HEDGING)
-    assert fills(res, ("position_id", "reason_name", "price_ticks"))[2:] == [
+    assert fills(res, ("position_id", "reason", "price_ticks"))[2:] == [
         (1, "stop_loss", 109993), (0, "take_profit", 109995)]
 
 
@@ -319,7 +319,7 @@ def test_a_close_on_the_tick_fills_before_the_positions_stop():
     res = run(data, o)
     assert fills(res) == [(0, 0, "buy", "open", "signal", 100, 110002),
                           (1, 0, "sell", "close", "signal", 100, 109990)]
-    assert position(res, 0)["exit_reason_name"] == "signal"
+    assert position(res, 0)["exit_reason"] == "signal"
 
 
 def test_an_entry_filled_on_a_tick_is_checked_for_exits_on_that_tick():
@@ -328,7 +328,7 @@ def test_an_entry_filled_on_a_tick_is_checked_for_exits_on_that_tick():
     # fills on t1 too, at 110001: (110001 - 110003) x 100 = -200.
     data = ticks([(1, 110000, 110002), (2, 110000, 110002)])
     res = run(data, orders({"t": 0.5, "side": "buy", "qty": 1, "type": "limit", "price": 110003, "sl": 110001}))
-    assert fills(res, ("position_id", "reason_name", "price_ticks")) == [
+    assert fills(res, ("position_id", "reason", "price_ticks")) == [
         (0, "signal", 110003), (0, "stop_loss", 110001)]
     assert fill_secs(res) == [1, 1]
     assert position(res, 0)["realized_pnl_minor"] == -200
@@ -375,7 +375,7 @@ def test_short_stop_losses_worst_first():
     o = orders({"t": 0.5, "side": "sell", "qty": 1, "sl": 110010}, {"t": 0.5, "side": "sell", "qty": 1, "sl": 110005},
                {"t": 0.5, "side": "sell", "qty": 1, "sl": 110005})
     res = run(data, o, run=HEDGING)
-    assert fills(res, ("position_id", "reason_name", "price_ticks"))[3:] == [
+    assert fills(res, ("position_id", "reason", "price_ticks"))[3:] == [
         (1, "stop_loss", 110005), (2, "stop_loss", 110005), (0, "stop_loss", 110010)]
 
 

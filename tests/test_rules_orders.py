@@ -66,9 +66,9 @@ def test_netting_reversal_opens_a_position_with_the_reversing_order_id_and_paren
                           (2, 1, "sell", "close", "signal", 100, 110004),
                           (2, 2, "sell", "open", "signal", 200, 110004)]
     p1, p2 = position(res, 1), position(res, 2)
-    assert (p1["is_open"], p1["realized_pnl_minor"], p1["exit_reason_name"], p1["close_order_id"]) == (
+    assert (p1["is_open"], p1["realized_pnl_minor"], p1["exit_reason"], p1["close_order_id"]) == (
         0, 200, "signal", 2)
-    assert (p2["is_open"], p2["side"], p2["parent_id"], p2["qty_steps"], p2["entry_value"]) == (
+    assert (p2["is_open"], p2["side_code"], p2["parent_id"], p2["qty_steps"], p2["entry_value"]) == (
         1, -1, 1, 200, 22000800)
     assert order(res, 2)["position_id"] == 2
 
@@ -90,7 +90,7 @@ def test_hedging_long_and_short_at_once_and_close_one_by_id():
     assert status(res, 3)[0] == "filled"
     assert position(res, 0)["realized_pnl_minor"] == 1000
     assert (position(res, 1)["is_open"], position(res, 1)["unrealized_pnl_minor"]) == (1, 600)
-    assert (position(res, 2)["is_open"], position(res, 2)["side"], position(res, 2)["unrealized_pnl_minor"]) == (
+    assert (position(res, 2)["is_open"], position(res, 2)["side_code"], position(res, 2)["unrealized_pnl_minor"]) == (
         1, -1, -600)
     assert res.summary["positions_open"] == 2
 
@@ -113,7 +113,7 @@ def test_own_exit_fills_have_order_id_minus_one_and_stops_die_with_the_position(
     assert fill_secs(res) == [1, 2, 3, 6]
     assert status(res, 3)[0] == "applied"
     p = position(res, 2)
-    assert (p["exit_reason_name"], p["realized_pnl_minor"], p["close_order_id"]) == ("stop_loss", -2200, -1)
+    assert (p["exit_reason"], p["realized_pnl_minor"], p["close_order_id"]) == ("stop_loss", -2200, -1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,8 +197,8 @@ def test_a_stop_removed_from_a_working_order_is_not_carried_to_the_position_it_i
                           (1, 0, "buy", "increase", "signal", 100, 110000),
                           (-1, 0, "sell", "close", "stop_loss", 200, 109990)]
     assert fill_secs(res) == [1, 3, 5]
-    assert (order := res.orders.filter(res.orders["order_id"] == 1).row(0, named=True))["sl_kind_name"] == "none"
-    assert order["trail_kind_name"] == "none"
+    assert (order := res.orders.filter(res.orders["order_id"] == 1).row(0, named=True))["sl_kind"] == "none"
+    assert order["trail_kind"] == "none"
 
 
 
@@ -252,7 +252,7 @@ def test_close_by_ref_with_qty_partial_then_more_than_open_closes_all():
     assert status(res, 1)[0] == status(res, 2)[0] == "filled"
     assert position_ids(res) == [0]
     p = position(res, 0)
-    assert (p["is_open"], p["exit_reason_name"], p["close_order_id"], p["realized_pnl_minor"]) == (
+    assert (p["is_open"], p["exit_reason"], p["close_order_id"], p["realized_pnl_minor"]) == (
         0, "signal", 2, 1400)
 
 
@@ -297,7 +297,7 @@ def test_target_netting_trades_the_difference_and_no_action_when_reached():
     assert status(res, 1)[0] == "no_action"
     assert res.summary["orders_no_action"] == 1
     assert (position(res, 0)["realized_pnl_minor"], position(res, 2)["parent_id"]) == (800, 0)
-    assert order(res, 2)["side_name"] == "sell"
+    assert order(res, 2)["side"] == "sell"
 
 
 def test_target_in_hedging_closes_opposite_positions_oldest_first_then_opens_the_rest():
@@ -316,7 +316,7 @@ def test_target_in_hedging_closes_opposite_positions_oldest_first_then_opens_the
     assert res.fills["realized_pnl_minor"].to_list()[2:] == [800, 80, 420, 0]
     assert position(res, 1)["realized_pnl_minor"] == 500
     p3 = position(res, 3)
-    assert (p3["is_open"], p3["side"], p3["qty_steps"], p3["parent_id"]) == (1, -1, 20, -1)
+    assert (p3["is_open"], p3["side_code"], p3["qty_steps"], p3["parent_id"]) == (1, -1, 20, -1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -90,8 +90,8 @@ def test_stop_out_closes_the_largest_floating_loss_first_and_tests_again_after_e
     assert fills(res)[3:] == [(-1, 1, "sell", "close", "stop_out", 200, 108802),
                               (-1, 0, "sell", "close", "stop_out", 100, 108802)]
     p0, p1, p2 = position(res, 0), position(res, 1), position(res, 2)
-    assert (p1["exit_reason_name"], p1["realized_pnl_minor"], p1["commission_minor"]) == ("stop_out", -240000, 800)
-    assert (p0["exit_reason_name"], p0["realized_pnl_minor"], p0["commission_minor"]) == ("stop_out", -120000, 400)
+    assert (p1["exit_reason"], p1["realized_pnl_minor"], p1["commission_minor"]) == ("stop_out", -240000, 800)
+    assert (p0["exit_reason"], p0["realized_pnl_minor"], p0["commission_minor"]) == ("stop_out", -120000, 400)
     assert (p2["is_open"], p2["unrealized_pnl_minor"]) == (1, -100000)
     ev = [(e["sec"], e["event"], e["position_id"] if e["event"] == "stop_out" else None, e["severity"],
            e["before"], e["after"]) for e in events(res, "margin_call", "stop_out")]
@@ -214,7 +214,7 @@ def test_notional_sizing_floors_to_lot_steps_at_the_reference_price():
     res = run(data, o, run=HEDGING)
     assert fills(res) == [(0, 0, "buy", "open", "signal", 9, 105002), (1, 1, "sell", "open", "signal", 9, 105000)]
     assert [order(res, i)["qty_steps"] for i in (2, 3, 4)] == [10, 10, 10]
-    assert {order(res, i)["sizing_name"] for i in range(6)} == {"notional"}
+    assert {order(res, i)["sizing"] for i in range(6)} == {"notional"}
     assert [status(res, i)[0] for i in (2, 3, 4)] == ["unfilled"] * 3
     assert status(res, 5) == ("rejected", "size_zero")
     assert rejected(res) == [(1, 5, "size_zero", "warning")]

@@ -25,7 +25,7 @@ def test_sl_and_tp_prices_take_profit_exit():
                           (-1, 0, "sell", "close", "take_profit", 100, 110020)]
     assert fill_secs(res) == [1, 3]
     p = position(res, 0)
-    assert (p["exit_reason_name"], p["realized_pnl_minor"], p["sl_ticks"], p["tp_ticks"]) == (
+    assert (p["exit_reason"], p["realized_pnl_minor"], p["sl_ticks"], p["tp_ticks"]) == (
         "take_profit", 1800, 109990, 110020)
 
 
@@ -180,7 +180,7 @@ def test_stop_loss_wins_when_sl_and_tp_are_hit_on_the_same_tick():
                           (-1, 0, "sell", "close", "stop_loss", 200, 110015)]
     assert fill_secs(res) == [1, 2, 2]
     p = position(res, 0)
-    assert (p["exit_reason_name"], p["realized_pnl_minor"]) == ("stop_loss", -200)
+    assert (p["exit_reason"], p["realized_pnl_minor"]) == ("stop_loss", -200)
 
 
 def test_trailing_follows_the_best_bid_and_only_tightens():
@@ -198,7 +198,7 @@ def test_trailing_follows_the_best_bid_and_only_tightens():
     assert fills(res)[2:] == [(-1, 0, "sell", "close", "trailing", 100, 110002)]
     assert fill_secs(res)[2:] == [5]
     p0, p1 = position(res, 0), position(res, 1)
-    assert (p0["exit_reason_name"], p0["realized_pnl_minor"]) == ("trailing", 0)
+    assert (p0["exit_reason"], p0["realized_pnl_minor"]) == ("trailing", 0)
     assert (p1["is_open"], p1["trail_stop"], p1["trail_hwm"]) == (1, 109992, 110012)
 
 
@@ -280,7 +280,7 @@ def test_effective_stop_is_the_tighter_of_sl_and_trailing(later, want):
     sec, reason, price = want
     assert fills(res)[1:] == [(-1, 0, "sell", "close", reason, 100, price)]
     assert fill_secs(res)[1:] == [sec]
-    assert position(res, 0)["exit_reason_name"] == reason
+    assert position(res, 0)["exit_reason"] == reason
 
 
 def test_trailing_set_by_a_modify_of_a_position():
@@ -307,7 +307,7 @@ def test_a_netting_reversal_gives_the_new_position_the_reversing_orders_stops():
                {"t": 1.5, "side": "sell", "qty": 2, "sl_ticks": 20, "tp_ticks": 30})
     res = run(data, o)
     p1 = position(res, 1)
-    assert (p1["side"], p1["parent_id"], p1["sl_ticks"], p1["tp_ticks"]) == (-1, 0, 110030, 109980)
+    assert (p1["side_code"], p1["parent_id"], p1["sl_ticks"], p1["tp_ticks"]) == (-1, 0, 110030, 109980)
 
 
 def test_trailing_activation_of_a_short():

@@ -115,8 +115,8 @@ def trades_figure(logs: RunLogs, symbol: str, data: Any = None, max_trades: int 
     if pos is None:
         fig.update_layout(title=f"{symbol}: no positions log (log level off)")
         return fig
-    t = (pos.filter((pl.col("symbol_name").cast(pl.String) == symbol) & (pl.col("is_open") == 0))
-         .select("open_ts", "close_ts", "side", "avg_entry_price", "avg_exit_price", "sl", "tp", "net_pnl_minor")
+    t = (pos.filter((pl.col("symbol").cast(pl.String) == symbol) & (pl.col("is_open") == 0))
+         .select("open_ts", "close_ts", "side_code", "avg_entry_price", "avg_exit_price", "sl", "tp", "net_pnl_minor")
          .sort("close_ts").collect())
     total = t.height
     if total > max_trades:
@@ -137,7 +137,7 @@ def trades_figure(logs: RunLogs, symbol: str, data: Any = None, max_trades: int 
     else:
         fills = logs.scan("fills")
         if fills is not None:
-            f = (fills.filter(pl.col("symbol_name").cast(pl.String) == symbol).select("ts", "price")
+            f = (fills.filter(pl.col("symbol").cast(pl.String) == symbol).select("ts", "price")
                  .collect())
             if f.height > 4 * BUCKETS:
                 f = reduce_minmax(f.lazy(), pl.col("price")).select(pl.col("ts").alias("ts"),
@@ -157,12 +157,12 @@ def trades_figure(logs: RunLogs, symbol: str, data: Any = None, max_trades: int 
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": color, "width": 1, "dash": "dot"},
                                  name=f"{label} trades", hoverinfo="skip"))
         hover = [f"{'long' if s > 0 else 'short'} net {p / logs.scale:,.2f}"
-                 for s, p in zip(sub["side"].to_list(), sub["net_pnl_minor"].to_list(), strict=True)]
+                 for s, p in zip(sub["side_code"].to_list(), sub["net_pnl_minor"].to_list(), strict=True)]
         fig.add_trace(go.Scatter(x=sub["open_ts"].to_numpy(), y=sub["avg_entry_price"].to_numpy(),
                                  mode="markers", name=f"{label} entries", text=hover,
                                  marker={"color": color, "size": 8, "line": {"width": 0.5, "color": "#333"},
                                          "symbol": ["triangle-up" if s > 0 else "triangle-down"
-                                                    for s in sub["side"].to_list()]}))
+                                                    for s in sub["side_code"].to_list()]}))
         fig.add_trace(go.Scatter(x=sub["close_ts"].to_numpy(), y=sub["avg_exit_price"].to_numpy(),
                                  mode="markers", name=f"{label} exits", text=hover,
                                  marker={"color": color, "size": 7, "symbol": "x"}))
@@ -217,7 +217,7 @@ def returns_figure(logs: RunLogs, bins: int = 60) -> go.Figure:
     if pos is None:
         return fig.update_layout(title="Trade returns: no positions log (log level off)")
     r = (pos.filter((pl.col("is_open") == 0) & (pl.col("avg_entry_price") > 0))
-         .select((pl.col("side") * (pl.col("avg_exit_price") / pl.col("avg_entry_price") - 1.0) * 100)
+         .select((pl.col("side_code") * (pl.col("avg_exit_price") / pl.col("avg_entry_price") - 1.0) * 100)
                  .alias("r")).collect()["r"].drop_nulls().to_numpy())
     if r.size:
         counts, edges = np.histogram(r, bins=bins)

@@ -19,11 +19,11 @@ from ..errors import BacktestrError
 KINDS = ("orders", "fills", "positions", "equity", "events")
 NEEDED = {  # the integer columns the statistics read (docs/outputs.md)
     "equity": ("ts", "equity_minor", "drawdown_minor", "open_positions"),
-    "positions": ("position_id", "symbol_name", "side", "is_open", "open_ts", "close_ts", "realized_pnl_minor",
+    "positions": ("position_id", "symbol", "side_code", "is_open", "open_ts", "close_ts", "realized_pnl_minor",
                   "commission_minor", "swap_minor", "mae_minor", "mfe_minor", "open_order_id"),
     "fills": ("ts", "commission_minor"),
     "orders": ("order_id",),
-    "events": ("event_name", "before", "after"),
+    "events": ("event", "before", "after"),
 }
 _STAGING = re.compile(r"^\.(?P<name>.+?)\.(?P<what>tmp|old)-[0-9A-Za-z-]+$")
 

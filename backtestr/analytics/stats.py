@@ -178,7 +178,7 @@ def compute(logs: RunLogs, s: StatsSettings) -> Stats:
     _costs(logs, v, notes, scale)
     monthly = period_table(daily, init, "month")
     yearly = period_table(daily, init, "year")
-    return Stats(v, notes, s, daily, monthly, yearly, breakdown(trades, "symbol_name", scale),
+    return Stats(v, notes, s, daily, monthly, yearly, breakdown(trades, "symbol", scale),
                  breakdown(trades, "side", scale), breakdown(trades, "tag", scale))
 
 
@@ -260,10 +260,10 @@ def _costs(logs: RunLogs, v: dict, notes: dict, scale: int) -> None:
         logs.summary.get("swap_minor")
     v["swap_and_funding"] = None if total is None else total / scale
     if ev is not None:
-        parts = (ev.filter(pl.col("event_name").is_in(["swap", "funding"]))
-                 .group_by("event_name").agg((pl.col("after") - pl.col("before")).sum().alias("minor"))
+        parts = (ev.filter(pl.col("event").is_in(["swap", "funding"]))
+                 .group_by("event").agg((pl.col("after") - pl.col("before")).sum().alias("minor"))
                  .collect())
-        got = dict(zip(parts["event_name"].to_list(), parts["minor"].to_list(), strict=True))
+        got = dict(zip(parts["event"].to_list(), parts["minor"].to_list(), strict=True))
         v["swap"] = got.get("swap", 0) / scale
         v["funding"] = got.get("funding", 0) / scale
     else:
@@ -275,7 +275,7 @@ def _costs(logs: RunLogs, v: dict, notes: dict, scale: int) -> None:
 
 
 _EMPTY_POS = pl.DataFrame(schema={
-    "position_id": pl.Int64, "symbol_name": pl.String, "side": pl.Int8, "is_open": pl.Int8,
+    "position_id": pl.Int64, "symbol": pl.String, "side_code": pl.Int8, "is_open": pl.Int8,
     "open_ts": pl.Datetime("ns", "UTC"), "close_ts": pl.Datetime("ns", "UTC"), "realized_pnl_minor": pl.Int64,
     "commission_minor": pl.Int64, "swap_minor": pl.Int64, "mae_minor": pl.Int64, "mfe_minor": pl.Int64,
     "open_order_id": pl.Int64})

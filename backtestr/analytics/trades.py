@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 NS = 10**9
-TRADE_COLS = ("position_id", "symbol_name", "side", "open_ts", "close_ts", "realized_pnl_minor",
+TRADE_COLS = ("position_id", "symbol", "side_code", "open_ts", "close_ts", "realized_pnl_minor",
               "commission_minor", "swap_minor", "mae_minor", "mfe_minor", "open_order_id")
 _NET = pl.col("realized_pnl_minor") - pl.col("commission_minor") - pl.col("swap_minor")
 
@@ -22,7 +22,7 @@ def closed_trades(positions: pl.LazyFrame, orders: pl.LazyFrame | None) -> pl.Da
     """Closed positions in close order with ``net_minor`` and their opening order's ``tag``."""
     lf = (positions.filter(pl.col("is_open") == 0)
           .select(*TRADE_COLS, _NET.alias("net_minor"))
-          .with_columns(pl.col("symbol_name").cast(pl.String)))
+          .with_columns(pl.col("symbol").cast(pl.String)))
     if orders is not None and "tag" in orders.collect_schema().names():
         tags = orders.select(pl.col("order_id").alias("open_order_id"), pl.col("tag").cast(pl.String))
         lf = lf.join(tags, on="open_order_id", how="left")
@@ -115,15 +115,15 @@ def exposure(positions: pl.LazyFrame, start_ns: int, end_ns: int) -> float | Non
 
 
 def breakdown(t: pl.DataFrame, by: str, scale: int) -> pl.DataFrame:
-    """Trade statistics per value of ``by`` (``symbol_name``, ``side`` or ``tag``)."""
+    """Trade statistics per value of ``by`` (``symbol``, ``side`` or ``tag``)."""
     key = pl.col(by)
     if by == "side":
-        key = pl.when(pl.col("side") > 0).then(pl.lit("long")).otherwise(pl.lit("short")).alias("side")
+        key = pl.when(pl.col("side_code") > 0).then(pl.lit("long")).otherwise(pl.lit("short")).alias("side")
     elif by == "tag":
         key = pl.col("tag").fill_null("(none)").alias("tag")
     net = pl.col("net_minor")
     win, loss = net.filter(net > 0), net.filter(net < 0)
-    name = "symbol" if by == "symbol_name" else by
+    name = "symbol" if by == "symbol" else by
     return (t.group_by(key.alias(name))
             .agg(pl.len().alias("trades"),
                  ((net > 0).sum() / pl.len()).alias("win_rate"),
