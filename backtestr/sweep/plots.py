@@ -108,7 +108,7 @@ def heatmap(source: SweepResult | pl.DataFrame, x: str, y: str, z: str | None = 
     xs, ys, cells = heatmap_table(df, x, y, z, reduce)
     others = [p for p in parameters(df) if p not in (x, y)]
     how = f"{reduce} over {', '.join(others)}" if others else f"{reduce} of the sets in each cell"
-    text = [["" if np.isnan(c) else f"{c:,.4g}" for c in row] for row in cells]
+    text = [[_short(c) for c in row] for row in cells]
     fig = go.Figure(go.Heatmap(z=cells, x=[str(v) for v in xs], y=[str(v) for v in ys], text=text,
                                texttemplate="%{text}", colorscale="Viridis", colorbar={"title": z},
                                hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{z}=%{{z}}<extra></extra>"))
@@ -116,6 +116,12 @@ def heatmap(source: SweepResult | pl.DataFrame, x: str, y: str, z: str | None = 
                       xaxis={"title": x, "type": "category"}, yaxis={"title": y, "type": "category"},
                       margin={"l": 70, "r": 20, "t": 50, "b": 50})
     return fig
+
+
+def _short(v: float) -> str:
+    if np.isnan(v):
+        return ""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
 def _dimension(series: pl.Series) -> dict[str, Any]:
