@@ -171,3 +171,32 @@ def test_report_command_on_a_sweep_folder(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("backtestr: error: ") and msg in err, err
         assert err.count("\n") == 1
+
+
+def test_sweep_flags_on_a_run_folder_are_refused(tmp_path, capsys):
+    from tests.statlogs import INIT, equity_records, utc_ns, write_run
+
+    t0 = utc_ns("2024-01-02T00:00")
+    run = write_run(tmp_path / "run", equity=equity_records([(t0 + i * 3600 * 10**9, INIT + i) for i in range(48)]))
+    assert main(["report", str(run), "--x", "fast"]) == 2
+    assert "--x applies to a sweep's report" in capsys.readouterr().err
+    assert not (tmp_path / "run.report.html").exists()
+
+
+def test_curves_round_trip_and_the_page_of_a_sweep_result(tmp_path):
+    p0 = [datetime(2024, 1, 1, h, tzinfo=timezone.utc) for h in range(6)]
+    curves = {0: pl.DataFrame({"period": p0, "equity": [100.0, 101, 99, 102, 103, 101]}),
+              1: pl.DataFrame({"period": p0[1:], "equity": [100.0, 100, 98, 97, 99]})}
+    res = SweepResult(results().filter(pl.col("set_id") < 2), plan=None,  # type: ignore[arg-type]
+                      objective=Objective("final_equity"), curves=curves, initial={0: 100.0, 1: 100.0})
+    from backtestr.sweep.plots import curves_frame, curves_of
+
+    back, initial = curves_of(curves_frame(res))
+    assert initial == {0: 100.0, 1: 100.0}
+    assert back[1]["equity"].to_list() == [100.0, 100, 98, 97, 99] and back[0].height == 6
+    with pytest.raises(Exception, match="give html_file"):
+        write_sweep_report(res)
+    text = write_sweep_report(res, tmp_path / "r.html").read_text()
+    # 6 periods of 2 sets: the PBO over 6 blocks; best by final_equity is set 1 (110 > 100)
+    assert "<td>best set (rank 1)</td><td>1</td>" in text and "<td>PBO blocks</td><td>6</td>" in text
+    assert "<td>periods (T)</td><td>6</td>" in text
