@@ -212,7 +212,7 @@ _SWEEP_FLAGS = {"top": "--top", "x": "--x", "y": "--y", "reduce": "--reduce", "o
 
 def _sweep_report(a: argparse.Namespace) -> Path:
     for flag, given in (("--data", a.data is not None), *((f, getattr(a, k) is not None) for k, f in _FLAGS.items())):
-        if given:
+        if given and Path(a.out).is_dir():
             raise ConfigError(f"{flag} applies to a run's report; {a.out} holds a sweep")
     page_settings = SweepPage(**{k: getattr(a, k) for k in _SWEEP_FLAGS if getattr(a, k) is not None})
     try:
@@ -231,7 +231,7 @@ def _report(a: argparse.Namespace) -> int:
         path = _sweep_report(a)
     else:
         given = [f for k, f in _SWEEP_FLAGS.items() if getattr(a, k) is not None]
-        if given:
+        if given and Path(a.out).is_dir():
             raise ConfigError(f"{given[0]} applies to a sweep's report; {a.out} is no sweep's output folder")
         path = write_report(a.out, a.html, data=a.data, settings=_settings(a))
     print(f"report written to {path}")
