@@ -34,7 +34,7 @@ def test_fixture_is_small_and_committed():
     assert sum(p.stat().st_size for p in files) < 1_000_000
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "execution-and-risk.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "execution-and-risk.ipynb", "sweeps.ipynb"])
 def test_notebook_runs(name):
     nb = execute(name)  # a cell that raises fails here, naming it
     shown = text(nb)
@@ -42,5 +42,14 @@ def test_notebook_runs(name):
     assert "Plotly.newPlot" in html or "application/vnd.plotly.v1+json" in str(nb), "no chart shown"
     if name == "quickstart.ipynb":
         assert "sharpe" in shown and "max_drawdown" in shown and "report.html" in shown
+    elif name == "sweeps.ipynb":
+        # 12 sets ranked; the heatmaps name their reducer; DSR and PBO are probabilities; 3 walk-forward windows
+        assert "shape: (12, 9)" in shown and "(max over execution.slippage_ticks)" in str(nb)
+        assert "(mean over execution.slippage_ticks)" in str(nb)
+        dsr = float(shown.split("deflated Sharpe ratio of the best set: ")[1].split()[0])
+        pbo = float(shown.split("PBO: ")[1].split()[0])
+        assert 0 <= dsr <= 1 and 0 <= pbo <= 1
+        assert "shape: (3, 7)" in shown and "Walk-forward: out-of-sample equity over 3 windows" in str(nb)
+        assert "sweep.report.html" in shown
     else:
         assert "worst_case" in shown and "'stop_outs': 1" in shown and "stop_out" in shown

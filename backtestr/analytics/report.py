@@ -1,5 +1,8 @@
 """``backtestr report OUT``: one self-contained HTML file with the statistics and every chart.
 
+Of a run: its statistics and charts; of a sweep (a folder with ``results.parquet``):
+the sweep page (sweeppage.py). Both pages are ``page()``: one template.
+
 The file works offline: plotly.js is embedded, nothing is fetched. It is
 written beside the run's folder (``OUT.report.html``) unless ``--html`` says
 otherwise, so the run's folder holds only what the run wrote. It is written
@@ -25,6 +28,7 @@ from .plots import BUCKETS, MAX_TRADES, Plots, plot
 from .settings import CALENDARS, StatsSettings, settle
 from .source import AnalyticsError
 from .stats import Stats, _show
+from .sweeppage import SweepPage
 
 MARK = '<meta name="generator" content="backtestr report">'
 _CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222}h1{font-size:22px}h2{font-size:17px;
@@ -82,12 +86,8 @@ def _stats_table(st: Stats) -> str:
 
 def render(plots: Plots, summary: dict[str, Any], title: str) -> str:
     """The report's HTML text."""
-    from plotly.offline import get_plotlyjs
-
     st = plots.stats
     assert st is not None
-    charts = "".join(f'<div class="chart">{f.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{i}")}'
-                     "</div>" for i, f in enumerate(plots.figures()))
     cal = st.settings.describe()
     info = (f"{html.escape(', '.join(map(str, summary.get('symbols', []))))} · {summary.get('start')} to "
             f"{summary.get('end')} · {summary.get('ticks', 0):,} ticks · account {html.escape(str(summary.get('account_currency', '')))}"
@@ -96,17 +96,32 @@ def render(plots: Plots, summary: dict[str, Any], title: str) -> str:
                 f"{html.escape(cal['timezone'])}, {cal['periods_per_year']} periods a year, risk-free "
                 f"{cal['risk_free']}, target {cal['target']} (docs/analytics.md).")
     pct = ("win_rate",)
-    return "\n".join([
-        "<!DOCTYPE html>", "<html lang=\"en\"><head>", '<meta charset="utf-8">', MARK,
-        f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>",
-        f'<script type="text/javascript">{get_plotlyjs()}</script>', "</head><body>",
-        f"<h1>{html.escape(title)}</h1>", f"<p>{info}</p>", f"<p>{calendar}</p>",
+    return page(title, [
+        f"<p>{info}</p>", f"<p>{calendar}</p>",
         "<h2>Statistics</h2>", _stats_table(st),
         "<h2>Monthly returns (%)</h2>", _table(st.monthly_table(), pct=tuple(st.monthly_table().columns)),
         '<div class="grid"><div><h2>By symbol</h2>', _table(st.by_symbol, pct), "</div>",
         "<div><h2>By side</h2>", _table(st.by_side, pct), "</div>",
         "<div><h2>By tag</h2>", _table(st.by_tag, pct), "</div></div>",
-        "<h2>Charts</h2>", charts,
+        "<h2>Charts</h2>", charts_html(plots.figures())])
+
+
+def charts_html(figures: list[Any]) -> str:
+    """Plotly figures as ``div``s (ids ``chart-0``, ``chart-1``, …) drawn by the page's plotly.js."""
+    return "".join(f'<div class="chart">{f.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{i}")}'
+                   "</div>" for i, f in enumerate(figures))
+
+
+def page(title: str, body: list[str]) -> str:
+    """A self-contained HTML page (plotly.js embedded, the report's style and generator tag) with
+    ``title`` as its heading and the HTML fragments of ``body`` under it: every report's template."""
+    from plotly.offline import get_plotlyjs
+
+    return "\n".join([
+        "<!DOCTYPE html>", "<html lang=\"en\"><head>", '<meta charset="utf-8">', MARK,
+        f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>",
+        f'<script type="text/javascript">{get_plotlyjs()}</script>', "</head><body>",
+        f"<h1>{html.escape(title)}</h1>", *body,
         f"<p style=\"color:#888\">written by backtestr {html.escape(__version__)} report</p>",
         "</body></html>", ""])
 
@@ -114,12 +129,20 @@ def render(plots: Plots, summary: dict[str, Any], title: str) -> str:
 def write_report(out: str | Path, html_file: str | Path | None = None, data: Any = None,
                  settings: StatsSettings | None = None, buckets: int = BUCKETS,
                  max_trades: int = MAX_TRADES) -> Path:
-    """Write the report of run folder ``out``; returns its path (default ``OUT.report.html`` beside it)."""
+    """Write the report of run folder ``out``; returns its path (default ``OUT.report.html`` beside it).
+    A sweep's folder gets the sweep page (``write_sweep_report``)."""
     out = Path(out)
+    if is_sweep(out):
+        return write_sweep_report(out, html_file)
     plots = plot(out, data=data, settings=settings, buckets=buckets, max_trades=max_trades)
     target = Path(html_file) if html_file is not None else default_path(out.resolve())
     _check_target(target)
-    text = render(plots, json.loads((out / "summary.json").read_text()), f"backtestr report: {out.name}")
+    _publish(target, render(plots, json.loads((out / "summary.json").read_text()), f"backtestr report: {out.name}"))
+    return target
+
+
+def _publish(target: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``target``, then rename it into place."""
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -128,6 +151,30 @@ def write_report(out: str | Path, html_file: str | Path | None = None, data: Any
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def is_sweep(out: Path) -> bool:
+    """Whether folder ``out`` holds a sweep's output (manifest of kind ``sweep``, or results without a run's summary)."""
+    from ..outputs import read_manifest
+
+    manifest = read_manifest(out) if out.is_dir() else None
+    if manifest is not None:
+        return manifest.get("kind") == "sweep"
+    return (out / "results.parquet").is_file() and not (out / "summary.json").exists()
+
+
+def write_sweep_report(source: Any, html_file: str | Path | None = None,
+                       settings: SweepPage | None = None) -> Path:
+    """Write the sweep page of a sweep's output folder (or of a ``SweepResult``, which needs
+    ``html_file`` unless it was written with ``out=``); default ``OUT.report.html`` beside the folder."""
+    from .sweeppage import load, render_sweep
+
+    sw = load(source, settings or SweepPage())
+    if html_file is None and sw.out is None:
+        raise AnalyticsError("write_sweep_report: this sweep was not written to a folder; give html_file")
+    target = Path(html_file) if html_file is not None else default_path(sw.out.resolve())
+    _check_target(target)
+    _publish(target, page(sw.title, render_sweep(sw)))
     return target
 
 
@@ -160,8 +207,33 @@ def _add_calendar(p: argparse.ArgumentParser) -> None:
     g.add_argument("--target", type=float, metavar="RETURN", help="per-period target of Sortino and Omega")
 
 
+_SWEEP_FLAGS = {"top": "--top", "x": "--x", "y": "--y", "reduce": "--reduce", "objective": "--objective"}
+
+
+def _sweep_report(a: argparse.Namespace) -> Path:
+    for flag, given in (("--data", a.data is not None), *((f, getattr(a, k) is not None) for k, f in _FLAGS.items())):
+        if given and Path(a.out).is_dir():
+            raise ConfigError(f"{flag} applies to a run's report; {a.out} holds a sweep")
+    page_settings = SweepPage(**{k: getattr(a, k) for k in _SWEEP_FLAGS if getattr(a, k) is not None})
+    try:
+        return write_sweep_report(a.out, a.html, page_settings)
+    except ConfigError as exc:
+        msg = str(exc)
+        for k, flag in _SWEEP_FLAGS.items():
+            for sep in (": ", " and "):
+                if msg.startswith(k + sep):
+                    msg = flag + msg[len(k):]
+        raise ConfigError(msg.replace("x and y: both", "--x and --y: both")) from None
+
+
 def _report(a: argparse.Namespace) -> int:
-    path = write_report(a.out, a.html, data=a.data, settings=_settings(a))
+    if is_sweep(Path(a.out)):
+        path = _sweep_report(a)
+    else:
+        given = [f for k, f in _SWEEP_FLAGS.items() if getattr(a, k) is not None]
+        if given and Path(a.out).is_dir():
+            raise ConfigError(f"{given[0]} applies to a sweep's report; {a.out} is no sweep's output folder")
+        path = write_report(a.out, a.html, data=a.data, settings=_settings(a))
     print(f"report written to {path}")
     if a.open:
         webbrowser.open(path.resolve().as_uri())
@@ -178,11 +250,19 @@ def _stats(a: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     """Add ``backtestr report`` and ``backtestr stats`` to the command line's subcommands."""
-    r = sub.add_parser("report", help="write a self-contained HTML report of a run (statistics and charts)")
-    r.add_argument("out", metavar="OUT", help="the --out folder of a finished run")
+    r = sub.add_parser("report", help="write a self-contained HTML report of a run or a sweep (statistics and charts)")
+    r.add_argument("out", metavar="OUT", help="the --out folder of a finished run or sweep")
     r.add_argument("--html", metavar="FILE", help="report file (default: OUT.report.html beside the folder)")
     r.add_argument("--data", metavar="PATH", help="the run's tick archive, to draw trades on price bars")
     r.add_argument("--open", action="store_true", help="open the report in the web browser")
+    g = r.add_argument_group("a sweep's report (OUT holds results.parquet; docs/sweeps.md)")
+    g.add_argument("--top", type=int, metavar="N", help="sets in the ranked table (default 20)")
+    g.add_argument("--x", metavar="PARAM", help="heatmap's x parameter (default: the space's first key)")
+    g.add_argument("--y", metavar="PARAM", help="heatmap's y parameter (default: the space's second key)")
+    g.add_argument("--reduce", choices=("max", "mean", "median", "min"),
+                   help="how other parameters are aggregated in a heatmap cell (default max)")
+    g.add_argument("--objective", metavar="COL", help="result column ranking the sets, -COL lowest first "
+                   "(default final_equity)")
     _add_calendar(r)
     r.set_defaults(fn=_report)
     s = sub.add_parser("stats", help="print the statistics of a run")

@@ -8,6 +8,7 @@ from .constraints import parse_constraint
 from .curves import returns_matrix
 from .executor import Objective, SweepResult, sweep
 from .overfit import deflated_sharpe, deflated_sharpe_of, expected_max_sharpe, pbo, probabilistic_sharpe
+from .plots import heatmap, parallel, pbo_figure, walk_forward_figure  # also res.heatmap(...), wf.plot()
 from .search import search
 from .settle import Plan, SettledSet, plan
 from .space import Range, random
@@ -15,5 +16,6 @@ from .walk import WalkForward, walk_forward
 from .walkforward import select_best, stitch, windows
 
 __all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "WalkForward", "deflated_sharpe",
-           "deflated_sharpe_of", "expected_max_sharpe", "parse_constraint", "pbo", "plan", "probabilistic_sharpe",
-           "random", "returns_matrix", "search", "select_best", "stitch", "sweep", "walk_forward", "windows"]
+           "deflated_sharpe_of", "expected_max_sharpe", "heatmap", "parallel", "parse_constraint", "pbo",
+           "pbo_figure", "plan", "probabilistic_sharpe", "random", "returns_matrix", "search", "select_best",
+           "stitch", "sweep", "walk_forward", "walk_forward_figure", "windows"]
