@@ -354,10 +354,14 @@ def test_orders_csv_time_without_seconds_parses(arch, tmp_path):
     src.write_text("ts,symbol,side,qty\n2024-01-02T00:00:01Z,EURUSD,buy,1\n2024-01-02 00:00,EURUSD,sell,1\n")
     out = tmp_path / "res"
     assert main(["run", "--data", str(arch), "--orders", str(src), "--out", str(out), "--quiet"]) == 0
-    # by hand: the sell at 00:00 acts on the 1 s tick (bid 1.10000), the buy at 1 s on the 2 s tick
-    # (ask 1.10003)
+    # by hand: the sell stamped 00:00 acts before the first tick (00:00:01), so it is rejected as
+    # before_data (docs/execution.md); the buy at 1 s fills on the 2 s tick (ask 1.10003)
     fills = pl.read_parquet(out / "fills.parquet")
-    assert fills["price_ticks"].to_list() == [110000, 110003]
+    assert fills["price_ticks"].to_list() == [110003]
+    orders = pl.read_parquet(out / "orders.parquet").sort("order_id")
+    assert orders["ts"].dt.strftime("%H:%M:%S").to_list() == ["00:00:01", "00:00:00"]
+    assert orders["status"].cast(pl.String).to_list() == ["filled", "rejected"]
+    assert orders["reason"].cast(pl.String).to_list()[1] == "before_data"
 
 
 def test_orders_csv_time_error_quotes_the_failing_value_and_its_row(arch, tmp_path, capsys):
