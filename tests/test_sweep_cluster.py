@@ -12,7 +12,7 @@ import pytest
 from backtestr.errors import BacktestrError, ConfigError, OrdersError
 from backtestr.sweep import random, sweep
 from backtestr.sweep.cli import main
-from backtestr.sweep.cluster import ClusterSettings, cluster_settings, shared_data
+from backtestr.sweep.cluster import ClusterSettings, batch_size, cluster_settings, shared_data
 from tests.tickdata import hive_file, orders_frame, signals_frame
 
 distributed = pytest.importorskip("distributed")
@@ -54,6 +54,8 @@ def client():
 def test_two_worker_cluster_gives_the_in_process_results_exactly(archive, client):
     here = sweep(archive, round_trip, GRID, config=QUIET)
     there = sweep(archive, round_trip, GRID, config=QUIET, cluster=client)
+    batched = sweep(archive, round_trip, GRID, config=QUIET, cluster=ClusterSettings(client=client, batch=5))
+    assert batched.results.equals(here.results)
     assert there.results.height == 12 and sorted(there.results["set_id"].to_list()) == list(range(12))
     assert there.results.equals(here.results)
     assert there.results.schema == here.results.schema
@@ -87,13 +89,15 @@ def test_a_lost_worker_s_set_runs_elsewhere_once(archive, client, tmp_path):
     grid = random(8, {"qty": [1, 2, 3], "execution.slippage_ticks": (0, 9)}, seed=3)
     shape = {"config": QUIET, "overrides": {"execution.model": "realistic", "execution.slippage": "fixed",
                                             "execution.random_slippage": True}}
-    there = sweep(archive, dies_once, grid, cluster=client, **shape)
+    # qty is 2 in set 7 only; in batches of 3 sets the lost batch is sets 6 and 7, so set 6 had run
+    # on the lost worker before it died, and runs again elsewhere
+    there = sweep(archive, dies_once, grid, cluster=ClusterSettings(client=client, batch=3), **shape)
     assert marker.exists()  # a worker did die
     here = sweep(archive, dies_once, grid, **shape)  # the marker is there: nothing dies in this process
     ids = there.results["set_id"].to_list()
     assert sorted(ids) == list(range(8)) and len(set(ids)) == 8
     assert there.results.equals(here.results)
-    assert 2 in there.results["qty"].to_list()
+    assert there.results.filter(pl.col("qty") == 2)["set_id"].to_list() == [7]
 
 
 def test_a_local_cluster_of_n_workers_started_and_closed(archive, tmp_path):
@@ -165,6 +169,12 @@ def test_cluster_arguments_settled():
         cluster_settings(42, None)
     with pytest.raises(ConfigError, match=r"^cluster=: the scheduler address is empty"):
         cluster_settings(" ", None)
+
+
+def test_batch_sizes():
+    assert batch_size(1000, 2) == 50  # 1000 / 16 = 62.5, capped
+    assert batch_size(160, 2) == 10 and batch_size(161, 2) == 11  # about 8 batches per worker, rounded up
+    assert batch_size(5, 4) == 1 and batch_size(7, 4, asked=3) == 3
 
 
 def test_shared_paths(tmp_path):

@@ -1,8 +1,8 @@
 """A sweep's sets on a Dask cluster (docs/sweeps.md §8).
 
 ``run_sets_on_cluster`` takes what the in-process executor takes and yields each
-set's Outcome as it finishes, in any order. Each set is one task: the worker runs
-the set with ``backtestr.run.run`` over the archive at a path every worker sees
+set's Outcome as it finishes, in any order. The sets go out in batches, one task
+per batch (``batch_size``): the worker runs each set with ``backtestr.run.run`` over the archive at a path every worker sees
 (or a tick frame sent to every worker once), reduces the Result to the set's
 Outcome there (``executor.measure``, the code the in-process sweep uses) and
 sends back only that. Results are keyed by set id and each set's first Outcome
@@ -29,18 +29,22 @@ from .settle import SettledSet
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler
 WORKER_WAIT = 60.0  # seconds to wait for the workers asked for to join a scheduler
-RETRIES = 2  # re-runs of a set whose task raised something other than a BacktestrError
+RETRIES = 2  # re-runs of a task that raised something other than a BacktestrError
+BATCHES_PER_WORKER = 8
+MAX_BATCH = 50
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
     """Where a sweep's sets run: a scheduler ``address`` or a ready ``client``, or neither
     (a local cluster of ``workers`` processes); with an address or client, ``workers`` is
-    the number of workers to wait for before the first set."""
+    the number of workers to wait for before the first set. ``batch``: sets per task
+    (None: ``batch_size`` chooses)."""
 
     address: str | None = None
     client: Any = None
     workers: int | None = None
+    batch: int | None = None
     connect_timeout: float = CONNECT_TIMEOUT
     worker_wait: float = WORKER_WAIT
 
@@ -135,23 +139,31 @@ def _tiny_run() -> None:
     run(ticks, orders=orders, overrides={"run.log_level": "trades"})
 
 
-def run_set(data: Any, s: SettledSet, inputs: Callable[[SettledSet], Any], instruments: tuple[str, ...],
-            m: Any) -> Any:
-    """One set on a worker: its Outcome, or Failed with the sweep's error for the set."""
+def run_batch(data: Any, batch: Sequence[SettledSet], inputs: Callable[[SettledSet], Any],
+              instruments: tuple[str, ...], m: Any) -> Any:
+    """A batch of sets on a worker, in order: their Outcomes, or Failed with the sweep's
+    error for the first set that fails."""
     from .executor import _run_sets_sequential, measure
 
     warm()  # a worker that joined after the start (a lost one replaced) warms up first
     try:
-        for _, result in _run_sets_sequential(data, [s], inputs, instruments):
-            return measure(s, result, m)
+        return [measure(s, result, m) for s, result in _run_sets_sequential(data, batch, inputs, instruments)]
     except BacktestrError as exc:
         return Failed(exc)
-    raise AssertionError("unreachable: one set gives one result")
+
+
+def batch_size(n_sets: int, n_workers: int, asked: int | None = None) -> int:
+    """Sets per task: ``asked``, else about ``BATCHES_PER_WORKER`` tasks per worker (fewer
+    round trips than one task per set, and still the load spread), at most ``MAX_BATCH``."""
+    if asked is not None:
+        return asked
+    return max(1, min(MAX_BATCH, -(-n_sets // (BATCHES_PER_WORKER * max(1, n_workers)))))
 
 
 def run_sets_on_cluster(data: Any, sets: Sequence[SettledSet], inputs: Callable[[SettledSet], Any],
                         instruments: Sequence[str | Path], m: Any, where: ClusterSettings) -> Iterator[Any]:
-    """Every set as a task on the cluster; yields each set's Outcome once, as sets finish.
+    """Every set on the cluster, in batches of sets (one task each); yields each set's
+    Outcome once, as batches finish.
 
     Before the first set every worker warms up. A task whose worker is lost is run again
     elsewhere by the scheduler; a set's Outcome is accepted once. The first set that fails
@@ -160,24 +172,25 @@ def run_sets_on_cluster(data: Any, sets: Sequence[SettledSet], inputs: Callable[
     from distributed import as_completed
 
     files = tuple(str(Path(f).absolute()) for f in instruments)
+    seen: set[int] = set()
     with _connect(where) as client:
-        _warm_workers(client)
+        n_workers = _warm_workers(client)
         shared = data if isinstance(data, str) else client.scatter(data, broadcast=True, hash=False)
         token = uuid.uuid4().hex[:12]
-        futures = {client.submit(run_set, shared, s, inputs, files, m, key=f"backtestr-set-{token}-{s.set_id}",
-                                 retries=RETRIES, pure=False): s for s in sets}
-        seen: set[int] = set()
+        size = batch_size(len(sets), n_workers, where.batch)
+        batches = [list(sets[i:i + size]) for i in range(0, len(sets), size)]
+        futures = {client.submit(run_batch, shared, b, inputs, files, m, key=f"backtestr-sets-{token}-{b[0].set_id}",
+                                 retries=RETRIES, pure=False): b for b in batches}
         try:
             for fut in as_completed(list(futures)):
-                s = futures[fut]
-                got = _result(fut, s)
+                got = _result(fut, futures[fut])
                 fut.release()
                 if isinstance(got, Failed):
                     raise got.error
-                if got.set_id in seen:
-                    continue
-                seen.add(got.set_id)
-                yield got
+                for o in got:
+                    if o.set_id not in seen:
+                        seen.add(o.set_id)
+                        yield o
         finally:
             client.cancel(list(futures))
     missing = [s.set_id for s in sets if s.set_id not in seen]
@@ -185,23 +198,25 @@ def run_sets_on_cluster(data: Any, sets: Sequence[SettledSet], inputs: Callable[
         raise BacktestrError(f"the cluster returned no result for set(s) {', '.join(map(str, missing[:5]))}")
 
 
-def _result(fut: Any, s: SettledSet) -> Any:
+def _result(fut: Any, batch: Sequence[SettledSet]) -> Any:
     from distributed import KilledWorker
 
     try:
         return fut.result()
-    except KilledWorker as exc:
-        raise BacktestrError(f"set {s.set_id}: every worker that ran it was lost (crashed or ran out of memory); "
-                             f"the sweep stopped and nothing was written ({exc})") from None
+    except KilledWorker:
+        ids = ", ".join(str(s.set_id) for s in batch)
+        raise BacktestrError(f"set(s) {ids}: the workers that ran them were lost each time (a crash or out of "
+                             "memory in a run); the sweep stopped and nothing was written") from None
 
 
-def _warm_workers(client: Any) -> None:
+def _warm_workers(client: Any) -> int:
     """The warm-up as one task pinned to each worker (a task, so the worker keeps answering
-    the scheduler while it compiles)."""
+    the scheduler while it compiles); the number of workers."""
     addrs = list(client.scheduler_info()["workers"])
     futs = [client.submit(warm, key=f"backtestr-warm-{uuid.uuid4().hex[:12]}", workers=[a],
                           allow_other_workers=False, pure=False) for a in addrs]
     client.gather(futs, errors="skip")  # a worker lost while warming is replaced, and warms with its first set
+    return len(addrs)
 
 
 @contextmanager
