@@ -155,6 +155,21 @@ def test_the_command_line_names_the_scheduler_flag(archive, tmp_path, capsys):
     assert "--workers 0: expected a whole number of worker processes" in capsys.readouterr().err
 
 
+def test_the_command_line_on_a_scheduler_address_with_a_strategy_file(archive, client, tmp_path, capsys):
+    # the builder comes from a .py file the workers cannot import: it travels by value
+    (tmp_path / "strat.py").write_text("from tests.tickdata import signals_frame\n"
+                                       "def rt(p):\n    return signals_frame([(0.5, 'EURUSD', p['qty']), "
+                                       "(1.5, 'EURUSD', 0)])\n")
+    (tmp_path / "grid.toml").write_text("[grid]\nqty = [1, 2]\n[params]\nqty = 1\n")
+    out = tmp_path / "out"
+    code = main(["sweep", "--data", str(archive), "--strategy", f"{tmp_path / 'strat.py'}:rt",
+                 "--grid", str(tmp_path / "grid.toml"), "--out", str(out), "--quiet", "--set", "run.log_level=off",
+                 "--scheduler", client.scheduler.address, "--workers", "2"])
+    assert code == 0, capsys.readouterr().err
+    got = pl.read_parquet(out / "results.parquet")
+    assert got.select("set_id", "net_pnl").rows() == [(1, 76.0), (0, 38.0)]  # 38 USD per lot (by hand above)
+
+
 @pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
 def test_bad_worker_counts_are_refused(workers):
     with pytest.raises(ConfigError, match=r"^workers=.*expected a whole number of worker processes, at least 1"):

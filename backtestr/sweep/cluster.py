@@ -231,7 +231,7 @@ def _connect(where: ClusterSettings) -> Iterator[Any]:
         return
     if where.address is None:
         with LocalCluster(n_workers=where.workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                          silence_logs=logging.ERROR) as local, Client(local) as client:
+                          silence_logs=logging.CRITICAL) as local, Client(local) as client:
             yield client
         return
     flag = _names()[0]
