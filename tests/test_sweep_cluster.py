@@ -3,6 +3,7 @@ worker's sets run elsewhere once, clear errors for a scheduler that cannot be re
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 
@@ -98,6 +99,30 @@ def test_a_lost_worker_s_set_runs_elsewhere_once(archive, client, tmp_path):
     assert sorted(ids) == list(range(8)) and len(set(ids)) == 8
     assert there.results.equals(here.results)
     assert there.results.filter(pl.col("qty") == 2)["set_id"].to_list() == [7]
+
+
+class Bar:
+    """Records what the sweep's progress bar is told."""
+
+    def __init__(self, total):
+        self.total, self.done, self.closed = total, 0, False
+
+    def update(self, n):
+        self.done += n
+
+    def set_postfix(self, *a, **k):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+def test_progress_counts_every_set_of_the_sweep_on_a_cluster(archive, client, monkeypatch):
+    bars = []
+    executor = importlib.import_module("backtestr.sweep.executor")
+    monkeypatch.setattr(executor, "_progress_bar", lambda enabled, total: bars.append(Bar(total)) or bars[-1])
+    sweep(archive, round_trip, GRID, config=QUIET, cluster=ClusterSettings(client=client, batch=5), progress=True)
+    assert [(b.total, b.done, b.closed) for b in bars] == [(12, 12, True)]
 
 
 def test_a_local_cluster_of_n_workers_started_and_closed(archive, tmp_path):
