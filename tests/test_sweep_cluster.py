@@ -52,6 +52,17 @@ def client():
         yield c
 
 
+def is_warm():
+    return importlib.import_module("backtestr.sweep.cluster")._warm
+
+
+def test_every_worker_warms_up_before_the_sets(archive, client):
+    # runs first on the module's fresh cluster: one set, so one worker alone could have run it
+    assert list(client.run(is_warm).values()) == [False, False]
+    sweep(archive, round_trip, {"qty": [1]}, config=QUIET, cluster=client)
+    assert list(client.run(is_warm).values()) == [True, True]
+
+
 def test_two_worker_cluster_gives_the_in_process_results_exactly(archive, client):
     here = sweep(archive, round_trip, GRID, config=QUIET)
     there = sweep(archive, round_trip, GRID, config=QUIET, cluster=client)
