@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import BacktestrError, ConfigError
+from ..errors import BacktestrError, ConfigError, interface
 
 SHOWN = 10  # rows of the ranking printed
 
@@ -58,7 +58,7 @@ def _sweep_cmd(a: argparse.Namespace) -> int:
     objective = a.objective or grid.objective or "final_equity"
     res = sweep(a.data, strategy, grid.space, params=grid.params, constraints=grid.constraints, config=a.config,
                 overrides=a.set or None, objective=objective, instruments=a.instruments or [], out=a.out,
-                force=a.force, progress=not a.quiet)
+                force=a.force, progress=not a.quiet, cluster=a.scheduler, workers=a.workers)
     if not a.quiet:
         _print_ranking(res)
     return 0
@@ -95,6 +95,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--objective", help="result column ranking the sets, -COL to minimise (default: the grid "
                                        "file's, else final_equity)")
     p.add_argument("--instruments", action="append", metavar="FILE", help="extra instrument registry (TOML)")
+    p.add_argument("--workers", type=int, metavar="N", help="run the sets on N worker processes (a local Dask "
+                   "cluster; with --scheduler, wait for N workers)")
+    p.add_argument("--scheduler", metavar="ADDR", help="run the sets on the Dask cluster at ADDR (tcp://host:8786); "
+                   "the workers read --data at the same path")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no ranking")
     p.set_defaults(fn=_sweep_cmd)
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     add_parser(parser.add_subparsers(dest="cmd", required=True))
     args = parser.parse_args(argv)
     try:
-        return args.fn(args)
+        with interface("cli"):
+            return args.fn(args)
     except BacktestrError as exc:
         print(f"backtestr: error: {exc}", file=sys.stderr)
         return 2

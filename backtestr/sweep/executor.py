@@ -7,7 +7,10 @@ builder, ``builder(params) -> frame``. The sets then run through
 in this process, one after the other. That function is the seam the
 multi-account engine pass replaces (every set's account over one read of the
 data): it takes the data, the settled sets and a way to get each set's
-inputs, and yields each set with its run's Result, in any order.
+inputs, and yields each set with its run's Result, in any order. With
+``cluster=``/``workers=`` the sets run as tasks on a Dask cluster instead
+(cluster.py); each run's Result is reduced to the set's Outcome (``measure``)
+where it ran, in this process or on a worker.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import inspect
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import BacktestrError, ConfigError
+from .cluster import cluster_settings, shared_data
 from .constraints import Constraint
 from .curves import every_ns, period_equity, returns_matrix
 from .settle import BaseConfig, Plan, SettledSet, plan
@@ -147,6 +152,42 @@ def _run_sets_sequential(data: Any, sets: Sequence[SettledSet], inputs: Callable
         yield s, result
 
 
+@dataclass(frozen=True)
+class Measure:
+    """What is kept of each set's run: the metrics callable, the equity period in ns
+    (``returns_every``, None for none) and the plan's columns (a metric must not repeat one)."""
+
+    metrics: Metrics | None = None
+    every: int | None = None
+    columns: tuple[str, ...] = ()
+
+
+@dataclass
+class Outcome:
+    """One set's result as kept by the sweep: its results row (set id, summary figures,
+    metrics) and, with ``returns_every``, its equity per period and initial cash."""
+
+    set_id: int
+    row: dict[str, Any]
+    curve: pl.DataFrame | None = None
+    initial: float | None = None
+
+
+def measure(s: SettledSet, result: Any, m: Measure) -> Outcome:
+    """A run's Result reduced to the set's Outcome (where the run happened: in this process
+    or on a cluster worker, so only the small Outcome travels)."""
+    row: dict[str, Any] = {SET_ID: s.set_id, **{k: result.summary.get(k) for k in FIGURES}}
+    if m.metrics is not None:
+        extra = dict(m.metrics(result))
+        clash = [k for k in extra if k in row or k in m.columns]
+        if clash:
+            raise ConfigError(f"metrics: column(s) {', '.join(clash)} already exist in the results")
+        row.update(extra)
+    if m.every is None:
+        return Outcome(s.set_id, row)
+    return Outcome(s.set_id, row, period_equity(result.equity, m.every), float(result.summary["initial_cash"]))
+
+
 def _shown(s: SettledSet) -> str:
     return "(" + ", ".join(f"{k}={v!r}" for k, v in {**s.params, **s.overrides}.items()) + ")"
 
@@ -165,7 +206,8 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
           overrides: Mapping[str, Any] | Sequence[str] | None = None,
           objective: str | tuple[str, str] | Objective = "final_equity", instruments: Sequence[str | Path] = (),
           metrics: Metrics | None = None, returns_every: str | None = None, out: str | Path | None = None,
-          force: bool = False, progress: bool = False) -> SweepResult:
+          force: bool = False, progress: bool = False, cluster: Any = None,
+          workers: int | None = None) -> SweepResult:
     """Run every set of ``grid`` on ``data`` and rank the sets by ``objective``.
 
     ``strategy``: a builder ``builder(params) -> frame`` (orders, or signals when the
@@ -180,6 +222,10 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     each set's last equity per period (``"1d"``, ``"1h"``) for ``result.returns()``
     (needs ``run.log_level`` trades or above). ``out``: a folder
     to write ``results.parquet`` into, whole or not at all (``force`` replaces it).
+    ``cluster``: a Dask scheduler address (``"tcp://host:8786"``) or a
+    ``distributed.Client`` to run the sets on; ``workers=N`` without an address starts a
+    local cluster of N processes for the sweep (docs/sweeps.md §9). The results are the
+    in-process sweep's.
     """
     build = _builder(strategy)
     declared = params if params is not None else getattr(strategy, "params", None)
@@ -189,12 +235,20 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     the_plan = plan(grid, params=declared, constraints=constraints, config=config, overrides=overrides)
     _check_columns(the_plan, obj, metrics)
     keep = _Curves(the_plan, returns_every) if returns_every is not None else None
+    where = cluster_settings(cluster, workers)
     out_path = check_out(out, force)
     inputs = builder_inputs(build)
+    m = Measure(metrics, keep.every if keep else None, tuple(the_plan.frame.columns))
     bar = _progress_bar(progress, len(the_plan))
     try:
-        rows = _collect(_run_sets_sequential(data, the_plan.sets, inputs, instruments), the_plan, obj, metrics,
-                        bar, keep)
+        if where is None:
+            outcomes = (measure(s, r, m) for s, r in _run_sets_sequential(data, the_plan.sets, inputs, instruments))
+        else:
+            from .cluster import run_sets_on_cluster
+
+            outcomes = run_sets_on_cluster(shared_data(data), the_plan.sets, inputs, instruments, m, where)
+        with closing(outcomes):  # a cluster the sweep started is closed even when a set fails
+            rows = _collect_outcomes(outcomes, obj, bar, keep)
     finally:
         if bar is not None:
             bar.close()
@@ -217,9 +271,9 @@ class _Curves:
         self.curves: dict[int, pl.DataFrame] = {}
         self.initial: dict[int, float] = {}
 
-    def __call__(self, s: SettledSet, result: Any) -> None:
-        self.curves[s.set_id] = period_equity(result.equity, self.every)
-        self.initial[s.set_id] = float(result.summary["initial_cash"])
+    def __call__(self, o: Outcome) -> None:
+        self.curves[o.set_id] = o.curve
+        self.initial[o.set_id] = o.initial
 
 
 def _check_columns(the_plan: Plan, obj: Objective, metrics: Metrics | None) -> None:
@@ -234,33 +288,34 @@ def _check_columns(the_plan: Plan, obj: Objective, metrics: Metrics | None) -> N
 
 
 def _collect(pairs: Iterator[tuple[SettledSet, Any]], the_plan: Plan, obj: Objective, metrics: Metrics | None,
-             bar: Any, keep: Callable[[SettledSet, Any], None] | None = None) -> list[dict[str, Any]]:
-    """One row per set: its id, the summary figures and the metrics; ``bar`` (tqdm or None)
-    advances by one per set and shows the best objective so far; ``keep(set, result)`` sees
-    each run's Result before it is dropped."""
-    rows: list[dict[str, Any]] = []
+             bar: Any) -> list[dict[str, Any]]:
+    """The rows of ``(set, Result)`` pairs run in this process (``_collect_outcomes``)."""
+    m = Measure(metrics, None, tuple(the_plan.frame.columns))
+    return _collect_outcomes((measure(s, r, m) for s, r in pairs), obj, bar)
+
+
+def _collect_outcomes(outcomes: Iterator[Outcome], obj: Objective, bar: Any,
+             keep: Callable[[Outcome], None] | None = None) -> list[dict[str, Any]]:
+    """One row per set, in set id order whatever order the sets finished in; ``bar`` (tqdm
+    or None) advances by one per set and shows the best objective so far; ``keep(outcome)``
+    sees each set's Outcome."""
+    rows: dict[int, dict[str, Any]] = {}
     best: float | None = None
-    for s, result in pairs:
-        row: dict[str, Any] = {SET_ID: s.set_id, **{k: result.summary.get(k) for k in FIGURES}}
-        if metrics is not None:
-            extra = dict(metrics(result))
-            clash = [k for k in extra if k in row or k in the_plan.frame.columns]
-            if clash:
-                raise ConfigError(f"metrics: column(s) {', '.join(clash)} already exist in the results")
-            row.update(extra)
-        if keep is not None:
-            keep(s, result)
+    for o in outcomes:
+        row = o.row
         if obj.column not in row:
             raise ConfigError(f"objective {obj.column!r} is not a result column "
                               f"(columns: {', '.join(k for k in row if k != SET_ID)})")
-        rows.append(row)
+        rows[o.set_id] = row
+        if keep is not None:
+            keep(o)
         if bar is not None:
             v = row[obj.column]
             if v is not None and (best is None or (v > best if obj.maximize else v < best)):
                 best = v
             bar.set_postfix({obj.column: best}, refresh=False)
             bar.update(1)
-    return rows
+    return [rows[k] for k in sorted(rows)]
 
 
 def rank(results: pl.DataFrame, obj: Objective) -> pl.DataFrame:
