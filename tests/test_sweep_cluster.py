@@ -1,4 +1,4 @@
-"""A sweep's sets on a Dask cluster (docs/sweeps.md §8): the in-process sweep's results, a lost
+"""A sweep's sets on a Dask cluster (docs/sweeps.md §9): the in-process sweep's results, a lost
 worker's sets run elsewhere once, clear errors for a scheduler that cannot be reached."""
 
 from __future__ import annotations
