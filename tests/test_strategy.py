@@ -335,3 +335,63 @@ def test_the_engine_is_compiled_once_whatever_the_strategy():
     bt.run(df, strategy=TickFlip)
     bt.run(df)
     assert len(engine.run_chunk.signatures) == 1
+
+
+class WeekRecorder(Recorder):
+    timeframes = ("1w",)
+
+
+def _ny_week(t: int) -> tuple[int, int]:
+    """The week holding ``t``: trading days labelled Monday..Sunday (a day is labelled by the
+    New York date on which it ends at 17:00)."""
+    ny = ZoneInfo("America/New_York")
+    local = datetime.fromtimestamp(t / 1e9, ny)
+    label = local.date() + (timedelta(days=1) if local.hour >= 17 else timedelta(0))
+    monday = label - timedelta(days=label.weekday())
+
+    def at17(d):
+        return int(datetime(d.year, d.month, d.day, 17, tzinfo=ny).timestamp()) * 10**9
+
+    return at17(monday - timedelta(days=1)), at17(monday + timedelta(days=6))
+
+
+def test_week_bars_run_from_sunday_17_new_york():
+    df = ticks_frame(5000, seed=8, gap_ms=1_000_000)  # about eight weeks, across the March clock change
+    df = df.with_columns((pl.col("ts") + pl.duration(days=60)).cast(pl.Datetime("ns", "UTC")))
+    res = bt.run(df, strategy=WeekRecorder)
+    st = res.strategy_state[0]
+    got = st["rows"][: int(st["n"]) * ROW].reshape(-1, ROW)
+    expected = sorted(((b[-1], b[2], b[0]), b) for b in python_bars(df, 0, bucket=_ny_week) if b[-1] is not None)
+    assert len(expected) >= 3
+    assert [tuple(r[2:12]) for r in got] == [b[1:11] for _, b in expected]
+
+
+class StartEnd(Strategy):
+    state = {"n_fills_at_end": np.int64, "end_ts": np.int64, "open_at_end": np.int64}
+
+    @staticmethod
+    @njit
+    def on_start(ctx):
+        buy(ctx, 1, 3)
+
+    @staticmethod
+    @njit
+    def on_end(ctx):
+        st = ctx.state[0]
+        st.n_fills_at_end = ctx.acct[0].n_fills
+        st.end_ts = now(ctx)
+        st.open_at_end = net_qty(ctx, 1)
+
+
+def test_on_start_acts_after_the_first_tick_and_on_end_sees_the_last_state():
+    df = ticks_frame(300, seed=6)
+    res = bt.run(df, strategy=StartEnd, overrides={"run.close_at_end": True})
+    first = df["ts"][0]
+    o = res.orders
+    assert o.height == 1 and o["ts"][0] == first and o["status_name"][0] == "filled"
+    gbp = df.filter((pl.col("symbol") == "GBPUSD") & (pl.col("ts") > first))
+    assert res.fills["ts"][0] == gbp["ts"][0]  # the first GBPUSD tick after the first tick
+    st = res.strategy_state[0]
+    assert st["n_fills_at_end"] == 1 and st["open_at_end"] == 3  # before the end of data closed it
+    assert st["end_ts"] == df["ts"].cast(pl.Int64)[-1]
+    assert res.fills.height == 2  # the close at the end of the data

@@ -35,6 +35,8 @@ from ..kernels.enums import (
     R_OFF_STEP,
     R_OFF_TICK,
     R_QTY_BELOW_MIN,
+    TIF_GTC,
+    TIF_IOC,
 )
 
 # info: the SCTX header row array; params/state: one-row arrays of the strategy's own dtypes
@@ -312,10 +314,13 @@ def set_sizing(ctx, oid, sizing, size):
 
 
 @njit
-def set_tif(ctx, oid, tif, expire_ts=0):
+def set_tif(ctx, oid, tif):
+    """TIF_GTC (the default) or TIF_IOC; good-till-date is not offered to strategies."""
     o = _own(ctx, oid)
+    if tif != TIF_GTC and tif != TIF_IOC:
+        ctx.info[0].err_code = ERR_ACTIONS
+        raise ValueError("time in force")
     o.tif = tif
-    o.expire_ts = expire_ts
 
 
 @njit
