@@ -16,14 +16,13 @@ from .strategy_hook import call
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _bucket(strat, j, t):
-    """(ts_open, ts_close) of the bar of timeframe ``j`` holding ``t``."""
-    tf = strat.tfs[j]
+def _bucket(tfs, b, j, t):
+    """(ts_open, ts_close) of the bar of timeframe ``j`` holding ``t`` (``b``: the boundaries)."""
+    tf = tfs[j]
     n = tf.length_ns
     if n > 0:
         o = (t // n) * n
         return o, o + n
-    b = strat.bounds
     at = tf.bounds_at
     cur = tf.cursor
     while cur + 1 < tf.n_bounds and b[at + cur + 1] <= t:
@@ -34,17 +33,17 @@ def _bucket(strat, j, t):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def update(strat, s, b, a, t):
-    """Fold the tick (b, a) of symbol ``s`` at ``t`` into its open bars."""
-    c = strat.ctx[0]
+def update(ctx, tfs, bars, bounds, s, b, a, t):
+    """Fold the tick (b, a) of symbol ``s`` at ``t`` into its open bars (the arrays of Strat,
+    not the tuple: fewer arguments on every tick)."""
+    c = ctx[0]
     n_sym = c.n_sym
     p = b if c.basis == BASIS_BID else (a if c.basis == BASIS_ASK else b + a)
     sp = a - b
-    bars = strat.bars
     for j in range(c.n_tf):
         r = bars[j * n_sym + s]
         if r.n_ticks == 0:
-            o, close = _bucket(strat, j, t)
+            o, close = _bucket(tfs, bounds, j, t)
             r.ts_open = o
             r.ts_close = close
             r.open = p
@@ -55,7 +54,7 @@ def update(strat, s, b, a, t):
             r.spread_min = sp
             r.spread_max = sp
             r.spread_sum = sp
-            strat.tfs[j].next_close = close
+            tfs[j].next_close = close
             if close < c.next_close:
                 c.next_close = close
         else:
@@ -96,7 +95,7 @@ def _to_ring(strat, j, s):
     r.n_ticks = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def close_bars(book, strat, hook, t, latency, reserve):
     """Close every open bar with ts_close <= t and call on_bar for each: by ts_close, then
     timeframe order, then symbol index. Each call needs max_actions + ``reserve`` free

@@ -94,13 +94,12 @@ def _housekeeping(book, logs, inst, prm, t):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _quote(r, chunk, iu, b, a, sizes):
-    """Step 1: the tick's quote (and sizes) become the symbol's last quote."""
+def _quote(r, b, a):
+    """Step 1: the tick's quote becomes the symbol's last quote (its sizes: below, before any
+    fill reads them). Takes no array: an array or a tuple of arrays passed to an inlined
+    function costs reference counting on every tick (docs/architecture.md §7)."""
     r.bid = b
     r.ask = a
-    if sizes:
-        r.bid_size = chunk.bid_size[iu]
-        r.ask_size = chunk.ask_size[iu]
     excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
 
 
@@ -134,9 +133,15 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
     watch_lo = acct.watch_lo
     watch_hi = acct.watch_hi
     syms = book.syms
-    sc = strat.ctx[0]
+    # the strategy's arrays and the orders table's size out of their tuples once: taking an
+    # array out of a tuple inside the loop costs reference counting on every tick
+    s_ctx, s_tfs, s_bars, s_bounds = strat.ctx, strat.tfs, strat.bars, strat.bounds
+    cap = book.orders.shape[0]  # grows only between kernel calls
+    sc = s_ctx[0]
     latency = prm.latency_ns
-    strat_on = sc.n_tf > 0 or sc.on_tick == 1 or sc.on_fill == 1
+    has_bars = sc.n_tf > 0
+    tick_cb = sc.on_tick == 1 or sc.on_fill == 1
+    strat_on = has_bars or tick_cb
     reserve = sc.max_actions * (sc.on_tick + sc.on_fill)  # order rows the tick callbacks need
     bar_next = sc.next_close
     nxt = min(min(next_ev, sample_end), bar_next)  # the earliest of the three: one compare per tick
@@ -150,7 +155,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
         b = bid[iu]
         a = ask[iu]
         if t < nxt:
-            _quote(r, chunk, iu, b, a, sizes)
+            _quote(r, b, a)
         else:
             if t >= bar_next:  # bars closed by this tick, before it is processed
                 _store(acct, unreal, peak, max_dd, max_frac)
@@ -159,7 +164,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
                 next_ev = _next_event(book)
                 if st != ST_DONE:
                     return _stop(acct, ts, start, i, st)
-            _quote(r, chunk, iu, b, a, sizes)
+            _quote(r, b, a)
             if t >= sample_end:  # the equity row of the interval before this tick
                 _store(acct, unreal, peak, max_dd, max_frac)
                 if acct.have_sample == 1:
@@ -177,6 +182,9 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
                 if st != ST_DONE:
                     return _stop(acct, ts, start, i, st)
             nxt = min(min(next_ev, sample_end), bar_next)
+        if sizes:
+            r.bid_size = chunk.bid_size[iu]
+            r.ask_size = chunk.ask_size[iu]
         if rates and chunk.funding[iu] != NO_RATE:  # after this tick's charges: its rate is for later ones
             r.fund_rate = chunk.funding[iu]
         if r.work_head >= 0:
@@ -222,16 +230,18 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
         if strat_on:  # bars, then on_fill and on_tick, after the tick
             _store(acct, unreal, peak, max_dd, max_frac)
             n_ord = acct.n_orders
-            bars_update(strat, s, b, a, t)
-            st = after_tick(book, strat, hook, s, t, latency)
-            if st != ST_DONE:
-                return _stop(acct, ts, start, i, st)
+            if has_bars:
+                bars_update(s_ctx, s_tfs, s_bars, s_bounds, s, b, a, t)
+            if tick_cb:
+                st = after_tick(book, strat, hook, s, t, latency)
+                if st != ST_DONE:
+                    return _stop(acct, ts, start, i, st)
             bar_next = sc.next_close
             if acct.n_orders != n_ord:
                 next_ev = _next_event(book)
             nxt = min(min(next_ev, sample_end), bar_next)
             # room for the next tick's callbacks, checked before anything of it is done
-            if book.orders.shape[0] - acct.n_orders < reserve:
+            if cap - acct.n_orders < reserve:
                 return _stop(acct, ts, start, i + 1, ST_ORDERS_FULL)
         i += 1
     _store(acct, unreal, peak, max_dd, max_frac)

@@ -76,7 +76,7 @@ def no_strat(n_sym: int) -> Strat:
     return new_strat(n_sym, [], [], 1, BASIS_MID, False, False, np.zeros(1, np.uint8), np.zeros(1, np.uint8), 0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _link_oco(orders, k, g):
     """Order ``k`` joins OCO group ``g``: after the group's latest member, in a ring in index
     order (the ring an orders table with the same groups gets, backtestr/orders.py)."""
@@ -89,7 +89,7 @@ def _link_oco(orders, k, g):
     orders[k].oco_next = -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def append(book, strat, ts, latency):
     """The rows the callback wrote after ``acct.n_orders`` become orders stamped ``ts``: id =
     index, act_ts = ts + max(1 ns, latency); a reference to no earlier order is rejected."""
@@ -151,7 +151,7 @@ def _clear(orders, k):
     o.expire_ts = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def call(book, strat, hook, event, s, tf, ts, latency):
     """Call the strategy for ``event``; its actions are stamped ``ts``."""
     c = strat.ctx[0]
@@ -179,7 +179,7 @@ def call(book, strat, hook, event, s, tf, ts, latency):
     return ST_DONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def after_tick(book, strat, hook, s, t, latency):
     """on_fill (when this tick filled something), then on_tick, after the tick is processed."""
     c = strat.ctx[0]

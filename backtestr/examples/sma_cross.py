@@ -19,7 +19,7 @@ from backtestr.strategies.context import bar_close, buy, n_bars, net_qty, sell
 MAX_SYMBOLS = 64
 
 
-@njit
+@njit(_nrt=False)  # allocates nothing: called without reference counting (docs/strategies.md §6)
 def total(ctx, tf, s, n):
     """Sum of the last ``n`` closes (whole half ticks: exact)."""
     t = 0

@@ -47,24 +47,24 @@ _TOL = 1e-6
 # ------------------------------------------------------------------ the moment
 
 
-@njit
+@njit(_nrt=False)
 def now(ctx):
     """The time actions of this call are stamped with (a bar's ts_close, the tick's ts)."""
     return ctx.info[0].ts
 
 
-@njit
+@njit(_nrt=False)
 def bid(ctx, s):
     """The last bid of symbol ``s`` in ticks (0 before its first tick)."""
     return ctx.syms[s].bid
 
 
-@njit
+@njit(_nrt=False)
 def ask(ctx, s):
     return ctx.syms[s].ask
 
 
-@njit
+@njit(_nrt=False)
 def n_symbols(ctx):
     return ctx.info[0].n_sym
 
@@ -72,7 +72,7 @@ def n_symbols(ctx):
 # ------------------------------------------------------------------ bars
 
 
-@njit
+@njit(_nrt=False)
 def n_bars(ctx, tf, s):
     """Closed bars of timeframe ``tf`` and symbol ``s`` that can be read (at most keep)."""
     c = ctx.info[0]
@@ -80,7 +80,7 @@ def n_bars(ctx, tf, s):
     return n if n < c.keep else c.keep
 
 
-@njit
+@njit(_nrt=False)
 def bar(ctx, tf, s, back):
     """The closed bar ``back`` bars ago (0 = the latest closed bar) of (tf, s), a BAR record.
 
@@ -95,12 +95,12 @@ def bar(ctx, tf, s, back):
     return ctx.bars[c.n_tf * c.n_sym + (tf * c.n_sym + s) * c.keep + idx]
 
 
-@njit
+@njit(_nrt=False)
 def bar_close(ctx, tf, s, back):
     return bar(ctx, tf, s, back).close
 
 
-@njit
+@njit(_nrt=False)
 def to_ticks(ctx, x):
     """A bar price (half ticks for the mid basis) in ticks, as a float."""
     return x / 2.0 if ctx.info[0].basis == BASIS_MID else x * 1.0
@@ -109,14 +109,14 @@ def to_ticks(ctx, x):
 # ------------------------------------------------------------------ positions and orders
 
 
-@njit
+@njit(_nrt=False)
 def net_qty(ctx, s):
     """Signed net position of symbol ``s`` in lot steps (long minus short)."""
     r = ctx.syms[s]
     return r.long_steps - r.short_steps
 
 
-@njit
+@njit(_nrt=False)
 def position_slot(ctx, pid):
     """Row of ``ctx.pos`` of open position ``pid`` (the id of the order that opened it), -1."""
     if pid < 0 or pid >= ctx.acct[0].n_orders:
@@ -124,7 +124,7 @@ def position_slot(ctx, pid):
     return ctx.ints[ctx.acct[0].slot_at + pid]
 
 
-@njit
+@njit(_nrt=False)
 def position_qty(ctx, pid):
     """Signed open quantity of position ``pid`` in lot steps, 0 when it is not open."""
     slot = position_slot(ctx, pid)
@@ -134,7 +134,7 @@ def position_qty(ctx, pid):
     return p.qty_steps * p.side
 
 
-@njit
+@njit(_nrt=False)
 def oldest_position(ctx, s, side):
     """Id of the oldest open position of symbol ``s`` on ``side`` (1 long, -1 short), -1."""
     r = ctx.syms[s]
@@ -142,7 +142,7 @@ def oldest_position(ctx, s, side):
     return ctx.pos[slot].position_id if slot >= 0 else -1
 
 
-@njit
+@njit(_nrt=False)
 def order_status(ctx, oid):
     """Status code of order ``oid`` (OrderStatus), -1 for an id no order has yet."""
     if oid < 0 or oid >= ctx.acct[0].n_orders:
@@ -150,7 +150,7 @@ def order_status(ctx, oid):
     return ctx.orders[oid].status
 
 
-@njit
+@njit(_nrt=False)
 def is_working(ctx, oid):
     st = order_status(ctx, oid)
     return st in (OS_WORKING, OS_NEW)
@@ -159,28 +159,28 @@ def is_working(ctx, oid):
 # ------------------------------------------------------------------ account
 
 
-@njit
+@njit(_nrt=False)
 def cash(ctx):
     return ctx.acct[0].cash_minor
 
 
-@njit
+@njit(_nrt=False)
 def equity(ctx):
     return ctx.acct[0].equity_minor
 
 
-@njit
+@njit(_nrt=False)
 def used_margin(ctx):
     return ctx.acct[0].margin_used_minor
 
 
-@njit
+@njit(_nrt=False)
 def free_margin(ctx):
     a = ctx.acct[0]
     return a.equity_minor - a.margin_used_minor
 
 
-@njit
+@njit(_nrt=False)
 def margin_level(ctx):
     """Equity / used margin (a ratio, 1.0 = 100 %); inf when no margin is used."""
     a = ctx.acct[0]
@@ -190,7 +190,7 @@ def margin_level(ctx):
 # ------------------------------------------------------------------ actions
 
 
-@njit
+@njit(_nrt=False)
 def _row(ctx):
     """The next free row of the action buffer (the order id it will get)."""
     c = ctx.info[0]
@@ -206,14 +206,14 @@ def _row(ctx):
     return k
 
 
-@njit
+@njit(_nrt=False)
 def _whole(x):
     """(round(x), True when x is a whole number)."""
     q = np.rint(x)
     return np.int64(q), abs(x - q) <= _TOL
 
 
-@njit
+@njit(_nrt=False)
 def _qty(o, qty, allow_zero):
     q, ok = _whole(qty)
     if not ok:
@@ -223,7 +223,7 @@ def _qty(o, qty, allow_zero):
     o.qty_steps = q if ok else 0
 
 
-@njit
+@njit(_nrt=False)
 def _price(o, x):
     """Ticks of a price given in ticks; OFF_TICK when it is not a whole number."""
     p, ok = _whole(x)
@@ -232,7 +232,7 @@ def _price(o, x):
     return p if ok else 0
 
 
-@njit
+@njit(_nrt=False)
 def _symbol(ctx, s):
     c = ctx.info[0]
     if s < 0 or s >= c.n_sym:
@@ -240,7 +240,7 @@ def _symbol(ctx, s):
         raise IndexError("unknown symbol index")
 
 
-@njit
+@njit(_nrt=False)
 def submit(ctx, s, side, qty, otype=OT_MARKET, price=0.0, stop=0.0):
     """A new order; returns its id. ``side`` 1 buy, -1 sell; ``qty`` in lot steps; ``price``
     (limit, stop-limit) and ``stop`` (stop, stop-limit) in ticks."""
@@ -257,17 +257,17 @@ def submit(ctx, s, side, qty, otype=OT_MARKET, price=0.0, stop=0.0):
     return k
 
 
-@njit
+@njit(_nrt=False)
 def buy(ctx, s, qty):
     return submit(ctx, s, 1, qty, OT_MARKET, 0.0, 0.0)
 
 
-@njit
+@njit(_nrt=False)
 def sell(ctx, s, qty):
     return submit(ctx, s, -1, qty, OT_MARKET, 0.0, 0.0)
 
 
-@njit
+@njit(_nrt=False)
 def _own(ctx, oid):
     """Order ``oid`` must be one written by this call."""
     n = ctx.acct[0].n_orders
@@ -278,7 +278,7 @@ def _own(ctx, oid):
     return ctx.orders[oid]
 
 
-@njit
+@njit(_nrt=False)
 def set_stops(ctx, oid, sl_kind, sl, tp_kind, tp):
     """Stop-loss and take-profit of an order of this call: kinds StopKind (PRICE: ticks,
     TICKS: distance in ticks, PPM: parts per million of the entry), NONE for none."""
@@ -289,7 +289,7 @@ def set_stops(ctx, oid, sl_kind, sl, tp_kind, tp):
     o.tp_val = _price(o, tp) if tp_kind != K_NONE else 0
 
 
-@njit
+@njit(_nrt=False)
 def set_trail(ctx, oid, kind, dist, activation=0, step=0):
     """Trailing stop of an order of this call: ``dist`` in ticks (TICKS) or ppm (PPM)."""
     o = _own(ctx, oid)
@@ -299,13 +299,13 @@ def set_trail(ctx, oid, kind, dist, activation=0, step=0):
     o.trail_step = step
 
 
-@njit
+@njit(_nrt=False)
 def set_oco(ctx, oid, group):
     """The order joins OCO group ``group`` (>= 0): one fill cancels the others."""
     _own(ctx, oid).oco_group = group
 
 
-@njit
+@njit(_nrt=False)
 def set_sizing(ctx, oid, sizing, size):
     """Sizing rule (Sizing) and amount (minor units for notional, ppm for percents)."""
     o = _own(ctx, oid)
@@ -313,7 +313,7 @@ def set_sizing(ctx, oid, sizing, size):
     o.size_val = size
 
 
-@njit
+@njit(_nrt=False)
 def set_tif(ctx, oid, tif):
     """TIF_GTC (the default) or TIF_IOC; good-till-date is not offered to strategies."""
     o = _own(ctx, oid)
@@ -323,7 +323,7 @@ def set_tif(ctx, oid, tif):
     o.tif = tif
 
 
-@njit
+@njit(_nrt=False)
 def modify(ctx, ref, price=0.0, stop=0.0, qty=0.0):
     """Modify working order (or the stops of open position) ``ref``; 0 = unchanged.
     Stops are changed with set_stops/set_trail on the returned id."""
@@ -339,7 +339,7 @@ def modify(ctx, ref, price=0.0, stop=0.0, qty=0.0):
     return k
 
 
-@njit
+@njit(_nrt=False)
 def cancel(ctx, ref):
     k = _row(ctx)
     o = ctx.orders[k]
@@ -350,7 +350,7 @@ def cancel(ctx, ref):
     return k
 
 
-@njit
+@njit(_nrt=False)
 def close(ctx, pid, qty=0.0):
     """Close open position ``pid`` (all of it, or ``qty`` lot steps) at market."""
     k = _row(ctx)
@@ -363,7 +363,7 @@ def close(ctx, pid, qty=0.0):
     return k
 
 
-@njit
+@njit(_nrt=False)
 def close_symbol(ctx, s):
     """Close every open position of symbol ``s`` at market, oldest first."""
     _symbol(ctx, s)
