@@ -70,8 +70,8 @@ class StrategyRun:
             why = (f"asked for a {name} bar beyond the {keep} kept or not yet closed "
                    "(raise keep, or check n_bars first)")
         elif code == ERR_ACTIONS:
-            why = (f"more than max_actions = {int(c['max_actions'])} actions in one call, or set_* on an "
-                   "order not written by this call")
+            why = (f"more than max_actions = {int(c['max_actions'])} actions in one call, set_* on an "
+                   "order not written by this call, or a time in force other than gtc and ioc")
         elif code == ERR_SYMBOL:
             why = "a symbol index outside the run's symbols"
         else:
