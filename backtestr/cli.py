@@ -19,6 +19,9 @@ def _run(a: argparse.Namespace) -> int:
     from .config import load_config
     from .run import run
 
+    if a.strategy is not None:  # a compiled strategy: backtestr/strategies/cli.py
+        from .strategies.cli import run_command
+        return run_command(a)
     if a.orders is None and a.signals is None:
         raise BacktestrError("give --orders PATH or --signals PATH (or both)")
     cfg = load_config(a.config, a.set or None, risk_file=a.risk)
@@ -125,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace the outputs of an earlier run in --out")
     r.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     r.add_argument("--ts-unit", choices=("s", "ms", "us", "ns"), help="unit of integer ts columns (data.ts_unit)")
+    from .strategies.cli import add_arguments
+    add_arguments(r)  # --strategy, --param
     r.set_defaults(fn=_run)
 
     d = sub.add_parser("data", help="sample data, CSV import, archive checks",

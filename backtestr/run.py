@@ -27,6 +27,7 @@ from .kernels.records import (
     OrderStatus,
     Reason,
     Status,
+    grow_orders,
     grow_positions,
     grow_stacks,
     new_book,
@@ -55,6 +56,8 @@ class Result:
                  out: Path | None = None) -> None:
         self.summary = summary
         self.out = out
+        self.strategy_state = None  # a strategy's state record at the end of the run
+        self.strategy_orders: pl.DataFrame | None = None  # its orders as submitted, as an orders table
         self._frames = dict(frames or {})
 
     def _get(self, kind: str) -> pl.DataFrame:
@@ -236,7 +239,7 @@ def _days(cfg: Config, sources: list[Source]) -> np.ndarray | None:
     return day_starts(risk.values["timezone"], risk.values["day_start"], start, end)
 
 
-def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> tuple[Any, Any]:
+def _drive(step: Any, book: Any, logs: Any, sink: LogSink, srun: Any = None) -> tuple[Any, Any]:
     """Call a re-entrant kernel step until DONE, making room when asked."""
     while True:
         st = step(book, logs)
@@ -251,6 +254,11 @@ def _drive(step: Any, book: Any, logs: Any, sink: LogSink) -> tuple[Any, Any]:
             book = grow_positions(book)
         elif st == Status.STACK_FULL:
             book = grow_stacks(book)
+        elif st == Status.ORDERS_FULL:  # a strategy's actions: room in the orders table
+            book = grow_orders(book, srun.room)
+            srun.fit(book)
+        elif st == Status.STRATEGY_ERROR:
+            raise srun.error()
         else:  # pragma: no cover - a kernel bug
             raise BacktestrError(f"internal error: kernel status {st}")
 
@@ -345,6 +353,8 @@ def run(
     risk: Mapping[str, Any] | None = None,
     risk_file: str | Path | None = None,
     ts_unit: str | None = None,
+    strategy: type | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Result:
     """Run a backtest. With ``out`` the logs are written there atomically.
 
@@ -357,6 +367,8 @@ def run(
     TOML/JSON/YAML file; with a ready ``Config`` they must be left out.
     ``ts_unit``: the unit (s, ms, us, ns) of integer ``ts`` columns of the ticks, orders
     and signals (config ``data.ts_unit``); integer time stamps are refused without one.
+    ``strategy``/``params``: a compiled strategy class and its parameters
+    (docs/strategies.md); it takes the place of ``orders`` and ``signals``.
     """
     t0 = time.perf_counter()
     if isinstance(config, Config):
@@ -378,14 +390,24 @@ def run(
                           f"({term('instruments')} or [instruments.NAME] in the config)")
     insts = [reg[s] for s in symbols]
     inst = kernel_table(symbols, reg, cfg)
-    params = _params(cfg)
+    from .strategies.driver import StrategyRun, prepare
+
+    if strategy is not None:
+        if orders is not None or signals is not None:
+            raise ConfigError("strategy= takes the place of orders= and signals=: give one or the other")
+        srun = prepare(strategy, params, symbols, insts, data_span(sources), "strategy")
+    elif params is not None:
+        raise ConfigError("params= are a strategy's parameters: give strategy= too")
+    else:
+        srun = StrategyRun.none(len(symbols))
+    kparams = _params(cfg)
     ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg),
                      ts_unit=cfg["data.ts_unit"], qty_rounding=cfg["run.qty_rounding"])
     out_path = Path(out) if out is not None else None
     staged = stage(out_path, "run", "run", replace=force) if out_path is not None else None
     staging = staged.path if staged is not None else None
     try:
-        result = _execute(cfg, symbols, sources, insts, inst, params, ob, staging, progress, t0)
+        result = _execute(cfg, symbols, sources, insts, inst, kparams, ob, staging, progress, t0, srun)
         if staged is not None and staging is not None:
             summary_stats(result.summary, staging)  # headline statistics (docs/analytics.md)
             write_json(staging / "summary.json", result.summary)
@@ -398,7 +420,7 @@ def run(
 
 
 def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list, inst: np.ndarray,
-             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float) -> Result:
+             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float, srun: Any) -> Result:
     digits = minor_digits(cfg)
     inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
     # quote sizes are read only for the size slippage model
@@ -407,7 +429,9 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
                         cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step,
                         rates=bool((inst["fund_column"] == 1).any()))
     level = int(params[0]["log_level"])
-    book = new_book(len(symbols), ob.records, params, days=_days(cfg, sources))
+    book = new_book(len(symbols), ob.records, params, days=_days(cfg, sources),
+                    order_room=srun.room if srun.active else 0)
+    srun.fit(book)
     rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16
     logs = new_logs(rows, rows if level >= LogLevel.EVENTS else 16)
     decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),
@@ -415,32 +439,36 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     sink = LogSink(decoder, staging)
     try:
         return _loop(cfg, symbols, sources, inst, params, ob, stream, book, logs, sink, level, digits, progress,
-                     t0)
+                     t0, srun)
     finally:
         sink.abort()  # a no-op after close(); on an error, waits for the writer thread
 
 
 def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarray, params: np.ndarray,
           ob: Any, stream: TickStream, book: Any, logs: Any, sink: LogSink, level: int, digits: int, progress: bool,
-          t0: float) -> Result:
+          t0: float, srun: Any) -> Result:
     bar = _progress_bar(progress)
     first_ts = None
     t_kernel = 0.0
     flush_rows = max(logs.fills.shape[0] // 8, 1)
-    orders_log = OrdersLog(book.orders, ob.tags, sink) if level >= LogLevel.TRADES else None
+    orders_log = OrdersLog(book.orders[:int(book.acct[0]["n_orders"])], ob.tags, sink) if level >= LogLevel.TRADES else None
     for chunk in pipelined(stream):
         if first_ts is None:
             first_ts = int(chunk.ts[0])
-            reject_before_data(book.orders, first_ts)
+            reject_before_data(book.orders[:int(book.acct[0]["n_orders"])], first_ts)
+            if srun.active:  # on_start, its actions stamped at the first tick
+                book, logs = _drive(lambda b, lg, t=first_ts: engine.strategy_event(b, params, srun.strat, srun.hook, 0, t),
+                                    book, logs, sink, srun)
         book.acct[0]["resume"] = 0
         tk = time.perf_counter()
         book, logs = _drive(
-            lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params),
-            book, logs, sink)
+            lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params, srun.strat,
+                                                    srun.hook),
+            book, logs, sink, srun)
         t_kernel += time.perf_counter() - tk
         logs = _flush(book, logs, sink, flush_rows)  # written while the next chunks run
         if orders_log is not None:
-            orders_log.flush(book.orders, flush_rows)
+            orders_log.flush(book.orders[:int(book.acct[0]["n_orders"])], flush_rows)
         if bar is not None:
             bar.update(chunk.ts.shape[0])
     if bar is not None:
@@ -449,6 +477,11 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
         raise DataError(f"no ticks to run on in {', '.join(s.name for s in sources)} "
                         "(empty files, or everything filtered out by symbol or time)")
     a = book.acct[0]
+    if srun.active:  # on_end, before the positions are closed at the end of the data
+        book = grow_orders(book, srun.room)
+        book, logs = _drive(lambda b, lg: engine.strategy_event(b, params, srun.strat, srun.hook, 4, int(a["last_ts"])),
+                            book, logs, sink, srun)
+        a = book.acct[0]
     if params[0]["close_at_end"]:
         book, logs = _drive(lambda b, lg: engine.close_all(b, lg, inst, params, Reason.END_OF_DATA),
                             book, logs, sink)
@@ -458,7 +491,7 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
         if level < LogLevel.TICKS or params[0]["close_at_end"]:
             engine.log_final_equity(book, logs)
         _flush(book, logs, sink, refill=False)
-    recs = book.orders
+    recs = book.orders[:int(a["n_orders"])]
     recs["status"] = np.where(np.isin(recs["status"], (OrderStatus.NEW, OrderStatus.WORKING)),
                               OrderStatus.UNFILLED, recs["status"])
     open_pos = _open_positions(book, inst)
@@ -473,7 +506,10 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,
                             t_kernel, digits, __version__, qty_rounded=ob.qty_rounded)
     frames = {k: pl.from_arrow(t) for k, t in tables.items()}
-    return Result(summary, frames)
+    res = Result(summary, frames)
+    res.strategy_state = srun.state()
+    res.strategy_orders = srun.orders_table(recs.shape[0])
+    return res
 
 
 def _progress_bar(enabled: bool) -> Any:

@@ -27,6 +27,7 @@ from backtestr.kernels.records import (
     new_book,
     new_logs,
 )
+from backtestr.kernels.strategy_hook import no_strategy
 
 from backtestr.config import load_config
 from backtestr.instruments import kernel_table, load_registry
@@ -70,7 +71,8 @@ def setup(orders: pl.DataFrame, mode: str = "hedging"):
 def drive(chunk: TickChunk, book, logs, inst, params):
     book.acct[0]["resume"] = 0
     while True:
-        st = engine.run_chunk(chunk, int(book.acct[0]["resume"]), book, logs, inst, params)
+        st = engine.run_chunk(chunk, int(book.acct[0]["resume"]), book, logs, inst, params,
+                              *no_strategy(book.syms.shape[0]))
         if st == Status.DONE:
             return book
         if st == Status.POSITIONS_FULL:

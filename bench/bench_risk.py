@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from backtestr.kernels import engine
 from backtestr.kernels.records import Status, new_book, new_logs
+from backtestr.kernels.strategy_hook import no_strategy
 from bench_positions import SYM, walk
 
 from backtestr.config import load_config
@@ -76,7 +77,8 @@ def timed(chunk, rec, inst, params, days) -> tuple[float, dict]:
     a["resume"] = 0
     t = time.perf_counter()
     while True:
-        st = engine.run_chunk(chunk, int(a["resume"]), book, logs, inst, params)
+        st = engine.run_chunk(chunk, int(a["resume"]), book, logs, inst, params,
+                              *no_strategy(book.syms.shape[0]))
         rows["fills"] += int(a["n_fill_rows"])
         rows["events"] += int(a["n_event_rows"])
         rows["equity"] += int(a["n_equity_rows"])

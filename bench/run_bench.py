@@ -76,6 +76,7 @@ def kernel_only(archive: Path, max_ticks: int, order_every: int) -> dict:
     """Ticks per second of engine.run_chunk on in-memory arrays, sparse market orders."""
     from backtestr.kernels import engine
     from backtestr.kernels.records import NO_SIZES, TickChunk, new_book, new_logs
+    from backtestr.kernels.strategy_hook import no_strategy
 
     from backtestr.config import load_config
     from backtestr.instruments import kernel_table, load_registry
@@ -107,14 +108,15 @@ def kernel_only(archive: Path, max_ticks: int, order_every: int) -> dict:
     inst = kernel_table(syms, reg, cfg)
     params = _params(cfg)
     warm = TickChunk(ts[:1000], sym[:1000], bid[:1000], ask[:1000], NO_SIZES, NO_SIZES)
-    engine.run_chunk(warm, 0, new_book(3, ob.records.copy(), params), new_logs(1 << 10), inst, params)
+    engine.run_chunk(warm, 0, new_book(3, ob.records.copy(), params), new_logs(1 << 10), inst, params,
+                     *no_strategy(3))
     best = float("inf")
     fills = 0
     for _ in range(3):
         book = new_book(3, ob.records.copy(), params)
         logs = new_logs(1 << 16)
         t = time.perf_counter()
-        engine.run_chunk(chunk, 0, book, logs, inst, params)
+        engine.run_chunk(chunk, 0, book, logs, inst, params, *no_strategy(3))
         best = min(best, time.perf_counter() - t)
         fills = int(book.acct[0]["n_fills"])
     return {"ticks": int(ts.shape[0]), "orders": int(idx.shape[0]), "fills": fills,

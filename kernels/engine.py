@@ -8,6 +8,8 @@ makes room and calls again, and the result is the same as without the stop.
 import numpy as np
 from numba import njit
 
+from .bars_live import close_bars
+from .bars_live import update as bars_update
 from .breaker import reset_due
 from .carry import carry_due
 from .enums import NEVER
@@ -19,8 +21,9 @@ from .logbuf import log_equity, room
 from .margin import floating
 from .matching import activate, expire, process_working
 from .positions import close_at_market, slot_of
-from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
+from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE, ST_ORDERS_FULL
 from .risk import day_roll, step9
+from .strategy_hook import after_tick, call
 from .triggers import on_trigger
 
 
@@ -57,7 +60,7 @@ def _next_event(book):
     nxt = min(acct.next_carry, acct.next_day)
     if acct.breaker_until > 0:
         nxt = min(nxt, acct.breaker_until)
-    if acct.order_cursor < orders.shape[0]:
+    if acct.order_cursor < acct.n_orders:
         nxt = min(nxt, orders[acct.order_cursor].act_ts)
     if acct.expire_cursor < acct.n_expiry:
         nxt = min(nxt, orders[book.ints[acct.expiry_at + acct.expire_cursor]].expire_ts)
@@ -90,12 +93,24 @@ def _housekeeping(book, logs, inst, prm, t):
     return activate(book, logs, inst, prm, t)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _quote(r, b, a):
+    """Step 1: the tick's quote becomes the symbol's last quote (its sizes: below, before any
+    fill reads them). Takes no array: an array or a tuple of arrays passed to an inlined
+    function costs reference counting on every tick (docs/architecture.md §7)."""
+    r.bid = b
+    r.ask = a
+    excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
+
+
 @njit(cache=True, nogil=True)
-def run_chunk(chunk, start, book, logs, inst, params):
+def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
     """Process ticks ``start..len(chunk)`` of one chunk for one account.
 
     The account's marking state is held in locals for the loop and stored back
-    before anything else reads it (fills, log rows, return).
+    before anything else reads it (fills, log rows, return). ``strat``/``hook``:
+    the strategy's arrays and callback (kernels/strategy_hook.py; a header with
+    no timeframe and no tick callback for a run without a strategy).
     """
     ts, sym, bid, ask = chunk.ts, chunk.sym, chunk.bid, chunk.ask
     n = ts.shape[0]
@@ -118,7 +133,18 @@ def run_chunk(chunk, start, book, logs, inst, params):
     watch_lo = acct.watch_lo
     watch_hi = acct.watch_hi
     syms = book.syms
-    nxt = min(next_ev, sample_end)  # the earliest of the two: one compare per tick
+    # the strategy's arrays and the orders table's size out of their tuples once: taking an
+    # array out of a tuple inside the loop costs reference counting on every tick
+    s_ctx, s_tfs, s_bars, s_bounds = strat.ctx, strat.tfs, strat.bars, strat.bounds
+    cap = book.orders.shape[0]  # grows only between kernel calls
+    sc = s_ctx[0]
+    latency = prm.latency_ns
+    has_bars = sc.n_tf > 0
+    tick_cb = sc.on_tick == 1 or sc.on_fill == 1
+    strat_on = has_bars or tick_cb
+    reserve = sc.max_actions * (sc.on_tick + sc.on_fill)  # order rows the tick callbacks need
+    bar_next = sc.next_close
+    nxt = min(min(next_ev, sample_end), bar_next)  # the earliest of the three: one compare per tick
     i = start
     while i < n:
         iu = np.uint64(i)  # unsigned indices: no wraparound code (i, s >= 0)
@@ -128,13 +154,17 @@ def run_chunk(chunk, start, book, logs, inst, params):
         r = syms[su]
         b = bid[iu]
         a = ask[iu]
-        r.bid = b
-        r.ask = a
-        if sizes:
-            r.bid_size = chunk.bid_size[iu]
-            r.ask_size = chunk.ask_size[iu]
-        excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
-        if t >= nxt:
+        if t < nxt:
+            _quote(r, b, a)
+        else:
+            if t >= bar_next:  # bars closed by this tick, before it is processed
+                _store(acct, unreal, peak, max_dd, max_frac)
+                st = close_bars(book, strat, hook, t, latency, reserve)
+                bar_next = sc.next_close
+                next_ev = _next_event(book)
+                if st != ST_DONE:
+                    return _stop(acct, ts, start, i, st)
+            _quote(r, b, a)
             if t >= sample_end:  # the equity row of the interval before this tick
                 _store(acct, unreal, peak, max_dd, max_frac)
                 if acct.have_sample == 1:
@@ -151,14 +181,17 @@ def run_chunk(chunk, start, book, logs, inst, params):
                 next_ev = _next_event(book)
                 if st != ST_DONE:
                     return _stop(acct, ts, start, i, st)
-            nxt = min(next_ev, sample_end)
+            nxt = min(min(next_ev, sample_end), bar_next)
+        if sizes:
+            r.bid_size = chunk.bid_size[iu]
+            r.ask_size = chunk.ask_size[iu]
         if rates and chunk.funding[iu] != NO_RATE:  # after this tick's charges: its rate is for later ones
             r.fund_rate = chunk.funding[iu]
         if r.work_head >= 0:
             _store(acct, unreal, peak, max_dd, max_frac)
             st = process_working(book, logs, inst, prm, s, t)
             next_ev = _next_event(book)  # a fill may have tripped the breaker
-            nxt = min(next_ev, sample_end)
+            nxt = min(min(next_ev, sample_end), bar_next)
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
@@ -166,7 +199,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = on_trigger(book, logs, inst, prm, s, t)
             next_ev = _next_event(book)  # a fill may have tripped the breaker
-            nxt = min(next_ev, sample_end)
+            nxt = min(min(next_ev, sample_end), bar_next)
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
@@ -179,7 +212,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
             _store(acct, unreal, peak, max_dd, max_frac)
             st = step9(book, logs, inst, prm, t)
             next_ev = _next_event(book)  # a fill may have tripped the breaker
-            nxt = min(next_ev, sample_end)
+            nxt = min(min(next_ev, sample_end), bar_next)
             cash, watch_lo, watch_hi = _reload(acct)
             unreal = acct.unrealized_minor  # stop-outs re-marked the account
             peak = acct.peak_minor
@@ -194,9 +227,31 @@ def run_chunk(chunk, start, book, logs, inst, params):
                 return _stop(acct, ts, start, i, ST_BUFFER_FULL)
             log_equity(logs, acct, t, acct.n_open)
         r.last_ts = t
+        if strat_on:  # bars, then on_fill and on_tick, after the tick
+            _store(acct, unreal, peak, max_dd, max_frac)
+            n_ord = acct.n_orders
+            if has_bars:
+                bars_update(s_ctx, s_tfs, s_bars, s_bounds, s, b, a, t)
+            if tick_cb:
+                st = after_tick(book, strat, hook, s, t, latency)
+                if st != ST_DONE:
+                    return _stop(acct, ts, start, i, st)
+            bar_next = sc.next_close
+            if acct.n_orders != n_ord:
+                next_ev = _next_event(book)
+            nxt = min(min(next_ev, sample_end), bar_next)
+            # room for the next tick's callbacks, checked before anything of it is done
+            if cap - acct.n_orders < reserve:
+                return _stop(acct, ts, start, i + 1, ST_ORDERS_FULL)
         i += 1
     _store(acct, unreal, peak, max_dd, max_frac)
     return _stop(acct, ts, start, n, ST_DONE)
+
+
+@njit(cache=True, nogil=True)
+def strategy_event(book, params, strat, hook, event, t):
+    """on_start or on_end (no bar, no symbol); the actions are stamped ``t``."""
+    return call(book, strat, hook, event, -1, -1, t, params[0].latency_ns)
 
 
 @njit(cache=True, nogil=True)
@@ -207,7 +262,7 @@ def close_all(book, logs, inst, params, reason):
     """
     acct = book.acct[0]
     prm = params[0]
-    n = book.orders.shape[0]
+    n = acct.n_orders
     ids = np.empty(acct.n_open, np.int64)
     slots = np.empty(acct.n_open, np.int64)
     m = 0

@@ -42,6 +42,8 @@ R_NO_QUOTE, R_NO_STOP, R_SIZE_ZERO, R_MAX_QTY, R_MAX_NOTIONAL = 113, 114, 115, 1
 R_MAX_POSITIONS, R_MAX_POSITIONS_SYMBOL, R_MAX_EXPOSURE, R_NO_MARGIN = 118, 119, 120, 121
 R_LOSS_STREAK, R_REJECT_STREAK = 122, 123
 R_BEFORE_DATA = 124  # a market, target or close order acting before the first tick (docs/execution.md §2)
+# a strategy's quantity that is not a whole number of lot steps (docs/strategies.md §5)
+R_OFF_STEP = 127
 
 SEV_INFO, SEV_WARNING, SEV_ERROR, SEV_CRITICAL = 0, 1, 2, 3
 
@@ -66,6 +68,14 @@ MODE_NETTING, MODE_HEDGING = 0, 1
 LOG_OFF, LOG_TRADES, LOG_EVENTS, LOG_TICKS = 0, 1, 2, 3
 
 ST_DONE, ST_BUFFER_FULL, ST_POSITIONS_FULL, ST_STACK_FULL = 0, 1, 2, 3
+# strategies (docs/strategies.md): the orders table needs room for one callback's actions; a callback failed
+ST_ORDERS_FULL, ST_STRATEGY_ERROR = 4, 5
+
+# Strategy callbacks (kernels/strategy_hook.py) and the price basis of the bars built in the run
+CB_START, CB_BAR, CB_TICK, CB_FILL, CB_END = 0, 1, 2, 3, 4
+BASIS_BID, BASIS_ASK, BASIS_MID = 0, 1, 2
+# why a callback failed (SCTX.err_code)
+ERR_RAISED, ERR_BARS, ERR_ACTIONS, ERR_SYMBOL = 1, 2, 3, 4
 
 # Heaps (kernels/heaps.py): node columns, and which heap of a symbol.
 HK_KEY, HK_TIE, HK_CHILD, HK_SIB, HK_PREV, HK_COLS = 0, 1, 2, 3, 4, 5
@@ -169,6 +179,7 @@ class Reason(IntEnum):
     LOSS_STREAK = R_LOSS_STREAK
     REJECT_STREAK = R_REJECT_STREAK
     BEFORE_DATA = R_BEFORE_DATA
+    OFF_STEP = R_OFF_STEP
 
 
 class Severity(IntEnum):
@@ -209,7 +220,7 @@ _SEV_BY_REASON = {
                   R_MAX_QTY, R_MAX_NOTIONAL, R_MAX_POSITIONS, R_MAX_POSITIONS_SYMBOL, R_MAX_EXPOSURE,
                   R_BEFORE_DATA),
     SEV_ERROR: (R_BAD_STOPS, R_UNKNOWN_REF, R_NOT_WORKING, R_EXPIRY_PAST, R_OFF_TICK, R_NOTHING_TO_CLOSE,
-                R_NO_STOP),
+                R_NO_STOP, R_OFF_STEP),
     SEV_CRITICAL: (R_BREAKER, R_DAILY_LOSS, R_MARGIN_CALL, R_NO_MARGIN, R_STOP_OUT, R_LOSS_STREAK,
                    R_REJECT_STREAK),
 }
@@ -245,6 +256,8 @@ class Status(IntEnum):
     BUFFER_FULL = ST_BUFFER_FULL
     POSITIONS_FULL = ST_POSITIONS_FULL
     STACK_FULL = ST_STACK_FULL
+    ORDERS_FULL = ST_ORDERS_FULL
+    STRATEGY_ERROR = ST_STRATEGY_ERROR
 
 
 def enum_names(enum: type[IntEnum]) -> dict[int, str]:

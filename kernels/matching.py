@@ -291,7 +291,7 @@ def activate(book, logs, inst, prm, t):
     orders = book.orders
     acct = book.acct[0]
     c = acct.order_cursor
-    n = orders.shape[0]
+    n = acct.n_orders
     while c < n and orders[c].act_ts <= t:
         if not ev_room(logs, acct, prm, EVENTS_PER_ORDER):
             acct.order_cursor = c

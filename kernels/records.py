@@ -237,6 +237,7 @@ ACCOUNT = np.dtype(
         ("n_positions", I64),  # positions ever opened
         ("n_rejected", I64),
         ("order_cursor", I64),  # next order (index in act_ts order) to activate
+        ("n_orders", I64),  # rows of the orders table in use (a strategy appends; the rest is room)
         ("expire_cursor", I64),  # next GTD order (in the expiry region) to check
         ("next_carry", I64),  # earliest swap/funding instant over the symbols
         ("last_ts", I64),
@@ -369,6 +370,61 @@ PARAMS = np.dtype(
     align=True,
 )
 
+# Strategies (docs/strategies.md): the callback's header, one row.
+SCTX = np.dtype(
+    [
+        ("event", I64),  # CB_*: the callback being called
+        ("ts", I64),  # the time its actions are stamped with (a bar's ts_close, the tick's ts)
+        ("symbol", I64),  # on_bar: the bar's symbol; on_tick/on_fill: the tick's symbol
+        ("tf", I64),  # on_bar: the timeframe's index in the strategy's declaration
+        ("n_actions", I64),  # rows written into the action buffer by this call
+        ("max_actions", I64),  # the action buffer: rows a callback may write
+        ("n_sym", I64),
+        ("n_tf", I64),
+        ("keep", I64),  # closed bars kept per symbol and timeframe
+        ("basis", I64),  # BASIS_*: the price of the bars
+        ("on_tick", I8),  # the strategy has on_tick / on_fill
+        ("on_fill", I8),
+        ("seen_fills", I64),  # acct.n_fills when on_fill was last called
+        ("next_close", I64),  # earliest ts_close of an open bar, NEVER when none
+        ("err_code", I64),  # ERR_* when a callback failed
+        ("err_event", I64),
+        ("err_ts", I64),
+        ("err_tf", I64),
+    ],
+    align=True,
+)
+
+# One timeframe of a strategy: a fixed length, or boundaries (session days and weeks).
+TFRAME = np.dtype(
+    [
+        ("length_ns", I64),  # > 0: buckets floor(ts / length); 0: boundaries in Strat.bounds
+        ("bounds_at", I64),  # first boundary of this timeframe in Strat.bounds
+        ("n_bounds", I64),
+        ("cursor", I64),  # the boundary that opened the current bar
+        ("next_close", I64),  # ts_close of its open bars (all share it), NEVER when none
+    ],
+    align=True,
+)
+
+# A bar: prices in ticks of the basis (bid, ask) or half ticks (mid = bid + ask); spread in ticks.
+BAR = np.dtype(
+    [
+        ("ts_open", I64),
+        ("ts_close", I64),
+        ("open", I64),
+        ("high", I64),
+        ("low", I64),
+        ("close", I64),
+        ("n_ticks", I64),  # 0 = no bar (an open row with no tick yet)
+        ("spread_min", I64),
+        ("spread_max", I64),
+        ("spread_sum", I64),
+        ("n_closed", I64),  # open rows: bars of this symbol and timeframe closed so far
+    ],
+    align=True,
+)
+
 # Columns of the live records that are links or working state, not output.
 INTERNAL = {
     "orders": ("next_working", "oco_next", "ref", "stage", "size_val"),
@@ -391,6 +447,12 @@ TickChunk = namedtuple("TickChunk", ["ts", "sym", "bid", "ask", "bid_size", "ask
 # orders by expiry, the rate-limit ring, the trading-day boundaries and the excursion
 # stacks. Few arrays keep the calls between kernel functions cheap.
 Book = namedtuple("Book", ["acct", "syms", "orders", "pos", "ints"])
+# A strategy's arrays (docs/strategies.md): header (SCTX, 1 row), timeframes (TFRAME), bars
+# (BAR: n_tf x n_sym open bars, then a ring of ``keep`` closed bars per timeframe and symbol),
+# session boundaries (int64), the parameter and state records as bytes, and each order as it was
+# submitted (ORDER, the rows of the orders table before a modify changed them). The action buffer
+# is the free rows of the orders table (kernels/strategy_hook.py).
+Strat = namedtuple("Strat", ["ctx", "tfs", "bars", "bounds", "pbuf", "sbuf", "sent"])
 Logs = namedtuple("Logs", ["fills", "closed", "equity", "events"])
 
 _BIG = np.iinfo(np.int64).max // 4  # "never" for thresholds, safe to add a few ticks to
@@ -444,11 +506,15 @@ def _empty_nodes(nodes: np.ndarray) -> None:
 
 
 def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: int = 1024,
-             stack_capacity: int = 256, days: np.ndarray | None = None) -> Book:
+             stack_capacity: int = 256, days: np.ndarray | None = None, order_room: int = 0) -> Book:
     """Fresh account state for one parameter set.
 
     ``days``: sorted trading-day boundaries (ns UTC) for the daily loss limit.
+    ``order_room``: free rows after the orders (a strategy appends its orders there).
     """
+    n_in = orders.shape[0]
+    if order_room > 0:
+        orders = np.concatenate([orders, np.zeros(order_room, ORDER)])
     acct = np.zeros(1, ACCOUNT)
     cash = int(params[0]["initial_cash_minor"])
     acct[0]["cash_minor"] = cash
@@ -472,8 +538,9 @@ def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: i
     syms["next_fund"] = np.iinfo(np.int64).max
     pos = np.zeros(capacity, POSITION)
     acct[0]["n_free"] = capacity
+    acct[0]["n_orders"] = n_in
     n_orders = max(1, orders.shape[0])
-    gtd = np.flatnonzero(orders["tif"] == TIF_GTD) if orders.shape[0] else np.empty(0, np.int64)
+    gtd = np.flatnonzero(orders["tif"][:n_in] == TIF_GTD) if n_in else np.empty(0, np.int64)
     expiry = gtd[np.argsort(orders["expire_ts"][gtd], kind="stable")].astype(np.int64)
     a = acct[0]
     for f in ("call_eq", "so_eq", "watch_lo", "day_eq"):
@@ -533,6 +600,33 @@ def grow_positions(book: Book) -> Book:
     new = _repack(book, pos, int(book.acct[0]["xs_cap"]))
     regions(new)["free"][:cap] = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
     new.acct[0]["n_free"] = cap
+    return new
+
+
+def grow_orders(book: Book, room: int) -> Book:
+    """At least ``room`` free rows in the orders table, doubling it (between kernel calls).
+
+    The per-order regions of ``ints`` (slot, heap nodes) grow with it.
+    """
+    cap = book.orders.shape[0]
+    used = int(book.acct[0]["n_orders"])
+    if cap - used >= room:
+        return book
+    new_cap = max(2 * cap, used + room, 16)
+    orders = np.zeros(new_cap, ORDER)
+    orders[:cap] = book.orders
+    old = regions(book)
+    sh = _shapes(book)
+    sh["n_orders"] = new_cap
+    new = book._replace(orders=orders, ints=_pack(book.acct, _sizes(**sh)))
+    v = regions(new)
+    for name in ("free", "psl", "ptp", "expiry", "ring", "days", "xs"):
+        v[name][:] = old[name]
+    n_old = old["slot"].shape[0]
+    v["slot"][:] = -1
+    v["slot"][:n_old] = old["slot"]
+    _empty_nodes(v["onode"])
+    v["onode"][:n_old] = old["onode"]
     return new
 
 

@@ -1,0 +1,1 @@
+"""Example strategies (docs/strategies.md)."""

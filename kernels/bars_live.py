@@ -1,0 +1,127 @@
+"""Bars built inside the run for a strategy (docs/strategies.md §3).
+
+Per timeframe and symbol one open bar (rows ``j * n_sym + s`` of ``Strat.bars``)
+and a ring of the last ``keep`` closed bars after them. A fixed timeframe of
+length L puts a tick at ts in bucket floor(ts / L), [k·L, (k+1)·L); a session
+timeframe (days, weeks) between consecutive boundaries of ``Strat.bounds``.
+All open bars of one timeframe lie in the bucket of the latest tick, so they
+share their ts_close; they close at the first tick of any symbol with
+ts >= ts_close, before that tick is processed. O(1) per tick and timeframe.
+"""
+
+from numba import njit
+
+from .enums import BASIS_ASK, BASIS_BID, CB_BAR, NEVER, ST_DONE, ST_ORDERS_FULL
+from .strategy_hook import call
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _bucket(tfs, b, j, t):
+    """(ts_open, ts_close) of the bar of timeframe ``j`` holding ``t`` (``b``: the boundaries)."""
+    tf = tfs[j]
+    n = tf.length_ns
+    if n > 0:
+        o = (t // n) * n
+        return o, o + n
+    at = tf.bounds_at
+    cur = tf.cursor
+    while cur + 1 < tf.n_bounds and b[at + cur + 1] <= t:
+        cur += 1
+    tf.cursor = cur
+    close = b[at + cur + 1] if cur + 1 < tf.n_bounds else NEVER
+    return b[at + cur], close
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def update(ctx, tfs, bars, bounds, s, b, a, t):
+    """Fold the tick (b, a) of symbol ``s`` at ``t`` into its open bars (the arrays of Strat,
+    not the tuple: fewer arguments on every tick)."""
+    c = ctx[0]
+    n_sym = c.n_sym
+    p = b if c.basis == BASIS_BID else (a if c.basis == BASIS_ASK else b + a)
+    sp = a - b
+    for j in range(c.n_tf):
+        r = bars[j * n_sym + s]
+        if r.n_ticks == 0:
+            o, close = _bucket(tfs, bounds, j, t)
+            r.ts_open = o
+            r.ts_close = close
+            r.open = p
+            r.high = p
+            r.low = p
+            r.close = p
+            r.n_ticks = 1
+            r.spread_min = sp
+            r.spread_max = sp
+            r.spread_sum = sp
+            tfs[j].next_close = close
+            if close < c.next_close:
+                c.next_close = close
+        else:
+            if p > r.high:
+                r.high = p
+            if p < r.low:
+                r.low = p
+            r.close = p
+            r.n_ticks += 1
+            if sp < r.spread_min:
+                r.spread_min = sp
+            if sp > r.spread_max:
+                r.spread_max = sp
+            r.spread_sum += sp
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _to_ring(strat, j, s):
+    """Move the open bar of (j, s) into its ring of closed bars."""
+    c = strat.ctx[0]
+    n_sym = c.n_sym
+    bars = strat.bars
+    r = bars[j * n_sym + s]
+    keep = c.keep
+    q = bars[c.n_tf * n_sym + (j * n_sym + s) * keep + r.n_closed % keep]
+    q.ts_open = r.ts_open
+    q.ts_close = r.ts_close
+    q.open = r.open
+    q.high = r.high
+    q.low = r.low
+    q.close = r.close
+    q.n_ticks = r.n_ticks
+    q.spread_min = r.spread_min
+    q.spread_max = r.spread_max
+    q.spread_sum = r.spread_sum
+    q.n_closed = r.n_closed
+    r.n_closed += 1
+    r.n_ticks = 0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def close_bars(book, strat, hook, t, latency, reserve):
+    """Close every open bar with ts_close <= t and call on_bar for each: by ts_close, then
+    timeframe order, then symbol index. Each call needs max_actions + ``reserve`` free
+    order rows, else ST_ORDERS_FULL (re-entrant: a closed bar is not open any more)."""
+    c = strat.ctx[0]
+    n_sym = c.n_sym
+    acct = book.acct[0]
+    while c.next_close <= t:
+        jb = 0
+        best = NEVER
+        for j in range(c.n_tf):
+            if strat.tfs[j].next_close < best:
+                best = strat.tfs[j].next_close
+                jb = j
+        for s in range(n_sym):
+            if strat.bars[jb * n_sym + s].n_ticks > 0:
+                if book.orders.shape[0] - acct.n_orders < c.max_actions + reserve:
+                    return ST_ORDERS_FULL
+                _to_ring(strat, jb, s)
+                st = call(book, strat, hook, CB_BAR, s, jb, best, latency)
+                if st != ST_DONE:
+                    return st
+        strat.tfs[jb].next_close = NEVER
+        nc = NEVER
+        for j in range(c.n_tf):
+            if strat.tfs[j].next_close < nc:
+                nc = strat.tfs[j].next_close
+        c.next_close = nc
+    return ST_DONE
