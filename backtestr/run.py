@@ -35,6 +35,7 @@ from .kernels.records import (
 from .orders import load_orders
 from .reader import Source, TickStream, data_span, frame_sources, plan_sources
 from .summary import build_summary
+from .warmup import CompileWatch
 from .writer import Decoder, LogSink, publish, staging_dir, write_json
 
 LEVELS = {"off": LogLevel.OFF, "trades": LogLevel.TRADES, "events": LogLevel.EVENTS, "ticks": LogLevel.TICKS}
@@ -347,7 +348,8 @@ def run(
     out_path = Path(out) if out is not None else None
     staging = staging_dir(out_path, force) if out_path is not None else None
     try:
-        result = _execute(cfg, symbols, sources, insts, inst, params, ob, staging, progress, t0)
+        with CompileWatch() as watch:  # says so when the kernels compile (once); timed apart
+            result = _execute(cfg, symbols, sources, insts, inst, params, ob, staging, progress, t0, watch)
         if staging is not None and out_path is not None:
             write_json(staging / "summary.json", result.summary)
             publish(staging, out_path)
@@ -360,7 +362,8 @@ def run(
 
 
 def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list, inst: np.ndarray,
-             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float) -> Result:
+             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float,
+             watch: CompileWatch) -> Result:
     digits = minor_digits(cfg)
     inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
     # quote sizes are read only for the size slippage model
@@ -377,14 +380,14 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     sink = LogSink(decoder, staging)
     try:
         return _loop(cfg, symbols, sources, inst, params, ob, stream, book, logs, sink, level, digits, progress,
-                     t0)
+                     t0, watch)
     finally:
         sink.abort()  # a no-op after close(); on an error, waits for the writer thread
 
 
 def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarray, params: np.ndarray,
           ob: Any, stream: TickStream, book: Any, logs: Any, sink: LogSink, level: int, digits: int, progress: bool,
-          t0: float) -> Result:
+          t0: float, watch: CompileWatch) -> Result:
     bar = _progress_bar(progress)
     first_ts = None
     t_kernel = 0.0
@@ -394,11 +397,11 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
         if first_ts is None:
             first_ts = int(chunk.ts[0])
         book.acct[0]["resume"] = 0
-        tk = time.perf_counter()
+        tk, ck = time.perf_counter(), watch.here()
         book, logs = _drive(
             lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params),
             book, logs, sink)
-        t_kernel += time.perf_counter() - tk
+        t_kernel += time.perf_counter() - tk - (watch.here() - ck)  # compiling is not kernel time
         logs = _flush(book, logs, sink, flush_rows)  # written while the next chunks run
         if orders_log is not None:
             orders_log.flush(book.orders, flush_rows)
@@ -432,7 +435,7 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     tables = sink.close()
     wall = time.perf_counter() - t0
     summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,
-                            t_kernel, digits, __version__)
+                            t_kernel, digits, __version__, compile_s=watch.seconds)
     frames = {k: pl.from_arrow(t) for k, t in tables.items()}
     return Result(summary, frames)
 
