@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 NOTICE = ("backtestr: compiling the kernels for this environment; this happens once "
-          "(about 1-2 minutes, cached for later runs; `backtestr warmup` does it ahead)")
+          "(about a minute; cached for later runs; `backtestr warmup` does it ahead)")
 
 _told = False
 _told_lock = threading.Lock()
