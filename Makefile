@@ -1,3 +1,4 @@
+# make setup - create .venv, install, compile the kernels once (`backtestr warmup`; cached after)
 # make demo  - set up .venv, write the sample archive (data/sample, generated on first use) and run the sample job on it
 # make test  - set up .venv and run the whole test suite
 PYTHON ?= python3
@@ -14,8 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+	$(BIN)/backtestr warmup
 
-demo: $(STAMP)
+demo: setup
 	$(BIN)/backtestr demo --data data/sample --out out/demo
 
 test: $(STAMP)

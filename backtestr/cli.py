@@ -39,6 +39,7 @@ def _print_summary(s: dict[str, Any], out: Any, quiet: bool) -> None:
         f"symbols        {', '.join(s['symbols'])}",
         f"period         {s['start']} .. {s['end']}",
         f"ticks          {s['ticks']:,}   ({s['ticks_per_s']:,} ticks/s, {s['wall_s']:.2f} s)",
+        *([f"compile        {s['compile_s']:.2f} s   (once per environment, not in ticks/s)"] if s.get("compile_s") else []),
         f"orders         {s['orders']:,} ({s['orders_filled']:,} filled, {s['orders_no_action']:,} already at "
         f"target, {s['orders_rejected']:,} rejected, {s['orders_unfilled']:,} unfilled)",
         f"fills          {s['fills']:,}   positions {s['positions']:,} ({s['positions_open']:,} open)",
@@ -195,6 +196,10 @@ def _parser() -> argparse.ArgumentParser:
     add_report(sub)
     from .sweep.cli import add_parser as add_sweep  # parameter sweeps (docs/sweeps.md)
     add_sweep(sub)
+
+    from .warmup import add_parser as add_warmup
+
+    add_warmup(sub)
     return p
 
 

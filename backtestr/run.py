@@ -37,6 +37,7 @@ from .orders import load_orders, reject_before_data
 from .outputs import stage
 from .reader import Source, TickStream, data_span, frame_sources, lazy_sources, plan_sources
 from .summary import build_summary
+from .warmup import CompileWatch
 from .writer import Decoder, LogSink, write_json
 
 LEVELS = {"off": LogLevel.OFF, "trades": LogLevel.TRADES, "events": LogLevel.EVENTS, "ticks": LogLevel.TICKS}
@@ -407,7 +408,8 @@ def run(
     staged = stage(out_path, "run", "run", replace=force) if out_path is not None else None
     staging = staged.path if staged is not None else None
     try:
-        result = _execute(cfg, symbols, sources, insts, inst, kparams, ob, staging, progress, t0, srun)
+        with CompileWatch() as watch:  # says so when the kernels compile (once); timed apart
+            result = _execute(cfg, symbols, sources, insts, inst, kparams, ob, staging, progress, t0, srun, watch)
         if staged is not None and staging is not None:
             summary_stats(result.summary, staging)  # headline statistics (docs/analytics.md)
             write_json(staging / "summary.json", result.summary)
@@ -420,7 +422,8 @@ def run(
 
 
 def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list, inst: np.ndarray,
-             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float, srun: Any) -> Result:
+             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float, srun: Any,
+             watch: CompileWatch) -> Result:
     digits = minor_digits(cfg)
     inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
     # quote sizes are read only for the size slippage model
@@ -439,14 +442,14 @@ def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list
     sink = LogSink(decoder, staging)
     try:
         return _loop(cfg, symbols, sources, inst, params, ob, stream, book, logs, sink, level, digits, progress,
-                     t0, srun)
+                     t0, srun, watch)
     finally:
         sink.abort()  # a no-op after close(); on an error, waits for the writer thread
 
 
 def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarray, params: np.ndarray,
           ob: Any, stream: TickStream, book: Any, logs: Any, sink: LogSink, level: int, digits: int, progress: bool,
-          t0: float, srun: Any) -> Result:
+          t0: float, srun: Any, watch: CompileWatch) -> Result:
     bar = _progress_bar(progress)
     first_ts = None
     t_kernel = 0.0
@@ -460,12 +463,12 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
                 book, logs = _drive(lambda b, lg, t=first_ts: engine.strategy_event(b, params, srun.strat, srun.hook, 0, t),
                                     book, logs, sink, srun)
         book.acct[0]["resume"] = 0
-        tk = time.perf_counter()
+        tk, ck = time.perf_counter(), watch.here()
         book, logs = _drive(
             lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params, srun.strat,
                                                     srun.hook),
             book, logs, sink, srun)
-        t_kernel += time.perf_counter() - tk
+        t_kernel += time.perf_counter() - tk - (watch.here() - ck)  # compiling is not kernel time
         logs = _flush(book, logs, sink, flush_rows)  # written while the next chunks run
         if orders_log is not None:
             orders_log.flush(book.orders[:int(book.acct[0]["n_orders"])], flush_rows)
@@ -504,7 +507,7 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     tables = sink.close()
     wall = time.perf_counter() - t0
     summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,
-                            t_kernel, digits, __version__, qty_rounded=ob.qty_rounded)
+                            t_kernel, digits, __version__, compile_s=watch.seconds, qty_rounded=ob.qty_rounded)
     frames = {k: pl.from_arrow(t) for k, t in tables.items()}
     res = Result(summary, frames)
     res.strategy_state = srun.state()

@@ -16,10 +16,10 @@ question per tick: is the quote past any of them?
 """
 
 import numpy as np
-from numba import njit
 
 from .execution import through
 from .heaps import in_heap, key, push, remove
+from .jit import njit
 from .records import BUY, OT_LIMIT, OT_STOP
 
 BIG = np.iinfo(np.int64).max // 4

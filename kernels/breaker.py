@@ -6,9 +6,8 @@ full) goes through ``trade_closed``: the win/loss statistics Kelly sizing reads
 and the losing streak. Either streak reaching its limit trips the breaker.
 """
 
-from numba import njit
-
 from .events import log_event, log_rejected
+from .jit import njit
 from .records import (
     EV_BREAKER_RESET,
     EV_BREAKER_TRIPPED,

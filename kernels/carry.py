@@ -9,10 +9,9 @@ a funding rate from the data is one more factor, R(base x rate x num / den).
 The INSTRUMENT rationals carry the tick value and the sign: > 0 is a cost.
 """
 
-from numba import njit
-
 from .enums import NEVER
 from .events import ev_room, log_position_event
+from .jit import njit
 from .records import EV_FUNDING, EV_SWAP, NO_RATE, R_NONE, ST_BUFFER_FULL, ST_DONE, SWAP_NONE, SWAP_PERCENT
 from .rounding import mul3_div_round, mul_div_round
 

@@ -1,7 +1,6 @@
 """Trading costs: commission per fill (swap and funding join here later)."""
 
-from numba import njit
-
+from .jit import njit
 from .rounding import mul_div_round
 
 

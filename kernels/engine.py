@@ -51,7 +51,7 @@ def _stop(acct, ts, start, i, status):
     return status
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _next_event(book):
     """The earliest time at which an order acts, an order expires, a carry is due,
     a trading day starts or the breaker's cooldown ends."""
@@ -73,7 +73,7 @@ def _reload(acct):
     return acct.cash_minor, acct.watch_lo, acct.watch_hi
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _housekeeping(book, logs, inst, prm, t):
     """Steps 0-3 of a tick (docs/execution.md §6, docs/risk.md §6): the trading day and
     the breaker's cooldown, carry, expiry, orders acting. Re-entrant: each part

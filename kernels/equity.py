@@ -1,9 +1,9 @@
 """Marking to market: unrealized P&L per symbol, equity, peak and drawdown."""
 
 import numpy as np
-from numba import njit
 
 from .enums import NEVER
+from .jit import njit
 from .rounding import mul_div_round_fast
 
 

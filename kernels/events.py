@@ -6,8 +6,7 @@ cannot hold them the step does nothing, ``acct.event_need`` says how many rows
 it needs, and the caller flushes (or grows) the buffer and runs it again.
 """
 
-from numba import njit
-
+from .jit import njit
 from .records import EV_REJECTED, LOG_EVENTS, SEV_INFO, SEVERITY
 
 

@@ -12,8 +12,8 @@ ticks, and it is emptied whenever the symbol has no open position.
 """
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .records import BUY
 from .rounding import mul_div_round
 

@@ -8,8 +8,8 @@ worst case only once the quote is through the limit by a tick.
 """
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .records import BUY, EX_PERFECT, EX_REALISTIC, EX_WORST, SLIP_FIXED, SLIP_NONE, SLIP_SIZE, SLIP_SPREAD
 from .rounding import mul_div_round
 

@@ -1,6 +1,6 @@
 """Appending rows to the preallocated record buffers of ``Logs``."""
 
-from numba import njit
+from .jit import njit
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)

@@ -6,10 +6,9 @@ turns the margin-call, stop-out and daily-limit levels into equity thresholds
 so that step 9 of a tick is two integer comparisons.
 """
 
-from numba import njit
-
 from .books import BIG
 from .equity import symbol_unrealized
+from .jit import njit
 from .records import BUY
 from .rounding import PPM, mul_div_floor, mul_div_round
 

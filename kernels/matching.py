@@ -8,12 +8,11 @@ target, close and IOC orders join the symbol's FIFO and are executed on the
 next tick of their own symbol.
 """
 
-from numba import njit
-
 from .books import add_pending, remove_pending
 from .breaker import reject
 from .events import ev_room, log_position_event, log_rejected
 from .execution import limit_fill_price, limit_hit, market_price, stop_fill_price, stop_hit
+from .jit import njit
 from .logbuf import room
 from .positions import apply_fill, capacity, close_at_market, net_steps, slot_of
 from .records import (

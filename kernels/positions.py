@@ -8,13 +8,12 @@ aggregates (steps and cost) that make marking O(1) per tick. Cash moves only
 here and in carry.py (docs/architecture.md §2, ledger).
 """
 
-from numba import njit
-
 from .breaker import trade_closed
 from .costs import commission, split_pro_rata
 from .events import log_position_event
 from .excursion import cut, finish, stack_room
 from .execution import market_price
+from .jit import njit
 from .logbuf import log_closed, log_fill
 from .margin import update as margin_update
 from .records import (

@@ -8,7 +8,6 @@ margin call, the stop-out sequence, the daily limit.
 """
 
 import numpy as np
-from numba import njit
 
 from .books import BIG
 from .breaker import passed, tripped
@@ -16,6 +15,7 @@ from .enums import NEVER
 from .equity import mark
 from .events import ev_room, log_event
 from .execution import quote
+from .jit import njit
 from .logbuf import room
 from .margin import floating, in_call, live_equity, notional, order_margin, set_watch
 from .positions import close_at_market

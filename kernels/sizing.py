@@ -6,8 +6,8 @@ rejection reason.
 """
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .records import R_NO_QUOTE, R_NO_STOP, SZ_EQUITY_PCT, SZ_KELLY, SZ_NOTIONAL, SZ_QTY, SZ_RISK_PCT
 from .rounding import PPM, mul_div_floor, mul_div_round
 from .stops import resolve

@@ -8,11 +8,10 @@ symbol's ``trail_bid``/``trail_ask`` is the nearest quote at which one of them
 moves, so the list is walked only on such ticks.
 """
 
-from numba import njit
-
 from .books import BIG, refresh
 from .events import log_position_event
 from .heaps import in_heap, push, remove, update
+from .jit import njit
 from .records import BUY, EV_TRAILED, K_NONE, K_PPM, K_PRICE, K_REMOVE, K_TICKS, R_TRAILING
 from .rounding import PPM, mul_div_round
 

@@ -9,14 +9,13 @@ Order (docs/execution.md §6): stop entries (buy, sell), then limit entries
 (long, short), then take-profits (long, short), worst stop first.
 """
 
-from numba import njit
-
 from .books import add_pending, refresh
 from .breaker import reject
 from .costs import commission
 from .events import ev_room
 from .execution import limit_fill_price, stop_fill_price, through
 from .heaps import key, pop
+from .jit import njit
 from .logbuf import room
 from .matching import fill_order, ready
 from .positions import close_slot

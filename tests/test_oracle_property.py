@@ -44,7 +44,7 @@ SUMMARY_KEYS = (
     "commission_minor",
     "max_drawdown_minor",
 )
-RUN_DEPENDENT = ("wall_s", "kernel_s", "ticks_per_s")
+RUN_DEPENDENT = ("wall_s", "kernel_s", "compile_s", "ticks_per_s")
 _SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 
 
