@@ -206,7 +206,7 @@ def test_float32_off_tick_is_still_refused_in_plain_numbers(tmp_path):
     with pytest.raises(bt.DataError) as ei:
         bt.run(path, orders=orders_frame([(2.5, "EURUSD", "buy", 1)]))
     msg = str(ei.value)
-    assert "row 2" in msg and "off_tick" in msg and "bid 1.100025," in msg and "ask 1.10004)" in msg, msg
+    assert "row 3" in msg and "off_tick" in msg and "bid 1.100025," in msg and "ask 1.10004)" in msg, msg
     assert "np." not in msg, msg
 
 
@@ -233,13 +233,13 @@ def test_fractional_quantities_refused_or_rounded_down_and_counted(arch):
     o = orders_frame([(1, "EURUSD", "buy", 0.305), (2, "EURUSD", "buy", 0.3)])
     with pytest.raises(bt.OrdersError) as ei:
         bt.run(arch, orders=o)
-    assert re.search(r"row 0: qty 0\.305 is not a whole number of lot steps of 0\.01", str(ei.value)), ei.value
+    assert re.search(r"row 1: qty 0\.305 is not a whole number of lot steps of 0\.01", str(ei.value)), ei.value
     sig = signals_frame([(3, "EURUSD", -0.257)])
     res = bt.run(arch, orders=o, signals=sig, overrides={"run.qty_rounding": "down"})
     assert res.orders.sort("order_id")["qty_steps"].to_list() == [30, 30, -25]  # targets toward zero
     assert res.summary["orders_qty_rounded"] == 2
     assert bt.run(arch, orders=o.slice(1)).summary["orders_qty_rounded"] == 0
-    with pytest.raises(bt.OrdersError, match=r"row 0: qty 0\.005 rounds down to 0 lot steps"):
+    with pytest.raises(bt.OrdersError, match=r"row 1: qty 0\.005 rounds down to 0 lot steps"):
         bt.run(arch, orders=orders_frame([(1, "EURUSD", "buy", 0.005)]), overrides={"run.qty_rounding": "down"})
 
 
@@ -264,7 +264,7 @@ def test_lazyframe_data_is_streamed_like_a_frame(tmp_path):
         with pytest.raises(bt.DataError) as ei:
             bt.run(data, orders=orders, overrides={"run.chunk_rows": 2})
         msgs.append(str(ei.value))
-    assert msgs[0] == msgs[1] and "tick frame, symbol GBPUSD: row 3:" in msgs[0] and "crossed" in msgs[0], msgs
+    assert msgs[0] == msgs[1] and "tick frame, symbol GBPUSD: row 4:" in msgs[0] and "crossed" in msgs[0], msgs
 
 
 def test_progress_bar_in_a_notebook(monkeypatch):
