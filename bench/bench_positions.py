@@ -1,4 +1,4 @@
-"""Order-engine benchmarks (SPEC §5, §8): cost per tick against open positions,
+"""Order-engine benchmarks (docs/architecture.md §5, §7): cost per tick against open positions,
 cost per position update (an open with stops, a stop change, a fill adding to or
 partly closing one position), a trailing-stop workload, throughput with stops.
 

@@ -1,4 +1,4 @@
-"""Risk and logging benchmarks (SPEC §6, §7, §8).
+"""Risk and logging benchmarks (docs/risk.md, docs/architecture.md §7).
 
     .venv/bin/python bench/bench_risk.py [--ticks 20e6] [--every 1000]
 

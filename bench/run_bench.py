@@ -1,4 +1,4 @@
-"""Benchmarks of SPEC §8: end to end vs a plain read, kernel alone, memory, compile time.
+"""Benchmarks of docs/architecture.md §7: end to end vs a plain read, kernel alone, memory, compile time.
 
 Usage (from the project root, after ``make setup``):
 

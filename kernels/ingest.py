@@ -1,7 +1,7 @@
 """Validate raw quote columns, convert them to integer ticks, merge sources.
 
 ``convert_batch`` is the single place where float prices become ticks (and
-quote sizes whole lot steps) and where the row rules of SPEC §1 are checked, one source's batch at a time (the
+quote sizes whole lot steps) and where the row rules of docs/architecture.md §3 are checked, one source's batch at a time (the
 rules are per source, so this runs beside the decoding). ``merge_gather`` is
 the stable k-way merge of the converted runs (ties: lower run index first,
 then row order).

@@ -1,4 +1,4 @@
-"""SPEC §3: no decision reads the future, and the same inputs give the same
+"""Look-ahead (docs/architecture.md §3): no decision reads the future, and the same inputs give the same
 bytes.
 
 A price spike is planted in every symbol after time T. Everything the run did

@@ -1,4 +1,4 @@
-"""The stable k-way merge of the reader (SPEC §1: time order, documented ties)."""
+"""The stable k-way merge of the reader (docs/architecture.md §3: time order, documented ties)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Strategy input and SPEC §3 timing: bad order rows are refused by row; an
+"""Strategy input and its timing (docs/execution.md §9, docs/architecture.md §3): bad order rows are refused by row; an
 order stamped t acts only on ticks after t, on its own symbol's next tick;
 latency; buy at ask, sell at bid; quantity limits; target signals.
 

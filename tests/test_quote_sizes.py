@@ -1,4 +1,4 @@
-"""Quote sizes (SPEC §1 optional columns ``bid_size``/``ask_size``, §4 size slippage).
+"""Quote sizes (optional columns ``bid_size``/``ask_size``, docs/architecture.md §3; size slippage, docs/execution.md §5).
 
 docs/execution.md §5: with ``execution.slippage = "size"`` a fill slips by
 ``s = R(slippage_ticks × qty / size)`` ticks, ``size`` the quote's size (ask for a buy, bid for

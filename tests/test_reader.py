@@ -1,4 +1,4 @@
-"""SPEC §1, data in: row rules, errors that name file/row/rule, skip-and-count,
+"""Data in (docs/architecture.md §3): row rules, errors that name file/row/rule, skip-and-count,
 sources (hive partitions, symbol column, several files), merge order, filters.
 
 EURUSD and GBPUSD: tick 0.00001, lot step 0.01, contract 100000, USD account
