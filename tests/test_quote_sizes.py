@@ -91,7 +91,7 @@ def test_a_negative_size_is_a_bad_row_naming_file_row_and_rule(tmp_path):
         bt.run(root, orders=orders_frame(ORDERS), overrides=SIZE)
     e = ei.value
     assert (Path(e.path), e.row, e.rule) == (f, 4, "negative_size")  # the fourth data row
-    assert str(f) in str(e) and "row 3" in str(e) and "negative_size" in str(e)
+    assert str(f) in str(e) and "row 4" in str(e) and "negative_size" in str(e)
     # skipped: the row is dropped and counted; buy order 2 then acts at 4 s: ask 110032, ask size 900
     # steps, s = R(300 / 900) = 0 -> 110032
     res = bt.run(root, orders=orders_frame(ORDERS), overrides={**SIZE, "run.on_bad_rows": "skip"})

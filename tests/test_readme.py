@@ -58,13 +58,13 @@ def examples(tmp_path_factory):
     here = tmp_path_factory.mktemp("readme")
     write_archive(here / "data" / "mine", ["EURUSD", "GBPUSD"], 3, 1)
     blocks = _blocks("python")
-    assert len(blocks) == 3, "the README has three Python examples: signals, orders, risk"
+    assert len(blocks) == 4, "the README has four Python examples: signals, orders, risk, strategies"
     ns: dict = {}
     results = {}
     cwd = os.getcwd()
     os.chdir(here)
     try:
-        for code, key in zip(blocks, ("signals", "orders", "risk"), strict=True):
+        for code, key in zip(blocks, ("signals", "orders", "risk", "strategies"), strict=True):
             exec(compile(code, f"README.md ({key} example)", "exec"), ns)
             results[key] = ns["res"]
     finally:
@@ -205,3 +205,19 @@ def test_docs_stand_alone():
         assert "SPEC" not in text, p.name
         for ref in re.findall(r"`((?:docs|backtestr|kernels|tests|bench)/[\w./-]+\.(?:md|py|toml))", text):
             assert (ROOT / ref).exists(), f"{p.name} names {ref}, which does not exist"
+
+
+def test_strategies_example(examples):
+    """The strategy, bars, statistics, plot and sweep example runs and gives what its comments say."""
+    results, ticks, ns = examples
+    res = results["strategies"]
+    assert res.summary["fills"] > 0 and res.summary["orders_rejected"] == 0
+    assert "sharpe" in ns["st"].values and ns["fig"] is not None
+    bars = ns["bars"]
+    assert set(bars["timeframe"].unique()) == {"15m", "1h"}
+    # a bar's first tick is at or after its open, its close is a multiple of 15 minutes
+    b15 = bars.filter(pl.col("timeframe") == "15m")
+    assert (b15["ts_close"].dt.epoch("s") % 900 == 0).all()
+    sw = ns["sweep"].results
+    assert sw.height == 8 and sorted(set(sw["fast"])) == [5, 10] and sorted(set(sw["slow"])) == [20, 40]
+    assert sw["final_equity"].to_list() == sorted(sw["final_equity"].to_list(), reverse=True)

@@ -206,7 +206,7 @@ def test_strategy_orders_replayed_as_a_table_give_identical_results(mode):
     assert res.positions.equals(ref.positions)
     assert res.events.equals(ref.events)
     assert res.fills.equals(small.fills) and res.orders.equals(small.orders)
-    assert {"filled", "cancelled", "rejected", "applied"} <= set(res.orders["status_name"])
+    assert {"filled", "cancelled", "rejected", "applied"} <= set(res.orders["status"].cast(pl.String))
 
 
 class Rejects(Strategy):
@@ -231,8 +231,8 @@ class Rejects(Strategy):
 def test_off_tick_off_step_and_unknown_refs_are_rejected_and_the_run_goes_on():
     res = bt.run(ticks_frame(2000, seed=1), strategy=Rejects)
     o = res.orders.sort("order_id")
-    assert o["reason_name"].to_list()[:3] == ["off_tick", "off_step", "unknown_ref"]
-    assert o["status_name"].to_list() == ["rejected", "rejected", "rejected", "filled"]
+    assert o["reason"].cast(pl.String).to_list()[:3] == ["off_tick", "off_step", "unknown_ref"]
+    assert o["status"].cast(pl.String).to_list() == ["rejected", "rejected", "rejected", "filled"]
 
 
 class TickFlip(Strategy):
@@ -388,7 +388,7 @@ def test_on_start_acts_after_the_first_tick_and_on_end_sees_the_last_state():
     res = bt.run(df, strategy=StartEnd, overrides={"run.close_at_end": True})
     first = df["ts"][0]
     o = res.orders
-    assert o.height == 1 and o["ts"][0] == first and o["status_name"][0] == "filled"
+    assert o.height == 1 and o["ts"][0] == first and o["status"].cast(pl.String)[0] == "filled"
     gbp = df.filter((pl.col("symbol") == "GBPUSD") & (pl.col("ts") > first))
     assert res.fills["ts"][0] == gbp["ts"][0]  # the first GBPUSD tick after the first tick
     st = res.strategy_state[0]
