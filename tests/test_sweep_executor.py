@@ -130,3 +130,20 @@ def test_returns_every_keeps_period_equity_and_gives_the_returns_matrix():
         sweep(DATA, round_trip, {"qty": [1]}, config=QUIET, returns_every="1d")
     with pytest.raises(BacktestrError, match="no equity curves were kept"):
         sweep(DATA, round_trip, {"qty": [1]}, config=QUIET).returns()
+
+
+def test_kept_curves_are_written_beside_the_results(tmp_path):
+    out = tmp_path / "sw"
+    r = sweep(DATA, round_trip, {"qty": [1, 2]}, config={"run": {"equity_interval": "1s"}}, returns_every="1s",
+              out=out)
+    files = sorted(p.name for p in out.iterdir())
+    assert files == [".backtestr-manifest.json", "curves.parquet", "results.parquet"]
+    from backtestr.sweep.plots import curves_of
+
+    back, initial = curves_of(pl.read_parquet(out / "curves.parquet"))
+    assert sorted(back) == sorted(r.curves) and initial == r.initial
+    for sid, c in r.curves.items():
+        assert back[sid]["equity"].to_list() == c["equity"].cast(pl.Float64).to_list()
+    # without kept curves, only the results
+    sweep(DATA, round_trip, {"qty": [1]}, config=QUIET, out=tmp_path / "sw2")
+    assert sorted(p.name for p in (tmp_path / "sw2").iterdir()) == [".backtestr-manifest.json", "results.parquet"]

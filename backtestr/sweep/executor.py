@@ -16,7 +16,6 @@ where it ran, in this process or on a worker.
 from __future__ import annotations
 
 import inspect
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
@@ -253,10 +252,16 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
         if bar is not None:
             bar.close()
     results = rank(the_plan.frame.join(pl.DataFrame(rows), on=SET_ID, how="inner"), obj)
+    res = SweepResult(results, the_plan, obj, out_path, curves=keep.curves if keep else None,
+                      initial=keep.initial if keep else None)
     if out_path is not None:
-        write_results(results, out_path, force)
-    return SweepResult(results, the_plan, obj, out_path, curves=keep.curves if keep else None,
-                       initial=keep.initial if keep else None)
+        curves = None
+        if keep is not None:
+            from .plots import curves_frame
+
+            curves = curves_frame(res)
+        write_results(results, out_path, force, curves)
+    return res
 
 
 class _Curves:
@@ -340,26 +345,18 @@ def check_out(out: str | Path | None, force: bool) -> Path | None:
     return out_path
 
 
-def write_results(results: pl.DataFrame, out: Path, force: bool) -> None:
-    """``out/results.parquet`` appears whole or not at all: written into a staging folder
-    beside ``out``, which is then renamed to ``out`` (replacing it with ``force``)."""
-    try:
-        from ..outputs import stage  # with a manifest of kind "sweep" (docs/safety.md)
-    except ImportError:
-        stage = None
-    if stage is not None:
-        with stage(out, "sweep", "sweep", replace=force) as staged:
-            results.write_parquet(staged.path / RESULTS_FILE)
-        return
-    from ..writer import publish, staging_dir
+def write_results(results: pl.DataFrame, out: Path, force: bool, curves: pl.DataFrame | None = None) -> None:
+    """``out/results.parquet`` (and, when the sweep kept equity curves, ``curves.parquet``
+    beside it) appear whole or not at all: written into a staging folder beside ``out``,
+    which is then renamed to ``out`` (replacing an earlier sweep's with ``force``;
+    docs/safety.md)."""
+    from ..outputs import stage
+    from .plots import CURVES_FILE
 
-    staging = staging_dir(out, force)
-    try:
-        results.write_parquet(staging / RESULTS_FILE)
-        publish(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with stage(out, "sweep", "sweep", replace=force) as staged:
+        results.write_parquet(staged.path / RESULTS_FILE)
+        if curves is not None:
+            curves.write_parquet(staged.path / CURVES_FILE)
 
 
 def _progress_bar(enabled: bool, total: int) -> Any:
