@@ -18,6 +18,7 @@ import tomllib
 
 from .config import INSTRUMENT_KEYS, Config, _check_margin_keys, hhmm_ns, minor_digits, parse_instrument
 from .errors import ConfigError
+from .fx_paths import RatePath, fixed_rate, leg_scale
 from .kernels.enums import RATE_DIGITS
 from .kernels.records import INSTRUMENT, SWAP_NONE, SWAP_PERCENT, SWAP_POINTS
 from .risk import max_order_steps
@@ -135,25 +136,35 @@ def _whole_minor(v: Decimal, digits: int, what: str) -> int:
     return int(m)
 
 
-def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config) -> np.ndarray:
-    """The INSTRUMENT records for ``symbols`` (in stream order)."""
+def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config,
+                 paths: dict[str, RatePath] | None = None) -> np.ndarray:
+    """The INSTRUMENT records for ``symbols`` (in stream order).
+
+    ``paths`` (fx_paths.resolve): the symbols whose quotes convert each one's quote
+    currency into the account's; their constant factors are folded into V and the
+    legs' indices set (docs/currency.md §2)."""
     digits = minor_digits(cfg)
     ccy = cfg["account.currency"]
     out = np.zeros(len(symbols), INSTRUMENT)
+    index = {s: i for i, s in enumerate(symbols)}
     for i, sym in enumerate(symbols):
         ins = reg[sym]
-        rate = ins.quote_to_account
-        if rate is None:
-            if ins.quote != ccy:
-                raise ConfigError(
-                    f"instrument {sym} is quoted in {ins.quote} but the account is in {ccy}: "
-                    f"set instruments.{sym}.quote_to_account")
-            rate = Decimal(1)
-        v = Fraction(ins.tick_size) * Fraction(ins.lot_step) * Fraction(ins.contract_size) * Fraction(rate)
+        path = (paths or {}).get(sym, ())
+        rate = fixed_rate(ins.quote_to_account)
+        if ins.quote_to_account is None and ins.quote != ccy and not path:
+            raise ConfigError(
+                f"instrument {sym} is quoted in {ins.quote} but the account is in {ccy}: "
+                f"set instruments.{sym}.quote_to_account")
+        r = out[i]
+        for leg, (at, inv) in zip(path, (("fx_a", "fx_a_inv"), ("fx_b", "fx_b_inv")), strict=False):
+            rate *= leg_scale(leg, reg)
+            r[at] = index[leg.symbol] + 1
+            r[inv] = int(leg.inverted)
+            out[index[leg.symbol]]["fx_feeds"] = 1
+        v = Fraction(ins.tick_size) * Fraction(ins.lot_step) * Fraction(ins.contract_size) * rate
         v *= 10**digits
         com = dict(cfg.values["commission"])
         com.update(cfg.commission_by_symbol.get(sym, {}))
-        r = out[i]
         r["value_num"], r["value_den"] = _frac(v, f"tick value of {sym}")
         r["value_inv"] = 1.0 / r["value_den"]
         r["value_lim"] = (1 << 52) // max(1, abs(int(r["value_num"])))

@@ -18,6 +18,7 @@ import pyarrow as pa
 from . import __version__
 from .config import Config, load_config, minor_digits
 from .errors import BacktestrError, ConfigError, DataError
+from .fx_paths import with_rate_symbols
 from .instruments import kernel_table, load_registry
 from .kernels import engine
 from .kernels.records import (
@@ -335,13 +336,15 @@ def run(
         cfg = load_config(config, overrides, risk_file=risk_file, risk=risk)
     reg = load_registry(cfg, list(instruments))
     where = "tick frame" if isinstance(data, pl.DataFrame | pa.Table) else str(data)
-    symbols, sources = _select_symbols(_sources(data, cfg), cfg, where)
+    all_sources = _sources(data, cfg)
+    symbols, sources = _select_symbols(all_sources, cfg, where)
     unknown = [s for s in symbols if s not in reg]
     if unknown:
         raise ConfigError(f"unknown symbol(s) {', '.join(unknown)}: add them to the instrument registry "
                           "(--instruments FILE or [instruments.NAME] in the config)")
+    symbols, sources, paths = with_rate_symbols(symbols, sources, all_sources, reg, cfg["account.currency"])
     insts = [reg[s] for s in symbols]
-    inst = kernel_table(symbols, reg, cfg)
+    inst = kernel_table(symbols, reg, cfg, paths)
     params = _params(cfg)
     ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg))
     out_path = Path(out) if out is not None else None

@@ -16,7 +16,7 @@ from .events import ev_room
 from .excursion import finish
 from .excursion import tick as excursion_tick
 from .logbuf import log_equity, room
-from .margin import floating
+from .margin import floating, rate_tick
 from .matching import activate, expire, process_working
 from .positions import close_at_market, slot_of
 from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE
@@ -134,6 +134,12 @@ def run_chunk(chunk, start, book, logs, inst, params):
             r.bid_size = chunk.bid_size[iu]
             r.ask_size = chunk.ask_size[iu]
         excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
+        ins = inst[su]
+        if ins.fx_feeds != 0:  # a conversion rate moved: re-mark the symbols converted through it
+            _store(acct, unreal, peak, max_dd, max_frac)
+            rate_tick(book, inst, prm, s)
+            unreal = acct.unrealized_minor
+            cash, watch_lo, watch_hi = _reload(acct)
         if t >= nxt:
             if t >= sample_end:  # the equity row of the interval before this tick
                 _store(acct, unreal, peak, max_dd, max_frac)
@@ -170,7 +176,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
-        m = unrealized_at(r, inst[su], b, a)  # triggers fill at the quote; they never change it
+        m = unrealized_at(r, ins, b, a)  # triggers fill at the quote; they never change it
         unreal += m - r.unrealized_minor
         r.unrealized_minor = m
         eq = cash + unreal

@@ -1,7 +1,9 @@
 """Used margin, gross exposure and the thresholds of the risk watch (docs/risk.md §1).
 
 Both are per symbol and side aggregates of the exact entry cost, so they change
-only when a fill changes a cost, and marking stays O(1) per tick. The watch
+only when a fill changes a cost or, for a symbol converted at a live rate, when
+a quote of its conversion legs changes the rate (``rate_tick``); marking stays
+O(1) per tick of a symbol that converts nothing. The watch
 turns the margin-call, stop-out and daily-limit levels into equity thresholds
 so that step 9 of a tick is two integer comparisons.
 """
@@ -10,8 +12,9 @@ from numba import njit
 
 from .books import BIG
 from .equity import symbol_unrealized
+from .fx import money, set_rate
 from .records import BUY
-from .rounding import PPM, mul_div_floor, mul_div_round
+from .rounding import PPM, mul_div_floor
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -43,11 +46,11 @@ def arm(acct, prm):
 def update(acct, r, ins, prm):
     """Re-derive a symbol's exposure R(V x C) and margin R(V x m x C) after its cost C changed."""
     c = r.long_cost + r.short_cost
-    x = mul_div_round(c, ins.value_num, ins.value_den)
+    x = money(c, ins.value_num, ins.value_den, r)
     acct.exposure_minor += x - r.exposure_minor
     r.exposure_minor = x
     if ins.margin_num != 0:
-        m = mul_div_round(c, ins.margin_num, ins.margin_den)
+        m = money(c, ins.margin_num, ins.margin_den, r)
         if m != r.margin_minor:
             acct.margin_used_minor += m - r.margin_minor
             r.margin_minor = m
@@ -73,21 +76,41 @@ def in_call(acct, eq):
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
-def notional(ins, price, qty):
+def notional(ins, r, price, qty):
     """R(V x price x qty) in minor units."""
-    return mul_div_round(price * qty, ins.value_num, ins.value_den)
+    return money(price * qty, ins.value_num, ins.value_den, r)
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
-def order_margin(ins, price, qty):
+def order_margin(ins, r, price, qty):
     """R(V x m x price x qty): the margin a fill of qty at price needs."""
     if ins.margin_num == 0:
         return 0
-    return mul_div_round(price * qty, ins.margin_num, ins.margin_den)
+    return money(price * qty, ins.margin_num, ins.margin_den, r)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def floating(p, r, ins):
     """Unrealized P&L of one open position at its symbol's closing-side quote."""
     u = r.bid * p.qty_steps - p.cost if p.side == BUY else p.cost - r.ask * p.qty_steps
-    return mul_div_round(u, ins.value_num, ins.value_den)
+    return money(u, ins.value_num, ins.value_den, r)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def rate_tick(book, inst, prm, s):
+    """A quote of symbol ``s``, a leg of other symbols' conversions (docs/currency.md §3):
+    their live rates, and for those with open positions the unrealized P&L, exposure
+    and margin at the new rate. O(symbols)."""
+    acct = book.acct[0]
+    syms = book.syms
+    key = s + 1
+    for d in range(syms.shape[0]):
+        ins = inst[d]
+        if (ins.fx_a == key) | (ins.fx_b == key):
+            r = syms[d]
+            set_rate(syms, ins, r)
+            if (r.long_steps != 0) | (r.short_steps != 0):
+                m = symbol_unrealized(r, ins)
+                acct.unrealized_minor += m - r.unrealized_minor
+                r.unrealized_minor = m
+                update(acct, r, ins, prm)

@@ -216,6 +216,10 @@ SYMBOL = np.dtype(
         ("fund_rate", I64),  # latest funding rate of the data (10**-RATE_DIGITS), NO_RATE before the first
         ("margin_minor", I64),  # used margin of the symbol (docs/risk.md §1)
         ("exposure_minor", I64),  # gross exposure of the symbol at entry prices
+        # live quote-to-account rate fx_num / fx_den (products of the legs' bid + ask,
+        # docs/currency.md); fx_den = 0: none (no conversion, or no quote of a leg yet)
+        ("fx_num", I64),
+        ("fx_den", I64),
     ],
     align=True,
 )
@@ -326,6 +330,13 @@ INSTRUMENT = np.dtype(
         ("margin_num", I64),
         ("margin_den", I64),
         ("risk_max_steps", I64),  # risk.max_order_qty in steps of this symbol, 0 = off
+        # conversion at the live rate (docs/currency.md): legs as symbol index + 1 (0 = none),
+        # inverted (rate = 1 / mid); the legs' constants are folded into the rationals above
+        ("fx_a", I64),
+        ("fx_a_inv", I8),
+        ("fx_b", I64),
+        ("fx_b_inv", I8),
+        ("fx_feeds", I8),  # 1: some symbol converts through this one's quotes
     ],
     align=True,
 )

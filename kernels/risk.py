@@ -16,6 +16,7 @@ from .enums import NEVER
 from .equity import mark
 from .events import ev_room, log_event
 from .execution import quote
+from .fx import rate_missing
 from .logbuf import room
 from .margin import floating, in_call, live_equity, notional, order_margin, set_watch
 from .positions import close_at_market
@@ -181,8 +182,10 @@ def _adding_checks(book, logs, inst, prm, o, t):
         return R_MARGIN_CALL
     price = _ref_price(r, o, side)
     quoted = r.bid > 0  # the symbol has had a tick
+    if rate_missing(r, ins):  # a conversion leg has had no tick yet (docs/currency.md §3)
+        return R_NO_QUOTE
     if o.sizing != SZ_QTY:
-        q = size(acct, prm, ins, o, price if quoted else 0, eq)
+        q = size(acct, prm, ins, r, o, price if quoted else 0, eq)
         if q < 0:
             return -q
         if q == 0:
@@ -197,7 +200,7 @@ def _adding_checks(book, logs, inst, prm, o, t):
         return R_NO_QUOTE
     if ins.risk_max_steps > 0 and qty > ins.risk_max_steps:
         return R_MAX_QTY
-    value = notional(ins, price, qty) if need_price else 0
+    value = notional(ins, r, price, qty) if need_price else 0
     if (prm.max_notional_minor > 0 and value > prm.max_notional_minor) or (
             prm.max_notional_ppm > 0 and value > _pct_limit(eq, prm.max_notional_ppm)):
         return R_MAX_NOTIONAL
@@ -210,7 +213,7 @@ def _adding_checks(book, logs, inst, prm, o, t):
     if (prm.max_exposure_minor > 0 and x > prm.max_exposure_minor) or (
             prm.max_exposure_ppm > 0 and x > _pct_limit(eq, prm.max_exposure_ppm)):
         return R_MAX_EXPOSURE
-    if ins.margin_num != 0 and order_margin(ins, price, qty) > eq - acct.margin_used_minor:
+    if ins.margin_num != 0 and order_margin(ins, r, price, qty) > eq - acct.margin_used_minor:
         return R_NO_MARGIN
     return R_NONE
 
@@ -248,7 +251,7 @@ def fill_refused(book, inst, prm, o, side, qty, price):
     eq = live_equity(book, inst)
     if in_call(acct, eq):
         return R_MARGIN_CALL
-    if order_margin(ins, price, qty) > eq - acct.margin_used_minor:
+    if order_margin(ins, book.syms[o.symbol], price, qty) > eq - acct.margin_used_minor:
         return R_NO_MARGIN
     return R_NONE
 
