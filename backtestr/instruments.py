@@ -56,6 +56,8 @@ class Instrument:
     # margin (docs/risk.md §1): a rate, or leverage L with rate 1 / L; None = not set
     leverage: Decimal | None = None
     margin_rate: Decimal | None = None
+    margin_per_lot: Decimal | None = None  # fixed margin per lot, quote currency (docs/currency.md §6)
+    margin_hedged: Decimal = Decimal(1)  # share of the smaller of two opposite sides charged
 
     def ticks(self, price: Decimal) -> int:
         t = price / self.tick_size
@@ -116,6 +118,7 @@ def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instru
             swap_time=get("swap_time"), swap_days=tuple(days), swap_year_days=get("swap_year_days"),
             funding_rate=get("funding_rate"), funding_interval_ns=get("funding_interval"),
             funding_time=get("funding_time"), leverage=get("leverage"), margin_rate=get("margin_rate"),
+            margin_per_lot=get("margin_per_lot"), margin_hedged=get("margin_hedged"),
         )
     return out
 
@@ -160,7 +163,7 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config,
             rate *= leg_scale(leg, reg)
             r[at] = index[leg.symbol] + 1
             r[inv] = int(leg.inverted)
-            out[index[leg.symbol]]["fx_feeds"] = 1
+            out[index[leg.symbol]]["fx_feeds"] |= 1 << i
         v = Fraction(ins.tick_size) * Fraction(ins.lot_step) * Fraction(ins.contract_size) * rate
         v *= 10**digits
         com = dict(cfg.values["commission"])
@@ -176,19 +179,27 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config,
         r["min_steps"] = -(-Fraction(ins.min_qty) // Fraction(ins.lot_step))  # ceil
         r["max_steps"] = Fraction(ins.max_qty) // Fraction(ins.lot_step)
         _carry(r, ins, v)
-        _margin(r, ins, v, cfg)
+        _margin(r, ins, v, cfg, rate * Fraction(ins.lot_step) * 10**digits)
     return out
 
 
-def _margin(r: np.void, ins: Instrument, v: Fraction, cfg: Config) -> None:
-    """Margin M = R(cost x V x m) (docs/risk.md §1), m = margin_rate or 1 / leverage;
-    the order quantity limit of risk.max_order_qty in steps of this symbol."""
+def _margin(r: np.void, ins: Instrument, v: Fraction, cfg: Config, per_step: Fraction) -> None:
+    """Margin M = R(cost x V x m) (docs/risk.md §1), m = margin_rate or 1 / leverage, or
+    M = R(steps x margin_per_lot x per_step) (``per_step``: minor units per quote-currency unit
+    per lot step, the conversion's constants included); the hedged share; the order quantity
+    limit of risk.max_order_qty in steps of this symbol."""
     rate, lev = ins.margin_rate, ins.leverage
     m = Fraction(rate) if rate is not None else (1 / Fraction(lev) if lev is not None else Fraction(0))
-    if m:
+    if ins.margin_per_lot is not None:
+        r["margin_kind"] = 1
+        r["margin_num"], r["margin_den"] = _frac(Fraction(ins.margin_per_lot) * per_step,
+                                                 f"instruments.{ins.symbol}.margin_per_lot")
+    elif m:
         r["margin_num"], r["margin_den"] = _frac(m * v, f"margin rate x tick value of {ins.symbol}")
     else:
         r["margin_num"], r["margin_den"] = 0, 1
+    h = Fraction(ins.margin_hedged)
+    r["hedge_num"], r["hedge_den"] = h.numerator, h.denominator
     lots = cfg.risk.values["max_order_qty"]
     steps = max_order_steps(cfg.risk, ins.lot_step) if lots else 0  # None or 0: off
     if lots and steps == 0:

@@ -137,7 +137,7 @@ def run_chunk(chunk, start, book, logs, inst, params):
         ins = inst[su]
         if ins.fx_feeds != 0:  # a conversion rate moved: re-mark the symbols converted through it
             _store(acct, unreal, peak, max_dd, max_frac)
-            rate_tick(book, inst, prm, s)
+            rate_tick(book, inst, prm, ins.fx_feeds)
             unreal = acct.unrealized_minor
             cash, watch_lo, watch_hi = _reload(acct)
         if t >= nxt:

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from .enums import NEVER
-from .fx import money
+from .fx import mark_money
 from .rounding import mul_div_round_fast
 
 
@@ -15,7 +15,7 @@ def unrealized_at(r, ins, bid, ask):
     u = bid * r.long_steps - r.long_cost + r.short_cost - ask * r.short_steps
     if r.fx_den == 0:
         return mul_div_round_fast(u, ins.value_num, ins.value_den, ins.value_inv, ins.value_lim)
-    return money(u, ins.value_num, ins.value_den, r)  # at the live rate (docs/currency.md)
+    return mark_money(u, ins, r)  # at the live rate (docs/currency.md)
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)

@@ -76,7 +76,7 @@ def rate_missing(r, ins):
     return (ins.fx_a > 0) & (r.fx_den == 0)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def set_rate(syms, ins, r):
     """The symbol's rate from its legs' latest quotes; fx_den = 0 while a leg has none."""
     num = np.int64(1)
@@ -100,3 +100,22 @@ def set_rate(syms, ins, r):
             num *= lb.bid + lb.ask
     r.fx_num = num
     r.fx_den = den
+    r.fx_vinv = 1.0 / np.float64(ins.value_den * den)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def mark_money(u, ins, r):
+    """R(u x V x rate) for the marking of a converted symbol (``money`` with the tick
+    value), from the reciprocal set with the rate: no division on the tick path."""
+    n = ins.value_num * r.fx_num
+    d = ins.value_den * r.fx_den
+    x = np.float64(u) * np.float64(n)
+    if (x < _EXACT) & (x > -_EXACT):
+        v = u * n
+        q = _llrint(np.float64(v) * r.fx_vinv)
+        t = 2 * (v - q * d)
+        odd = q & 1
+        up = np.int64(t > d) | (np.int64(t == d) & odd)
+        down = np.int64(t < -d) | (np.int64(t == -d) & odd)
+        return q + up - down
+    return mul3_div_round(u, ins.value_num, r.fx_num, d)

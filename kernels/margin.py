@@ -8,6 +8,7 @@ turns the margin-call, stop-out and daily-limit levels into equity thresholds
 so that step 9 of a tick is two integer comparisons.
 """
 
+import numpy as np
 from numba import njit
 
 from .books import BIG
@@ -19,13 +20,43 @@ from .rounding import PPM, mul_div_floor
 
 @njit(cache=True, nogil=True, _nrt=False)
 def set_watch(acct):
-    """watch_lo: the highest armed threshold at or below which step 9 must act;
-    watch_hi: while in the margin call state, the level that ends it."""
+    """watch_lo: the highest armed threshold at or below which step 9 must act (a new
+    lowest margin level included); watch_hi: while in the margin call state, the level
+    that ends it."""
     lo = acct.so_eq if acct.in_call == 1 else acct.call_eq
     if acct.day_hit == 0 and acct.day_eq > lo:
         lo = acct.day_eq
+    if acct.level_eq > lo:
+        lo = acct.level_eq
     acct.watch_lo = lo
     acct.watch_hi = acct.call_eq if acct.in_call == 1 else BIG
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _level_watch(acct):
+    """level_eq: the largest equity whose margin level (equity / U) is below the lowest seen,
+    ceil(min_level x U) - 1; any equity before the first level; none without margin. A float
+    bound (the level is analytics): at worst one extra step 9 next to the bound."""
+    u = acct.margin_used_minor
+    if u <= 0:
+        acct.level_eq = -BIG
+    elif acct.have_level == 0:
+        acct.level_eq = BIG
+    else:
+        x = acct.min_level * u
+        acct.level_eq = np.int64(np.ceil(x)) - 1 if -4e18 < x < 4e18 else (BIG if x > 0 else -BIG)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def track_level(acct):
+    """At step 9: record the margin level at this equity when it is the lowest so far."""
+    u = acct.margin_used_minor
+    if u > 0:
+        lvl = acct.equity_minor / u
+        if acct.have_level == 0 or lvl < acct.min_level:
+            acct.min_level = lvl
+            acct.have_level = 1
+    _level_watch(acct)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -39,18 +70,35 @@ def arm(acct, prm):
     else:
         acct.call_eq = -BIG
         acct.so_eq = -BIG
+    _level_watch(acct)
     set_watch(acct)
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
+def _hedged(ins, lq, lc, sq, sc):
+    """(amount, extra denominator) the margin rational applies to: cost (rate) or steps
+    (fixed), the smaller side of opposite positions (by steps) at hedge_num / hedge_den."""
+    if ins.margin_kind == 1:
+        lc = lq
+        sc = sq
+    if ins.hedge_num == ins.hedge_den:
+        return lc + sc, 1
+    if lq >= sq:
+        return lc * ins.hedge_den + sc * ins.hedge_num, ins.hedge_den
+    return sc * ins.hedge_den + lc * ins.hedge_num, ins.hedge_den
+
+
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def update(acct, r, ins, prm):
-    """Re-derive a symbol's exposure R(V x C) and margin R(V x m x C) after its cost C changed."""
+    """Re-derive a symbol's exposure R(V x C) and margin (docs/risk.md §1, docs/currency.md §6)
+    after its positions or its conversion rate changed."""
     c = r.long_cost + r.short_cost
     x = money(c, ins.value_num, ins.value_den, r)
     acct.exposure_minor += x - r.exposure_minor
     r.exposure_minor = x
     if ins.margin_num != 0:
-        m = money(c, ins.margin_num, ins.margin_den, r)
+        a, d = _hedged(ins, r.long_steps, r.long_cost, r.short_steps, r.short_cost)
+        m = money(a, ins.margin_num, ins.margin_den * d, r)
         if m != r.margin_minor:
             acct.margin_used_minor += m - r.margin_minor
             r.margin_minor = m
@@ -83,10 +131,11 @@ def notional(ins, r, price, qty):
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def order_margin(ins, r, price, qty):
-    """R(V x m x price x qty): the margin a fill of qty at price needs."""
+    """R(V x m x price x qty), or R(fixed x qty): the margin a fill of qty at price needs
+    on its own (a hedge it would form is not deducted: docs/currency.md §6)."""
     if ins.margin_num == 0:
         return 0
-    return money(price * qty, ins.margin_num, ins.margin_den, r)
+    return money(qty if ins.margin_kind == 1 else price * qty, ins.margin_num, ins.margin_den, r)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -96,17 +145,17 @@ def floating(p, r, ins):
     return money(u, ins.value_num, ins.value_den, r)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def rate_tick(book, inst, prm, s):
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def rate_tick(book, inst, prm, feeds):
     """A quote of symbol ``s``, a leg of other symbols' conversions (docs/currency.md §3):
     their live rates, and for those with open positions the unrealized P&L, exposure
-    and margin at the new rate. O(symbols)."""
+    and margin at the new rate. ``feeds``: the bit set of those symbols (INSTRUMENT
+    fx_feeds). O(symbols)."""
     acct = book.acct[0]
     syms = book.syms
-    key = s + 1
     for d in range(syms.shape[0]):
-        ins = inst[d]
-        if (ins.fx_a == key) | (ins.fx_b == key):
+        if (feeds >> d) & 1:
+            ins = inst[d]
             r = syms[d]
             set_rate(syms, ins, r)
             if (r.long_steps != 0) | (r.short_steps != 0):

@@ -18,7 +18,7 @@ from .events import ev_room, log_event
 from .execution import quote
 from .fx import rate_missing
 from .logbuf import room
-from .margin import floating, in_call, live_equity, notional, order_margin, set_watch
+from .margin import floating, in_call, live_equity, notional, order_margin, set_watch, track_level
 from .positions import close_at_market
 from .records import (
     A_CANCEL,
@@ -305,6 +305,7 @@ def step9(book, logs, inst, prm, t):
     if not ev_room(logs, acct, prm, 2):
         return ST_BUFFER_FULL
     eq = acct.equity_minor
+    track_level(acct)  # the lowest margin level (docs/currency.md §6)
     if in_call(acct, eq):
         if acct.in_call == 0:
             acct.in_call = 1

@@ -203,11 +203,30 @@ def test_a_spike_in_the_rate_symbol_after_t_changes_nothing_before_t():
 
     def before(frame, col="ts"):
         ns = frame.get_column(col).dt.replace_time_zone(None).cast(pl.Int64)
-        return frame.filter(ns <= at(40)).to_dicts()
+        return frame.filter(ns < at(41)).to_dicts()
 
+    # fills before the first spiked quote (GBPUSD at 41 s): the buy at 3.5 s, the reversal's close
+    # and open at 20.5 s, and the close at 40.5 s, booked at the rate of GBPUSD's 40 s quote
     assert before(calm.fills) == before(spiky.fills) and len(before(calm.fills)) == 4
     assert before(calm.equity) == before(spiky.equity)
     closed_calm = calm.positions.filter(pl.col("close_order_id") >= 0).to_dicts()
     assert closed_calm == spiky.positions.filter(pl.col("close_order_id") >= 0).to_dicts()
     # after T the spike shows: the position opened at 45 s marks at a rate 0.2 higher
     assert calm.summary["final_equity_minor"] != spiky.summary["final_equity_minor"]
+
+
+def test_eurgbp_in_jpy_account_crosses_through_gbpusd_and_usdjpy():
+    # GBP -> JPY with no GBPJPY in the data: mid(GBPUSD) x mid(USDJPY) (USD first as the third currency).
+    # P&L 998 GBP x 1.30001 x 150.005 = 194 617.98405 -> 194 618 JPY.
+    # Mark at t=3: -2 GBP x 1.25001 x 150.005 = -375.0155 -> -375; at t=4 (GBPUSD moves):
+    # -2 x 1.30001 x 150.005 = -390.016 -> -390.
+    data = quotes([(1, "GBPUSD", "1.25000", "1.25002"), (1.2, "USDJPY", "150.000", "150.010"),
+                   (3, "EURGBP", "0.85000", "0.85002"), (4, "GBPUSD", "1.30000", "1.30002"),
+                   (5, "EURGBP", "0.86000", "0.86002")])
+    o = orders({"t": 2.5, "symbol": "EURGBP", "side": "buy", "qty": 1},
+               {"t": 4.5, "symbol": "EURGBP", "action": "close"})
+    res = go(data, o, account={"currency": "JPY", "initial_cash": "10000000"})
+    assert position(res, 0)["realized_pnl_minor"] == 194_618
+    assert equity_at(res, 3)["unrealized_minor"] == -375
+    assert equity_at(res, 4)["unrealized_minor"] == -390
+    ledger(res)
