@@ -147,19 +147,22 @@ def floating(p, r, ins):
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
 def rate_tick(book, inst, prm, feeds):
-    """A quote of symbol ``s``, a leg of other symbols' conversions (docs/currency.md §3):
-    their live rates, and for those with open positions the unrealized P&L, exposure
-    and margin at the new rate. ``feeds``: the bit set of those symbols (INSTRUMENT
-    fx_feeds). O(symbols)."""
+    """A quote of a leg of other symbols' conversions (docs/currency.md §3): those with open
+    positions (bit set ``feeds``, INSTRUMENT fx_feeds) get the new rate and their unrealized
+    P&L, and, when a margin or an exposure limit reads them, their margin and exposure at
+    it. A flat symbol's rate is set when it is next needed (an order's checks, a fill).
+    O(symbols)."""
     acct = book.acct[0]
     syms = book.syms
+    limits = (prm.max_exposure_minor > 0) | (prm.max_exposure_ppm > 0)
     for d in range(syms.shape[0]):
         if (feeds >> d) & 1:
-            ins = inst[d]
             r = syms[d]
-            set_rate(syms, ins, r)
             if (r.long_steps != 0) | (r.short_steps != 0):
+                ins = inst[d]
+                set_rate(syms, ins, r)
                 m = symbol_unrealized(r, ins)
                 acct.unrealized_minor += m - r.unrealized_minor
                 r.unrealized_minor = m
-                update(acct, r, ins, prm)
+                if (ins.margin_num != 0) | limits:
+                    update(acct, r, ins, prm)

@@ -15,7 +15,7 @@ from .costs import commission, split_pro_rata
 from .events import log_position_event
 from .excursion import cut, finish, stack_room
 from .execution import market_price
-from .fx import money
+from .fx import money, set_rate
 from .logbuf import log_closed, log_fill
 from .margin import update as margin_update
 from .records import (
@@ -294,6 +294,8 @@ def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     """
     order_id = book.orders[k].order_id
     r = book.syms[sym]
+    if ins.fx_a > 0:  # a flat symbol's rate is not kept up to date (margin.rate_tick)
+        set_rate(book.syms, ins, r)
     comm = commission(ins, r, price, qty)
     slot = r.net_slot if params.account_mode == MODE_NETTING else -1
     parent = -1

@@ -16,7 +16,7 @@ from .enums import NEVER
 from .equity import mark
 from .events import ev_room, log_event
 from .execution import quote
-from .fx import rate_missing
+from .fx import rate_missing, set_rate
 from .logbuf import room
 from .margin import floating, in_call, live_equity, notional, order_margin, set_watch, track_level
 from .positions import close_at_market
@@ -182,8 +182,10 @@ def _adding_checks(book, logs, inst, prm, o, t):
         return R_MARGIN_CALL
     price = _ref_price(r, o, side)
     quoted = r.bid > 0  # the symbol has had a tick
-    if rate_missing(r, ins):  # a conversion leg has had no tick yet (docs/currency.md §3)
-        return R_NO_QUOTE
+    if ins.fx_a > 0:  # the live rate now; none while a leg has had no tick (docs/currency.md §3)
+        set_rate(book.syms, ins, r)
+        if rate_missing(r, ins):
+            return R_NO_QUOTE
     if o.sizing != SZ_QTY:
         q = size(acct, prm, ins, r, o, price if quoted else 0, eq)
         if q < 0:
@@ -244,6 +246,8 @@ def fill_refused(book, inst, prm, o, side, qty, price):
     ins = inst[o.symbol]
     if ins.margin_num == 0:
         return R_NONE
+    if ins.fx_a > 0:
+        set_rate(book.syms, ins, book.syms[o.symbol])
     acct = book.acct[0]
     # a sized order always adds exposure (docs/risk.md §3), as in the pre-trade checks
     if prm.account_mode != MODE_HEDGING and o.sizing == SZ_QTY and _reduces_only(book.syms[o.symbol], side, qty):
