@@ -6,9 +6,10 @@ Five symbols in a USD account: EURUSD and GBPUSD (quoted in USD), USDJPY, EURJPY
 converted symbols, two of the five symbols' ticks re-mark others. The same
 ticks and orders run with ``quote_to_account`` fixed for the three (no live
 conversion). Positions are open most of the time (sparse market orders
-alternating sides), the case where a rate tick re-marks.
+alternating sides), the case where a rate tick re-marks; ``--no-orders`` keeps
+the book flat. Two of the five symbols (40 % of the ticks) are rate symbols.
 
-    .venv/bin/python bench/bench_fx.py [--ticks 5e6] [--repeat 5]
+    .venv/bin/python bench/bench_fx.py [--ticks 5e6] [--repeat 5] [--no-orders]
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def main() -> None:
     ap.add_argument("--ticks", type=float, default=5e6)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--order-every", type=int, default=20_000)
+    ap.add_argument("--no-orders", action="store_true", help="flat book: the rate ticks' bookkeeping only")
     a = ap.parse_args()
     from backtestr.kernels import engine
     from backtestr.kernels.records import NO_SIZES, TickChunk, new_book, new_logs
@@ -73,6 +75,9 @@ def main() -> None:
     ts, sym, bid, ask = ticks(int(a.ticks))
     chunk = TickChunk(ts, sym, bid, ask, NO_SIZES, NO_SIZES)
     runs = {name: setup(name == "live", ts, sym, a.order_every) for name in ("fixed", "live")}
+    if a.no_orders:
+        for name, (inst, params, ob, k) in list(runs.items()):
+            ob.records = ob.records[:0].copy()
     best = {name: float("inf") for name in runs}
     out = {}
     for inst, params, ob, _ in runs.values():  # compile / warm
