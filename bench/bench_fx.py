@@ -76,7 +76,7 @@ def main() -> None:
     chunk = TickChunk(ts, sym, bid, ask, NO_SIZES, NO_SIZES)
     runs = {name: setup(name == "live", ts, sym, a.order_every) for name in ("fixed", "live")}
     if a.no_orders:
-        for name, (inst, params, ob, k) in list(runs.items()):
+        for _inst, _params, ob, _k in runs.values():
             ob.records = ob.records[:0].copy()
     best = {name: float("inf") for name in runs}
     out = {}

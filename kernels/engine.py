@@ -135,12 +135,13 @@ def run_chunk(chunk, start, book, logs, inst, params):
             r.ask_size = chunk.ask_size[iu]
         excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
         ins = inst[su]
-        if acct.n_open > 0:  # flat: no conversion rate to follow (a flat symbol's is set when needed)
-            if ins.fx_feeds != 0:  # a rate moved: re-mark the open symbols converted through it
-                _store(acct, unreal, peak, max_dd, max_frac)
-                rate_tick(book, inst, prm, ins.fx_feeds)
-                unreal = acct.unrealized_minor
-                cash, watch_lo, watch_hi = _reload(acct)
+        # a rate moved: re-mark the open symbols converted through it (flat: a symbol's rate is
+        # set when it is needed, and the first test, predictable, is all a flat book pays)
+        if acct.n_open > 0 and ins.fx_feeds != 0:
+            _store(acct, unreal, peak, max_dd, max_frac)
+            rate_tick(book, inst, prm, ins.fx_feeds)
+            unreal = acct.unrealized_minor
+            cash, watch_lo, watch_hi = _reload(acct)
         if t >= nxt:
             if t >= sample_end:  # the equity row of the interval before this tick
                 _store(acct, unreal, peak, max_dd, max_frac)
