@@ -183,6 +183,13 @@ def _margin_rate(v: Any) -> Decimal:
     return d
 
 
+def _hedged_rate(v: Any) -> Decimal:
+    d = parse_decimal(v)
+    if d < 0 or d > 1:
+        raise ValueError(f"{v!r} is not in [0, 1]")
+    return d
+
+
 def _swap_days(v: Any) -> tuple[int, ...]:
     if (not isinstance(v, list | tuple) or len(v) != 7
             or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 15 for x in v)):
@@ -270,6 +277,8 @@ INSTRUMENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "funding_time": (parse_hhmm, "00:00"),
     "leverage": (_pos_decimal, None),  # margin rate 1 / leverage; not with margin_rate
     "margin_rate": (_margin_rate, None),  # fraction of the notional held as margin
+    "margin_per_lot": (_pos_decimal, None),  # fixed margin per lot in the quote currency (futures)
+    "margin_hedged": (_hedged_rate, Decimal(1)),  # share of the smaller side of opposite positions charged
 }
 
 
@@ -342,6 +351,10 @@ def _check_margin_keys(symbol: str, table: Mapping[str, Any], where: str) -> Non
     if table.get("leverage") is not None and table.get("margin_rate") is not None:
         raise ConfigError(f"{where}: instrument {symbol} sets both leverage and margin_rate; give one "
                           f"(margin rate = 1 / leverage)")
+    if table.get("margin_per_lot") is not None and (table.get("leverage") is not None
+                                                    or table.get("margin_rate") is not None):
+        raise ConfigError(f"{where}: instrument {symbol} sets margin_per_lot and a margin rate (leverage or "
+                          f"margin_rate); give one")
 
 
 def _apply(cfg: Config, data: Mapping[str, Any], where: str,

@@ -18,6 +18,7 @@ import tomllib
 
 from .config import INSTRUMENT_KEYS, Config, _check_margin_keys, hhmm_ns, minor_digits, parse_instrument
 from .errors import ConfigError
+from .fx_paths import RatePath, fixed_rate, leg_scale
 from .kernels.enums import RATE_DIGITS
 from .kernels.records import INSTRUMENT, SWAP_NONE, SWAP_PERCENT, SWAP_POINTS
 from .risk import max_order_steps
@@ -55,6 +56,8 @@ class Instrument:
     # margin (docs/risk.md §1): a rate, or leverage L with rate 1 / L; None = not set
     leverage: Decimal | None = None
     margin_rate: Decimal | None = None
+    margin_per_lot: Decimal | None = None  # fixed margin per lot, quote currency (docs/currency.md §6)
+    margin_hedged: Decimal = Decimal(1)  # share of the smaller of two opposite sides charged
 
     def ticks(self, price: Decimal) -> int:
         t = price / self.tick_size
@@ -115,6 +118,7 @@ def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instru
             swap_time=get("swap_time"), swap_days=tuple(days), swap_year_days=get("swap_year_days"),
             funding_rate=get("funding_rate"), funding_interval_ns=get("funding_interval"),
             funding_time=get("funding_time"), leverage=get("leverage"), margin_rate=get("margin_rate"),
+            margin_per_lot=get("margin_per_lot"), margin_hedged=get("margin_hedged"),
         )
     return out
 
@@ -135,25 +139,35 @@ def _whole_minor(v: Decimal, digits: int, what: str) -> int:
     return int(m)
 
 
-def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config) -> np.ndarray:
-    """The INSTRUMENT records for ``symbols`` (in stream order)."""
+def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config,
+                 paths: dict[str, RatePath] | None = None) -> np.ndarray:
+    """The INSTRUMENT records for ``symbols`` (in stream order).
+
+    ``paths`` (fx_paths.resolve): the symbols whose quotes convert each one's quote
+    currency into the account's; their constant factors are folded into V and the
+    legs' indices set (docs/currency.md §2)."""
     digits = minor_digits(cfg)
     ccy = cfg["account.currency"]
     out = np.zeros(len(symbols), INSTRUMENT)
+    index = {s: i for i, s in enumerate(symbols)}
     for i, sym in enumerate(symbols):
         ins = reg[sym]
-        rate = ins.quote_to_account
-        if rate is None:
-            if ins.quote != ccy:
-                raise ConfigError(
-                    f"instrument {sym} is quoted in {ins.quote} but the account is in {ccy}: "
-                    f"set instruments.{sym}.quote_to_account")
-            rate = Decimal(1)
-        v = Fraction(ins.tick_size) * Fraction(ins.lot_step) * Fraction(ins.contract_size) * Fraction(rate)
+        path = (paths or {}).get(sym, ())
+        rate = fixed_rate(ins.quote_to_account)
+        if ins.quote_to_account is None and ins.quote != ccy and not path:
+            raise ConfigError(
+                f"instrument {sym} is quoted in {ins.quote} but the account is in {ccy}: "
+                f"set instruments.{sym}.quote_to_account")
+        r = out[i]
+        for leg, (at, inv) in zip(path, (("fx_a", "fx_a_inv"), ("fx_b", "fx_b_inv")), strict=False):
+            rate *= leg_scale(leg, reg)
+            r[at] = index[leg.symbol] + 1
+            r[inv] = int(leg.inverted)
+            out[index[leg.symbol]]["fx_feeds"] |= 1 << i
+        v = Fraction(ins.tick_size) * Fraction(ins.lot_step) * Fraction(ins.contract_size) * rate
         v *= 10**digits
         com = dict(cfg.values["commission"])
         com.update(cfg.commission_by_symbol.get(sym, {}))
-        r = out[i]
         r["value_num"], r["value_den"] = _frac(v, f"tick value of {sym}")
         r["value_inv"] = 1.0 / r["value_den"]
         r["value_lim"] = (1 << 52) // max(1, abs(int(r["value_num"])))
@@ -165,19 +179,27 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config) ->
         r["min_steps"] = -(-Fraction(ins.min_qty) // Fraction(ins.lot_step))  # ceil
         r["max_steps"] = Fraction(ins.max_qty) // Fraction(ins.lot_step)
         _carry(r, ins, v)
-        _margin(r, ins, v, cfg)
+        _margin(r, ins, v, cfg, rate * Fraction(ins.lot_step) * 10**digits)
     return out
 
 
-def _margin(r: np.void, ins: Instrument, v: Fraction, cfg: Config) -> None:
-    """Margin M = R(cost x V x m) (docs/risk.md §1), m = margin_rate or 1 / leverage;
-    the order quantity limit of risk.max_order_qty in steps of this symbol."""
+def _margin(r: np.void, ins: Instrument, v: Fraction, cfg: Config, per_step: Fraction) -> None:
+    """Margin M = R(cost x V x m) (docs/risk.md §1), m = margin_rate or 1 / leverage, or
+    M = R(steps x margin_per_lot x per_step) (``per_step``: minor units per quote-currency unit
+    per lot step, the conversion's constants included); the hedged share; the order quantity
+    limit of risk.max_order_qty in steps of this symbol."""
     rate, lev = ins.margin_rate, ins.leverage
     m = Fraction(rate) if rate is not None else (1 / Fraction(lev) if lev is not None else Fraction(0))
-    if m:
+    if ins.margin_per_lot is not None:
+        r["margin_kind"] = 1
+        r["margin_num"], r["margin_den"] = _frac(Fraction(ins.margin_per_lot) * per_step,
+                                                 f"instruments.{ins.symbol}.margin_per_lot")
+    elif m:
         r["margin_num"], r["margin_den"] = _frac(m * v, f"margin rate x tick value of {ins.symbol}")
     else:
         r["margin_num"], r["margin_den"] = 0, 1
+    h = Fraction(ins.margin_hedged)
+    r["hedge_num"], r["hedge_den"] = h.numerator, h.denominator
     lots = cfg.risk.values["max_order_qty"]
     steps = max_order_steps(cfg.risk, ins.lot_step) if lots else 0  # None or 0: off
     if lots and steps == 0:

@@ -18,6 +18,7 @@ from . import __version__
 from .analytics import summary_stats
 from .config import Config, load_config, minor_digits
 from .errors import BacktestrError, ConfigError, DataError, term
+from .fx_paths import with_rate_symbols
 from .instruments import kernel_table, load_registry
 from .kernels import engine
 from .kernels.records import (
@@ -384,13 +385,15 @@ def run(
         cfg = with_ts_unit(cfg, ts_unit)
     reg = load_registry(cfg, list(instruments))
     where = "tick frame" if isinstance(data, pl.DataFrame | pl.LazyFrame | pa.Table) else str(data)
-    symbols, sources = _select_symbols(_sources(data, cfg), cfg, where)
+    all_sources = _sources(data, cfg)
+    symbols, sources = _select_symbols(all_sources, cfg, where)
     unknown = [s for s in symbols if s not in reg]
     if unknown:
         raise ConfigError(f"unknown symbol(s) {', '.join(unknown)}: add them to the instrument registry "
                           f"({term('instruments')} or [instruments.NAME] in the config)")
+    symbols, sources, paths = with_rate_symbols(symbols, sources, all_sources, reg, cfg["account.currency"])
     insts = [reg[s] for s in symbols]
-    inst = kernel_table(symbols, reg, cfg)
+    inst = kernel_table(symbols, reg, cfg, paths)
     from .strategies.driver import StrategyRun, prepare
 
     if strategy is not None:

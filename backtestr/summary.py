@@ -79,6 +79,8 @@ def build_summary(a: Any, orders: np.ndarray, open_pos: np.ndarray, params: Any,
         "breaker_trips": int(a["n_breaker_trips"]),
         "max_margin_used": money(int(a["max_margin_used_minor"])),
         "max_margin_used_minor": int(a["max_margin_used_minor"]),
+        # lowest equity / used margin while margin was used, percent (docs/currency.md §6)
+        "min_margin_level_pct": round(float(a["min_level"]) * 100.0, 6) if a["have_level"] else None,
         "fills": int(a["n_fills"]),
         "positions": int(a["n_positions"]),
         "positions_open": int(open_pos.shape[0]),

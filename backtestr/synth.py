@@ -325,10 +325,12 @@ class UnknownSynthSymbol(SynthError, KeyError):
 
 
 def _preset(symbol: str) -> SynthPreset:
+    from .synth_fx import FX_PRESETS  # USDJPY and the crosses (backtestr/synth_fx.py)
+
     try:
-        return SYMBOL_PRESETS[symbol.upper()]
+        return {**SYMBOL_PRESETS, **FX_PRESETS}[symbol.upper()]
     except KeyError:
-        known = ", ".join(sorted(SYMBOL_PRESETS))
+        known = ", ".join(sorted({*SYMBOL_PRESETS, *FX_PRESETS}))
         raise UnknownSynthSymbol(f"unknown synthetic symbol {symbol!r} in {term('symbols')}; "
                                  f"known: {known}") from None
 
@@ -442,6 +444,10 @@ def synth_symbol_day(symbol: str, day: dt.date, seed: int, rate: float | None = 
     seed = _check_seed(seed)
     if isinstance(day, dt.datetime):
         day = day.date()
+    from .synth_fx import cross_day, is_cross
+
+    if is_cross(symbol):  # derived from its legs' ticks
+        return cross_day(symbol, day, seed, rate)
     if not EPOCH <= day < HORIZON:
         raise SynthError(f"day {day} outside the supported range {EPOCH}..{HORIZON - dt.timedelta(days=1)}")
     mean_rate = preset.rate if rate is None else float(rate)

@@ -11,9 +11,10 @@ The INSTRUMENT rationals carry the tick value and the sign: > 0 is a cost.
 
 from .enums import NEVER
 from .events import ev_room, log_position_event
+from .fx import money
 from .jit import njit
 from .records import EV_FUNDING, EV_SWAP, NO_RATE, R_NONE, ST_BUFFER_FULL, ST_DONE, SWAP_NONE, SWAP_PERCENT
-from .rounding import mul3_div_round, mul_div_round
+from .rounding import mul3_div_round
 
 DAY = 86_400 * 1_000_000_000
 
@@ -44,13 +45,13 @@ def _charge(book, logs, prm, slot, amount, ev, t):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _swap_side(book, logs, prm, x, q, mult, percent, num, den, t):
+def _swap_side(book, logs, prm, r, x, q, mult, percent, num, den, t):
     pos = book.pos
     while x >= 0:
         base = pos[x].qty_steps * mult
         if percent:
             base *= q
-        _charge(book, logs, prm, x, mul_div_round(base, num, den), EV_SWAP, t)
+        _charge(book, logs, prm, x, money(base, num, den, r), EV_SWAP, t)
         x = pos[x].list_next
 
 
@@ -58,16 +59,19 @@ def _swap_side(book, logs, prm, x, q, mult, percent, num, den, t):
 def _swap(book, logs, prm, ins, s, mult, t):
     r = book.syms[s]
     pct = ins.swap_kind == SWAP_PERCENT
-    _swap_side(book, logs, prm, r.long_head, r.bid, mult, pct, ins.swap_long_num, ins.swap_long_den, t)
-    _swap_side(book, logs, prm, r.short_head, r.ask, mult, pct, ins.swap_short_num, ins.swap_short_den, t)
+    _swap_side(book, logs, prm, r, r.long_head, r.bid, mult, pct, ins.swap_long_num, ins.swap_long_den, t)
+    _swap_side(book, logs, prm, r, r.short_head, r.ask, mult, pct, ins.swap_short_num, ins.swap_short_den, t)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _fund_amount(base, ins, rate):
-    """R(base x num/den) for a constant rate; R(base x rate x num/den) for the data's rate."""
+def _fund_amount(base, ins, rate, r):
+    """R(base x num/den) for a constant rate; R(base x rate x num/den) for the data's rate;
+    times the live conversion rate of symbol record ``r`` (docs/currency.md)."""
     if ins.fund_column == 1:
+        if r.fx_den != 0:
+            return money(base * rate, ins.fund_num, ins.fund_den, r)
         return mul3_div_round(base, rate, ins.fund_num, ins.fund_den)
-    return mul_div_round(base, ins.fund_num, ins.fund_den)
+    return money(base, ins.fund_num, ins.fund_den, r)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -79,11 +83,11 @@ def _funding(book, logs, prm, ins, s, t):
     pos = book.pos
     x = r.long_head
     while x >= 0:
-        _charge(book, logs, prm, x, _fund_amount(r.bid * pos[x].qty_steps, ins, rate), EV_FUNDING, t)
+        _charge(book, logs, prm, x, _fund_amount(r.bid * pos[x].qty_steps, ins, rate, r), EV_FUNDING, t)
         x = pos[x].list_next
     x = r.short_head
     while x >= 0:
-        _charge(book, logs, prm, x, _fund_amount(-r.ask * pos[x].qty_steps, ins, rate), EV_FUNDING, t)
+        _charge(book, logs, prm, x, _fund_amount(-r.ask * pos[x].qty_steps, ins, rate, r), EV_FUNDING, t)
         x = pos[x].list_next
 
 

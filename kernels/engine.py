@@ -18,7 +18,7 @@ from .events import ev_room
 from .excursion import finish
 from .excursion import tick as excursion_tick
 from .logbuf import log_equity, room
-from .margin import floating
+from .margin import floating, rate_tick
 from .matching import activate, expire, process_working
 from .positions import close_at_market, slot_of
 from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE, ST_ORDERS_FULL
@@ -154,17 +154,23 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
         r = syms[su]
         b = bid[iu]
         a = ask[iu]
-        if t < nxt:
-            _quote(r, b, a)
-        else:
-            if t >= bar_next:  # bars closed by this tick, before it is processed
-                _store(acct, unreal, peak, max_dd, max_frac)
-                st = close_bars(book, strat, hook, t, latency, reserve)
-                bar_next = sc.next_close
-                next_ev = _next_event(book)
-                if st != ST_DONE:
-                    return _stop(acct, ts, start, i, st)
-            _quote(r, b, a)
+        if t >= nxt and t >= bar_next:  # bars closed by this tick, before it is processed
+            _store(acct, unreal, peak, max_dd, max_frac)
+            st = close_bars(book, strat, hook, t, latency, reserve)
+            bar_next = sc.next_close
+            next_ev = _next_event(book)
+            if st != ST_DONE:
+                return _stop(acct, ts, start, i, st)
+        _quote(r, b, a)
+        ins = inst[su]
+        # a rate moved: re-mark the open symbols converted through it (flat: a symbol's rate is
+        # set when it is needed, and the first test, predictable, is all a flat book pays)
+        if acct.n_open > 0 and ins.fx_feeds != 0:
+            _store(acct, unreal, peak, max_dd, max_frac)
+            rate_tick(book, inst, prm, ins.fx_feeds)
+            unreal = acct.unrealized_minor
+            cash, watch_lo, watch_hi = _reload(acct)
+        if t >= nxt:
             if t >= sample_end:  # the equity row of the interval before this tick
                 _store(acct, unreal, peak, max_dd, max_frac)
                 if acct.have_sample == 1:
@@ -203,7 +209,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
             cash, watch_lo, watch_hi = _reload(acct)
             if st != ST_DONE:
                 return _stop(acct, ts, start, i, st)
-        m = unrealized_at(r, inst[su], b, a)  # triggers fill at the quote; they never change it
+        m = unrealized_at(r, ins, b, a)  # triggers fill at the quote; they never change it
         unreal += m - r.unrealized_minor
         r.unrealized_minor = m
         eq = cash + unreal

@@ -13,9 +13,9 @@ ticks, and it is emptied whenever the symbol has no open position.
 
 import numpy as np
 
+from .fx import money
 from .jit import njit
 from .records import BUY
-from .rounding import mul_div_round
 
 _NONE = np.iinfo(np.int64).min
 
@@ -113,12 +113,12 @@ def finish(book, ins, slot):
         lo = -max(_since(book, s, 1, g), -r.seg_bid_lo)
         p.mfe_ticks = hi
         p.mae_ticks = lo
-        p.mfe_minor = mul_div_round(hi * p.entry_steps - p.entry_value, ins.value_num, ins.value_den)
-        p.mae_minor = mul_div_round(lo * p.entry_steps - p.entry_value, ins.value_num, ins.value_den)
+        p.mfe_minor = money(hi * p.entry_steps - p.entry_value, ins.value_num, ins.value_den, r)
+        p.mae_minor = money(lo * p.entry_steps - p.entry_value, ins.value_num, ins.value_den, r)
     else:
         hi = max(_since(book, s, 2, g), r.seg_ask_hi)
         lo = -max(_since(book, s, 3, g), -r.seg_ask_lo)
         p.mfe_ticks = lo
         p.mae_ticks = hi
-        p.mfe_minor = mul_div_round(p.entry_value - lo * p.entry_steps, ins.value_num, ins.value_den)
-        p.mae_minor = mul_div_round(p.entry_value - hi * p.entry_steps, ins.value_num, ins.value_den)
+        p.mfe_minor = money(p.entry_value - lo * p.entry_steps, ins.value_num, ins.value_den, r)
+        p.mae_minor = money(p.entry_value - hi * p.entry_steps, ins.value_num, ins.value_den, r)

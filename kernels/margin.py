@@ -1,27 +1,62 @@
 """Used margin, gross exposure and the thresholds of the risk watch (docs/risk.md §1).
 
 Both are per symbol and side aggregates of the exact entry cost, so they change
-only when a fill changes a cost, and marking stays O(1) per tick. The watch
+only when a fill changes a cost or, for a symbol converted at a live rate, when
+a quote of its conversion legs changes the rate (``rate_tick``); marking stays
+O(1) per tick of a symbol that converts nothing. The watch
 turns the margin-call, stop-out and daily-limit levels into equity thresholds
 so that step 9 of a tick is two integer comparisons.
 """
 
+import numpy as np
+
 from .books import BIG
 from .equity import symbol_unrealized
+from .fx import money, set_rate
 from .jit import njit
 from .records import BUY
-from .rounding import PPM, mul_div_floor, mul_div_round
+from .rounding import PPM, mul_div_floor
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def set_watch(acct):
-    """watch_lo: the highest armed threshold at or below which step 9 must act;
-    watch_hi: while in the margin call state, the level that ends it."""
+    """watch_lo: the highest armed threshold at or below which step 9 must act (a new
+    lowest margin level included); watch_hi: while in the margin call state, the level
+    that ends it."""
     lo = acct.so_eq if acct.in_call == 1 else acct.call_eq
     if acct.day_hit == 0 and acct.day_eq > lo:
         lo = acct.day_eq
+    if acct.level_eq > lo:
+        lo = acct.level_eq
     acct.watch_lo = lo
     acct.watch_hi = acct.call_eq if acct.in_call == 1 else BIG
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _level_watch(acct):
+    """level_eq: the largest equity whose margin level (equity / U) is below the lowest seen,
+    ceil(min_level x U) - 1; any equity before the first level; none without margin. A float
+    bound (the level is analytics): at worst one extra step 9 next to the bound."""
+    u = acct.margin_used_minor
+    if u <= 0:
+        acct.level_eq = -BIG
+    elif acct.have_level == 0:
+        acct.level_eq = BIG
+    else:
+        x = acct.min_level * u
+        acct.level_eq = np.int64(np.ceil(x)) - 1 if -4e18 < x < 4e18 else (BIG if x > 0 else -BIG)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def track_level(acct):
+    """At step 9: record the margin level at this equity when it is the lowest so far."""
+    u = acct.margin_used_minor
+    if u > 0:
+        lvl = acct.equity_minor / u
+        if acct.have_level == 0 or lvl < acct.min_level:
+            acct.min_level = lvl
+            acct.have_level = 1
+    _level_watch(acct)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -35,18 +70,35 @@ def arm(acct, prm):
     else:
         acct.call_eq = -BIG
         acct.so_eq = -BIG
+    _level_watch(acct)
     set_watch(acct)
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
+def _hedged(ins, lq, lc, sq, sc):
+    """(amount, extra denominator) the margin rational applies to: cost (rate) or steps
+    (fixed), the smaller side of opposite positions (by steps) at hedge_num / hedge_den."""
+    if ins.margin_kind == 1:
+        lc = lq
+        sc = sq
+    if ins.hedge_num == ins.hedge_den:
+        return lc + sc, 1
+    if lq >= sq:
+        return lc * ins.hedge_den + sc * ins.hedge_num, ins.hedge_den
+    return sc * ins.hedge_den + lc * ins.hedge_num, ins.hedge_den
+
+
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def update(acct, r, ins, prm):
-    """Re-derive a symbol's exposure R(V x C) and margin R(V x m x C) after its cost C changed."""
+    """Re-derive a symbol's exposure R(V x C) and margin (docs/risk.md §1, docs/currency.md §6)
+    after its positions or its conversion rate changed."""
     c = r.long_cost + r.short_cost
-    x = mul_div_round(c, ins.value_num, ins.value_den)
+    x = money(c, ins.value_num, ins.value_den, r)
     acct.exposure_minor += x - r.exposure_minor
     r.exposure_minor = x
     if ins.margin_num != 0:
-        m = mul_div_round(c, ins.margin_num, ins.margin_den)
+        a, d = _hedged(ins, r.long_steps, r.long_cost, r.short_steps, r.short_cost)
+        m = money(a, ins.margin_num, ins.margin_den * d, r)
         if m != r.margin_minor:
             acct.margin_used_minor += m - r.margin_minor
             r.margin_minor = m
@@ -72,21 +124,45 @@ def in_call(acct, eq):
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
-def notional(ins, price, qty):
+def notional(ins, r, price, qty):
     """R(V x price x qty) in minor units."""
-    return mul_div_round(price * qty, ins.value_num, ins.value_den)
+    return money(price * qty, ins.value_num, ins.value_den, r)
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
-def order_margin(ins, price, qty):
-    """R(V x m x price x qty): the margin a fill of qty at price needs."""
+def order_margin(ins, r, price, qty):
+    """R(V x m x price x qty), or R(fixed x qty): the margin a fill of qty at price needs
+    on its own (a hedge it would form is not deducted: docs/currency.md §6)."""
     if ins.margin_num == 0:
         return 0
-    return mul_div_round(price * qty, ins.margin_num, ins.margin_den)
+    return money(qty if ins.margin_kind == 1 else price * qty, ins.margin_num, ins.margin_den, r)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def floating(p, r, ins):
     """Unrealized P&L of one open position at its symbol's closing-side quote."""
     u = r.bid * p.qty_steps - p.cost if p.side == BUY else p.cost - r.ask * p.qty_steps
-    return mul_div_round(u, ins.value_num, ins.value_den)
+    return money(u, ins.value_num, ins.value_den, r)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def rate_tick(book, inst, prm, feeds):
+    """A quote of a leg of other symbols' conversions (docs/currency.md §3): those with open
+    positions (bit set ``feeds``, INSTRUMENT fx_feeds) get the new rate and their unrealized
+    P&L, and, when a margin or an exposure limit reads them, their margin and exposure at
+    it. A flat symbol's rate is set when it is next needed (an order's checks, a fill).
+    O(symbols)."""
+    acct = book.acct[0]
+    syms = book.syms
+    limits = (prm.max_exposure_minor > 0) | (prm.max_exposure_ppm > 0)
+    for d in range(syms.shape[0]):
+        if (feeds >> d) & 1:
+            r = syms[d]
+            if (r.long_steps != 0) | (r.short_steps != 0):
+                ins = inst[d]
+                set_rate(syms, ins, r)
+                m = symbol_unrealized(r, ins)
+                acct.unrealized_minor += m - r.unrealized_minor
+                r.unrealized_minor = m
+                if (ins.margin_num != 0) | limits:
+                    update(acct, r, ins, prm)

@@ -13,6 +13,7 @@ from .costs import commission, split_pro_rata
 from .events import log_position_event
 from .excursion import cut, finish, stack_room
 from .execution import market_price
+from .fx import money, set_rate
 from .jit import njit
 from .logbuf import log_closed, log_fill
 from .margin import update as margin_update
@@ -193,7 +194,7 @@ def reduce(book, ins, prm, slot, qty, price, ts, order_id, comm, reason):
     removed = p.cost if qty == q_open else mul_div_round(p.cost, qty, q_open)
     v = price * qty
     u = v - removed if p.side == BUY else removed - v
-    pnl = mul_div_round(u, ins.value_num, ins.value_den)
+    pnl = money(u, ins.value_num, ins.value_den, book.syms[p.symbol])
     p.qty_steps -= qty
     p.cost -= removed
     p.exit_value += v
@@ -277,7 +278,7 @@ def close_at_market(book, logs, inst, prm, slot, qty, t, order_id, reason):
     s = p.symbol
     ins = inst[s]
     price = market_price(prm, book.syms[s], -p.side, qty, book.acct[0].n_fills)
-    close_slot(book, logs, ins, prm, slot, qty, price, t, order_id, commission(ins, price, qty), reason)
+    close_slot(book, logs, ins, prm, slot, qty, price, t, order_id, commission(ins, book.syms[s], price, qty), reason)
     return price
 
 
@@ -291,8 +292,10 @@ def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     open or increased (-1 when it only reduced or closed).
     """
     order_id = book.orders[k].order_id
-    comm = commission(ins, price, qty)
     r = book.syms[sym]
+    if ins.fx_a > 0:  # a flat symbol's rate is not kept up to date (margin.rate_tick)
+        set_rate(book.syms, ins, r)
+    comm = commission(ins, r, price, qty)
     slot = r.net_slot if params.account_mode == MODE_NETTING else -1
     parent = -1
     if slot >= 0 and book.pos[slot].side != side:

@@ -216,6 +216,11 @@ SYMBOL = np.dtype(
         ("fund_rate", I64),  # latest funding rate of the data (10**-RATE_DIGITS), NO_RATE before the first
         ("margin_minor", I64),  # used margin of the symbol (docs/risk.md §1)
         ("exposure_minor", I64),  # gross exposure of the symbol at entry prices
+        # live quote-to-account rate fx_num / fx_den (products of the legs' bid + ask,
+        # docs/currency.md); fx_den = 0: none (no conversion, or no quote of a leg yet)
+        ("fx_num", I64),
+        ("fx_den", I64),
+        ("fx_vinv", F64),  # 1 / (value_den x fx_den): the marking's reciprocal, set with the rate
     ],
     align=True,
 )
@@ -289,6 +294,11 @@ ACCOUNT = np.dtype(
         ("n_days", I64),
         ("xs_at", I64),  # excursion stacks: per symbol and stack, count, seqs, values
         ("xs_cap", I64),  # entries per excursion stack
+        # lowest margin level (equity / used margin) seen while margin was used; step 9 runs
+        # when equity <= level_eq, the equity below which the level would be a new lowest
+        ("have_level", I8),
+        ("min_level", F64),
+        ("level_eq", I64),
     ],
     align=True,
 )
@@ -327,6 +337,19 @@ INSTRUMENT = np.dtype(
         ("margin_num", I64),
         ("margin_den", I64),
         ("risk_max_steps", I64),  # risk.max_order_qty in steps of this symbol, 0 = off
+        # conversion at the live rate (docs/currency.md): legs as symbol index + 1 (0 = none),
+        # inverted (rate = 1 / mid); the legs' constants are folded into the rationals above
+        ("fx_a", I64),
+        ("fx_a_inv", I8),
+        ("fx_b", I64),
+        ("fx_b_inv", I8),
+        ("fx_feeds", I64),  # bit d set: symbol d converts through this one's quotes
+        # margin modes (docs/currency.md §6): 0 = margin_num/den per tick*step of cost (a rate),
+        # 1 = per lot step (fixed per contract); the smaller side of opposite positions is
+        # charged at hedge_num / hedge_den of its margin (1/1 = in full)
+        ("margin_kind", I8),
+        ("hedge_num", I64),
+        ("hedge_den", I64),
     ],
     align=True,
 )
@@ -543,7 +566,7 @@ def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: i
     gtd = np.flatnonzero(orders["tif"][:n_in] == TIF_GTD) if n_in else np.empty(0, np.int64)
     expiry = gtd[np.argsort(orders["expire_ts"][gtd], kind="stable")].astype(np.int64)
     a = acct[0]
-    for f in ("call_eq", "so_eq", "watch_lo", "day_eq"):
+    for f in ("call_eq", "so_eq", "watch_lo", "day_eq", "level_eq"):
         a[f] = -_BIG
     a["watch_hi"] = _BIG
     daily = params[0]["daily_loss_minor"] > 0 or params[0]["daily_loss_ppm"] > 0

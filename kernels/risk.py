@@ -15,9 +15,10 @@ from .enums import NEVER
 from .equity import mark
 from .events import ev_room, log_event
 from .execution import quote
+from .fx import rate_missing, set_rate
 from .jit import njit
 from .logbuf import room
-from .margin import floating, in_call, live_equity, notional, order_margin, set_watch
+from .margin import floating, in_call, live_equity, notional, order_margin, set_watch, track_level
 from .positions import close_at_market
 from .records import (
     A_CANCEL,
@@ -181,8 +182,12 @@ def _adding_checks(book, logs, inst, prm, o, t):
         return R_MARGIN_CALL
     price = _ref_price(r, o, side)
     quoted = r.bid > 0  # the symbol has had a tick
+    if ins.fx_a > 0:  # the live rate now; none while a leg has had no tick (docs/currency.md §3)
+        set_rate(book.syms, ins, r)
+        if rate_missing(r, ins):
+            return R_NO_QUOTE
     if o.sizing != SZ_QTY:
-        q = size(acct, prm, ins, o, price if quoted else 0, eq)
+        q = size(acct, prm, ins, r, o, price if quoted else 0, eq)
         if q < 0:
             return -q
         if q == 0:
@@ -197,7 +202,7 @@ def _adding_checks(book, logs, inst, prm, o, t):
         return R_NO_QUOTE
     if ins.risk_max_steps > 0 and qty > ins.risk_max_steps:
         return R_MAX_QTY
-    value = notional(ins, price, qty) if need_price else 0
+    value = notional(ins, r, price, qty) if need_price else 0
     if (prm.max_notional_minor > 0 and value > prm.max_notional_minor) or (
             prm.max_notional_ppm > 0 and value > _pct_limit(eq, prm.max_notional_ppm)):
         return R_MAX_NOTIONAL
@@ -210,7 +215,7 @@ def _adding_checks(book, logs, inst, prm, o, t):
     if (prm.max_exposure_minor > 0 and x > prm.max_exposure_minor) or (
             prm.max_exposure_ppm > 0 and x > _pct_limit(eq, prm.max_exposure_ppm)):
         return R_MAX_EXPOSURE
-    if ins.margin_num != 0 and order_margin(ins, price, qty) > eq - acct.margin_used_minor:
+    if ins.margin_num != 0 and order_margin(ins, r, price, qty) > eq - acct.margin_used_minor:
         return R_NO_MARGIN
     return R_NONE
 
@@ -241,6 +246,8 @@ def fill_refused(book, inst, prm, o, side, qty, price):
     ins = inst[o.symbol]
     if ins.margin_num == 0:
         return R_NONE
+    if ins.fx_a > 0:
+        set_rate(book.syms, ins, book.syms[o.symbol])
     acct = book.acct[0]
     # a sized order always adds exposure (docs/risk.md §3), as in the pre-trade checks
     if prm.account_mode != MODE_HEDGING and o.sizing == SZ_QTY and _reduces_only(book.syms[o.symbol], side, qty):
@@ -248,7 +255,7 @@ def fill_refused(book, inst, prm, o, side, qty, price):
     eq = live_equity(book, inst)
     if in_call(acct, eq):
         return R_MARGIN_CALL
-    if order_margin(ins, price, qty) > eq - acct.margin_used_minor:
+    if order_margin(ins, book.syms[o.symbol], price, qty) > eq - acct.margin_used_minor:
         return R_NO_MARGIN
     return R_NONE
 
@@ -302,6 +309,7 @@ def step9(book, logs, inst, prm, t):
     if not ev_room(logs, acct, prm, 2):
         return ST_BUFFER_FULL
     eq = acct.equity_minor
+    track_level(acct)  # the lowest margin level (docs/currency.md §6)
     if in_call(acct, eq):
         if acct.in_call == 0:
             acct.in_call = 1

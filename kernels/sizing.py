@@ -7,9 +7,10 @@ rejection reason.
 
 import numpy as np
 
+from .fx import steps_floor
 from .jit import njit
 from .records import R_NO_QUOTE, R_NO_STOP, SZ_EQUITY_PCT, SZ_KELLY, SZ_NOTIONAL, SZ_QTY, SZ_RISK_PCT
-from .rounding import PPM, mul_div_floor, mul_div_round
+from .rounding import PPM, mul_div_round
 from .stops import resolve
 
 
@@ -36,15 +37,16 @@ def kelly_ppm(acct, prm):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def steps_for(money, price, ins):
-    """F(money / (V x price)) lot steps; 0 for no money or no price."""
+def steps_for(money, price, ins, r):
+    """F(money / (V x price)) lot steps, at the live rate of symbol record ``r``; 0 for
+    no money or no price."""
     if money <= 0 or price <= 0:
         return 0
-    return mul_div_floor(money, ins.value_den, price * ins.value_num)
+    return steps_floor(money, price, ins.value_num, ins.value_den, r)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def size(acct, prm, ins, o, price, eq):
+def size(acct, prm, ins, r, o, price, eq):
     """Steps for order record ``o`` at reference price ``price`` (0 = no quote) and
     equity ``eq``, or -reason."""
     kind = o.sizing
@@ -55,13 +57,13 @@ def size(acct, prm, ins, o, price, eq):
     if price <= 0:
         return -R_NO_QUOTE
     if kind == SZ_NOTIONAL:
-        return steps_for(o.size_val, price, ins)
+        return steps_for(o.size_val, price, ins, r)
     if kind == SZ_EQUITY_PCT:
-        return steps_for(mul_div_round(eq, o.size_val, PPM), price, ins)
+        return steps_for(mul_div_round(eq, o.size_val, PPM), price, ins, r)
     if kind == SZ_RISK_PCT:
         sl = resolve(o.sl_kind, o.sl_val, o.side, price, True, 0)
         if sl <= 0:
             return -R_NO_STOP
         d = price - sl if price > sl else sl - price
-        return steps_for(mul_div_round(eq, o.size_val, PPM), d, ins)
-    return steps_for(mul_div_round(eq, kelly_ppm(acct, prm), PPM), price, ins)
+        return steps_for(mul_div_round(eq, o.size_val, PPM), d, ins, r)
+    return steps_for(mul_div_round(eq, kelly_ppm(acct, prm), PPM), price, ins, r)

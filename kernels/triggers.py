@@ -132,7 +132,7 @@ def exit_pass(book, logs, inst, prm, s, t):
         else:
             reason = R_TAKE_PROFIT
             price = limit_fill_price(prm, r, side, level)
-        comm = commission(ins, price, qty)
+        comm = commission(ins, r, price, qty)
         close_slot(book, logs, ins, prm, slot, qty, price, t, -1, comm, reason)
     return ST_DONE
 

@@ -25,6 +25,14 @@ Rules implemented (netting account, latency 0):
 * Money: ``R`` rounds to the nearest minor unit, ties to even.
 * Orders acting before the first tick of the run (``ts + 1 ns`` before it) are
   rejected ``before_data`` and never act.
+* Conversion (docs/currency.md): an instrument with ``rate_legs`` converts its
+  quote-currency amounts at the live rate, the product over its legs of the
+  leg's mid ``(bid + ask) / 2`` (or one over it, for an inverted leg) at the
+  latest quote, exactly (``fractions.Fraction``), rounded once per amount.  An
+  order acts (is checked) at the first tick of any symbol after its ``ts``;
+  when a leg of its symbol has had no quote then and the order would add
+  exposure (a market order, a non-zero target) it is rejected ``no_quote``
+  (before its quantity is checked against ``min_qty``).
 * End of data: orders that never acted are ``unfilled``; with ``close_at_end``
   each open position is closed at its symbol's last quote (long at bid, short
   at ask) at that symbol's last tick ts, with commission, in position-id
@@ -43,6 +51,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from fractions import Fraction
 
 __all__ = [
     "OCommission",
@@ -117,6 +126,7 @@ class OInstrument:
     contract_size: Decimal
     quote_to_account: Decimal = _ONE
     min_qty: Decimal = _ZERO
+    rate_legs: tuple[tuple[str, bool], ...] = ()  # (symbol, inverted): the live rate; () = quote_to_account
 
 
 @dataclass
@@ -183,15 +193,30 @@ class _Model:
         self.equity_log: list[tuple[int, int]] = []
 
     # -- money ---------------------------------------------------------------
-    def money(self, x: Decimal) -> Decimal:
+    def money(self, x: Decimal | Fraction) -> Decimal:
         """Round an account-currency amount to whole minor units, ties to even."""
+        if isinstance(x, Fraction):  # round() of a Fraction: nearest, ties to even, exactly
+            return Decimal(round(x / Fraction(self.minor))) * self.minor
         return x.quantize(self.minor, rounding=ROUND_HALF_EVEN, context=_CTX)
+
+    def rate(self, inst: OInstrument) -> Fraction | None:
+        """The live quote-to-account rate (docs/currency.md), None while a leg has no quote."""
+        r = Fraction(1)
+        for sym, inverted in inst.rate_legs:
+            if sym not in self.quote:
+                return None
+            _, bid, ask = self.quote[sym]
+            mid = (Fraction(bid) + Fraction(ask)) / 2
+            r = r / mid if inverted else r * mid
+        return r
 
     def to_minor(self, x: Decimal) -> int:
         return _whole(x, self.minor, "money")
 
     def value(self, inst: OInstrument, price_qty: Decimal) -> Decimal:
         """Account-currency value (unrounded) of an amount in price x lots."""
+        if inst.rate_legs:
+            return Fraction(price_qty) * Fraction(inst.contract_size) * self.rate(inst)
         return price_qty * inst.contract_size * inst.quote_to_account
 
     def commission_for(self, inst: OInstrument, price: Decimal, qty: Decimal) -> Decimal:
@@ -201,7 +226,7 @@ class _Model:
         minimum = Decimal(c.minimum)
         _whole(minimum, self.minor, "minimum")
         total = (
-            self.money(Decimal(c.fraction) * self.value(inst, price * qty))
+            self.money(_times(Decimal(c.fraction), self.value(inst, price * qty)))
             + self.money(Decimal(c.per_lot) * qty)
             + per_order
         )
@@ -338,6 +363,10 @@ class _Model:
         self.equity_log.append((ts, self.to_minor(eq)))
 
 
+def _times(a: Decimal, b: Decimal | Fraction) -> Decimal | Fraction:
+    return a * b if isinstance(b, Decimal) else Fraction(a) * b
+
+
 def _norm_side(side) -> int:
     if side in ("buy", 1, "BUY", "Buy"):
         return 1
@@ -407,6 +436,7 @@ def _simulate(
             if o["ts"] + 1 < ticks[0][0]:
                 status[oid], reason[oid] = "rejected", "before_data"
 
+    acted = [False] * n  # the order has been checked (docs/currency.md: no_quote)
     last_ts = None
     for ts, sym, bid, ask in ticks:
         if sym not in instruments:
@@ -421,6 +451,16 @@ def _simulate(
         _whole(bid, inst.tick_size, "bid")
         _whole(ask, inst.tick_size, "ask")
         md.quote[sym] = (ts, bid, ask)
+        for oid, o in enumerate(orders):
+            if acted[oid] or o["ts"] >= ts:
+                continue
+            acted[oid] = True
+            oi = instruments[o["symbol"]]
+            if oi.rate_legs and md.rate(oi) is None:
+                adds = o["type"] == "market" or Decimal(o["target"]) != 0
+                if adds:
+                    status[oid] = "rejected"
+                    reason[oid] = "no_quote"
 
         queue = queues[sym]
         while heads[sym] < len(queue) and orders[queue[heads[sym]]]["ts"] < ts:
@@ -429,6 +469,8 @@ def _simulate(
             if status[oid] != "new":
                 continue
             o = orders[oid]
+            if status[oid] == "rejected":
+                continue
             if o["type"] == "market":
                 side = _norm_side(o["side"])
                 qty = Decimal(o["qty"])

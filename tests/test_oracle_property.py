@@ -79,6 +79,13 @@ def accounts(draw, **kw) -> Scenario:
     """
     sc = draw(scenario(**kw))
     digits = draw(st.sampled_from([2, 2, 3, 8]))
+    # a third of the draws: an account in EUR or GBP, every symbol (quoted in USD) converted at
+    # one over the live mid of EURUSD or GBPUSD (docs/currency.md), which must be in the run
+    live = [s for s in ("EURUSD", "GBPUSD") if s in {t[1] for t in sc.ticks}]
+    if live and draw(st.integers(0, 2)) == 0:
+        via = draw(st.sampled_from(live))
+        instruments = {s: dataclasses.replace(i, rate_legs=((via, True),)) for s, i in sc.instruments.items()}
+        return dataclasses.replace(sc, minor_digits=digits, instruments=instruments, currency=via[:3])
     rates = st.sampled_from(["1", "1", "1.08532", "0.0067", "151.37", "0.7"])
     instruments = {
         s: dataclasses.replace(i, quote_to_account=Decimal(draw(rates))) for s, i in sc.instruments.items()
@@ -116,8 +123,9 @@ def config(sc: Scenario, **run) -> dict:
                 "contract_size": str(i.contract_size),
                 "min_qty": str(i.min_qty),
                 "max_qty": "0",
-                "quote": sc.currency,
-                "quote_to_account": str(i.quote_to_account),
+                # live conversion: quoted in USD, the rate from the stream; else a fixed rate
+                **({"quote": "USD"} if i.rate_legs else
+                   {"quote": sc.currency, "quote_to_account": str(i.quote_to_account)}),
             }
             for s, i in sc.instruments.items()
         },

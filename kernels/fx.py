@@ -1,0 +1,128 @@
+"""Conversion of quote-currency amounts into the account currency at the live rate
+(docs/currency.md).
+
+A symbol converted through the quotes of others (INSTRUMENT ``fx_a``, ``fx_b``)
+has every rational of its INSTRUMENT record (tick value, commission fraction,
+margin, swap, funding) built with the legs' constant factors folded in, so the
+live rate the kernel multiplies by is a ratio of integers:
+
+    rate = fx_num / fx_den,  the product of the legs' (bid + ask), a direct leg's
+                             in fx_num, an inverted leg's in fx_den,
+
+kept in the symbol's own SYMBOL record and refreshed at every quote of a leg.
+An amount is then R(a x num x fx_num / (den x fx_den)): one rounding, by the
+rule of kernels/rounding.py (exact through a 128-bit product when the float
+path cannot be exact).
+"""
+
+import numpy as np
+from numba import njit
+
+from .rounding import _llrint, _mul_wide, mul3_div_round, mul_div_floor, mul_div_round
+
+_EXACT = float(1 << 51)  # |a x num| below this: exact as an int64 and as a float64
+_U1 = np.uint64(1)
+
+
+@njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+def _recip(x):
+    """1 / x for a float x > 0, without the zero check of Python's division semantics (which
+    costs about 25 ns a call in the tick loop; measured with bench/bench_fx.py)."""
+    return 1.0 / x
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def money(a, num, den, r):
+    """R(a x num / den x rate) in minor units; rate = 1 when the symbol ``r`` has no
+    live rate (quoted in the account currency, or a fixed rate folded into num / den)."""
+    if r.fx_den == 0:
+        return mul_div_round(a, num, den)
+    n = num * r.fx_num
+    d = den * r.fx_den
+    x = np.float64(a) * np.float64(n)
+    if (x < _EXACT) & (x > -_EXACT):
+        v = a * n
+        q = _llrint(np.float64(v) * _recip(np.float64(d)))  # nearest, or one off next to a half
+        t = 2 * (v - q * d)
+        odd = q & 1
+        up = np.int64(t > d) | (np.int64(t == d) & odd)
+        down = np.int64(t < -d) | (np.int64(t == -d) & odd)
+        return q + up - down
+    return mul3_div_round(a, num, r.fx_num, d)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _floor3(a, b, c, den):
+    """F(a x b x c / den) for a, b, c >= 0 and den > 0, through a 128-bit product."""
+    hi, lo = _mul_wide(np.uint64(a), np.uint64(b))
+    h2, l2 = _mul_wide(lo, np.uint64(c))
+    hi = hi * np.uint64(c) + h2
+    d = np.uint64(den)
+    q = np.uint64(0)
+    r = hi % d
+    for i in range(63, -1, -1):
+        r = (r << _U1) | ((l2 >> np.uint64(i)) & _U1)
+        q = q << _U1
+        if r >= d:
+            r -= d
+            q |= _U1
+    return np.int64(q)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def steps_floor(money_minor, price, num, den, r):
+    """F(money / (price x num / den x rate)): the lot steps ``money`` buys at ``price``."""
+    if r.fx_den == 0:
+        return mul_div_floor(money_minor, den, price * num)
+    return _floor3(money_minor, den, r.fx_den, price * num * r.fx_num)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def rate_missing(r, ins):
+    """The symbol converts at a live rate and a leg has not been quoted yet."""
+    return (ins.fx_a > 0) & (r.fx_den == 0)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def set_rate(syms, ins, r):
+    """The symbol's rate from its legs' latest quotes; fx_den = 0 while a leg has none."""
+    num = np.int64(1)
+    den = np.int64(1)
+    la = syms[ins.fx_a - 1]
+    if la.bid <= 0:
+        r.fx_den = 0
+        return
+    if ins.fx_a_inv == 1:
+        den *= la.bid + la.ask
+    else:
+        num *= la.bid + la.ask
+    if ins.fx_b > 0:
+        lb = syms[ins.fx_b - 1]
+        if lb.bid <= 0:
+            r.fx_den = 0
+            return
+        if ins.fx_b_inv == 1:
+            den *= lb.bid + lb.ask
+        else:
+            num *= lb.bid + lb.ask
+    r.fx_num = num
+    r.fx_den = den
+    r.fx_vinv = _recip(np.float64(ins.value_den * den))
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def mark_money(u, ins, r):
+    """R(u x V x rate) for the marking of a converted symbol (``money`` with the tick
+    value), from the reciprocal set with the rate: no division on the tick path."""
+    n = ins.value_num * r.fx_num
+    d = ins.value_den * r.fx_den
+    x = np.float64(u) * np.float64(n)
+    if (x < _EXACT) & (x > -_EXACT):
+        v = u * n
+        q = _llrint(np.float64(v) * r.fx_vinv)
+        t = 2 * (v - q * d)
+        odd = q & 1
+        up = np.int64(t > d) | (np.int64(t == d) & odd)
+        down = np.int64(t < -d) | (np.int64(t == -d) & odd)
+        return q + up - down
+    return mul3_div_round(u, ins.value_num, r.fx_num, d)
