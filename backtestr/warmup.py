@@ -130,6 +130,12 @@ def _tiny_runs(tmp: Path) -> None:
     orders = pl.DataFrame({"ts": [t[0], t[2]], "symbol": ["EURUSD", "EURUSD"], "side": ["buy", "sell"],
                            "qty": [0.1, 0.2]})
     run(ticks, orders=orders, overrides={"run.log_level": "ticks"})
+    # bars from ticks (bt.bars) and a compiled strategy's entry points (on_start, on_end)
+    from .bars import bars
+    from .examples.sma_cross import SmaCross
+
+    bars(data, timeframes=["1h", "1d"])
+    run(data, strategy=SmaCross, params={"fast": 2, "slow": 3})
 
 
 def warmup(quiet: bool = False) -> dict[str, Any]:

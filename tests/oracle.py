@@ -455,6 +455,8 @@ def _simulate(
             if acted[oid] or o["ts"] >= ts:
                 continue
             acted[oid] = True
+            if status[oid] != "new":  # rejected before_data: it never acts, so it is never checked
+                continue
             oi = instruments[o["symbol"]]
             if oi.rate_legs and md.rate(oi) is None:
                 adds = o["type"] == "market" or Decimal(o["target"]) != 0

@@ -13,7 +13,7 @@ import pytest
 
 import backtestr as bt
 from backtestr.errors import ConfigError
-from tests.rulekit import UTC, at, orders, position, status
+from tests.rulekit import UTC, at, lead, orders, position, status
 
 DIGITS = {"EURUSD": 5, "GBPUSD": 5, "EURGBP": 5, "USDJPY": 3, "EURJPY": 3}
 
@@ -29,8 +29,10 @@ def quotes(rows: list[tuple]) -> pl.DataFrame:
 
 
 def go(data, o, **sections):
+    """Run at log level ticks; an order before the data acts on the first tick it was written for
+    (rulekit.lead: a copy of the first tick at the first order's time)."""
     sections.setdefault("run", {})["log_level"] = "ticks"
-    return bt.run(data=data, orders=o, config=dict(sections))
+    return bt.run(data=lead(data, o), orders=o, config=dict(sections))
 
 
 def equity_at(res, sec):
