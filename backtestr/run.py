@@ -21,6 +21,7 @@ from .errors import BacktestrError, ConfigError, DataError, term
 from .fx_paths import with_rate_symbols
 from .instruments import kernel_table, load_registry
 from .kernels import engine
+from .kernels.alloc import grow_orders, grow_positions, grow_stacks, new_book, new_logs
 from .kernels.records import (
     PARAMS,
     AccountMode,
@@ -28,11 +29,6 @@ from .kernels.records import (
     OrderStatus,
     Reason,
     Status,
-    grow_orders,
-    grow_positions,
-    grow_stacks,
-    new_book,
-    new_logs,
 )
 from .orders import load_orders, reject_before_data
 from .outputs import stage

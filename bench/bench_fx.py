@@ -70,7 +70,8 @@ def main() -> None:
     ap.add_argument("--no-orders", action="store_true", help="flat book: the rate ticks' bookkeeping only")
     a = ap.parse_args()
     from backtestr.kernels import engine
-    from backtestr.kernels.records import NO_SIZES, TickChunk, new_book, new_logs
+    from backtestr.kernels.alloc import new_book, new_logs
+    from backtestr.kernels.records import NO_SIZES, TickChunk
 
     ts, sym, bid, ask = ticks(int(a.ticks))
     chunk = TickChunk(ts, sym, bid, ask, NO_SIZES, NO_SIZES)

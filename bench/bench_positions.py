@@ -18,15 +18,8 @@ import time
 import numpy as np
 import polars as pl
 from backtestr.kernels import engine
-from backtestr.kernels.records import (
-    NO_SIZES,
-    Status,
-    TickChunk,
-    grow_positions,
-    grow_stacks,
-    new_book,
-    new_logs,
-)
+from backtestr.kernels.alloc import grow_positions, grow_stacks, new_book, new_logs
+from backtestr.kernels.records import NO_SIZES, Status, TickChunk
 from backtestr.kernels.strategy_hook import no_strategy
 
 from backtestr.config import load_config

@@ -28,7 +28,8 @@ import time
 import numpy as np
 import polars as pl
 from backtestr.kernels import engine
-from backtestr.kernels.records import Status, new_book, new_logs
+from backtestr.kernels.alloc import new_book, new_logs
+from backtestr.kernels.records import Status
 from backtestr.kernels.strategy_hook import no_strategy
 from bench_positions import SYM, walk
 

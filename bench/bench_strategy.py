@@ -22,7 +22,8 @@ import time
 
 import numpy as np
 from backtestr.kernels import engine
-from backtestr.kernels.records import NO_SIZES, ORDER, TickChunk, grow_orders, new_book, new_logs
+from backtestr.kernels.alloc import grow_orders, new_book, new_logs
+from backtestr.kernels.records import NO_SIZES, ORDER, TickChunk
 from backtestr.kernels.strategy_hook import no_strategy
 from numba import njit
 

@@ -75,7 +75,8 @@ def end_to_end(archive: Path, signals: pl.DataFrame, level: str) -> tuple[float,
 def kernel_only(archive: Path, max_ticks: int, order_every: int) -> dict:
     """Ticks per second of engine.run_chunk on in-memory arrays, sparse market orders."""
     from backtestr.kernels import engine
-    from backtestr.kernels.records import NO_SIZES, TickChunk, new_book, new_logs
+    from backtestr.kernels.alloc import new_book, new_logs
+    from backtestr.kernels.records import NO_SIZES, TickChunk
     from backtestr.kernels.strategy_hook import no_strategy
 
     from backtestr.config import load_config

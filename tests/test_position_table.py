@@ -4,7 +4,8 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
-from backtestr.kernels.records import HK_PREV, ORDER, PARAMS, grow_positions, grow_stacks, new_book, regions
+from backtestr.kernels.alloc import grow_positions, grow_stacks, new_book, regions
+from backtestr.kernels.records import HK_PREV, ORDER, PARAMS
 
 import backtestr as bt
 
