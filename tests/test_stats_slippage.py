@@ -127,3 +127,22 @@ def test_the_command_line_data_flag(tmp_path, capsys):
     assert main(["report", str(out), "--html", str(html_file), "--data", str(data)]) == 0
     page = html_file.read_text()
     assert "<td>slippage_beyond_spread</td><td>1.5</td>" in page
+
+
+def test_a_run_with_fixed_slippage_shows_it_beyond_the_spread(tmp_path):
+    # Realistic model, fixed slippage 2 ticks: every fill is 2 ticks beyond its side quote, so
+    # slippage_beyond_spread = Σ 2 × tick_size × qty × contract: EURUSD 2 × 0.00001 × 100,000 = 2.00
+    # per lot, BTCUSD (tick 0.01, contract 1) 0.02 per lot.
+    from pathlib import Path
+
+    from backtestr.demo import momentum_signals
+
+    data = Path(__file__).resolve().parents[1] / "data" / "fixture"
+    res = bt.run(data, signals=momentum_signals(data), out=tmp_path / "run",
+                 config={"run": {"log_level": "trades", "close_at_end": True},
+                         "execution": {"model": "realistic", "slippage": "fixed", "slippage_ticks": 2}})
+    lots = dict(res.fills.group_by(pl.col("symbol").cast(pl.String)).agg(pl.col("qty").sum()).iter_rows())
+    assert lots["EURUSD"] > 0 and lots["BTCUSD"] > 0
+    st = res.stats(data=data)
+    assert st["slippage_beyond_spread"] == pytest.approx(2.0 * lots["EURUSD"] + 0.02 * lots["BTCUSD"], abs=1e-6)
+    assert st["spread_cost"] > 0 and st["slippage"] == pytest.approx(st["spread_cost"] + st["slippage_beyond_spread"])
