@@ -285,7 +285,7 @@ def plot(source: Any, data: str | Path | pl.DataFrame | None = None, settings: S
          buckets: int = BUCKETS, max_trades: int = MAX_TRADES) -> Plots:
     """Every chart of a run (a run's output folder or a ``Result``); ``data``: its ticks, for price bars."""
     logs = open_logs(source)
-    st = compute(logs, settings or StatsSettings())
+    st = compute(logs, settings or StatsSettings(), data)
     symbols = [str(s) for s in logs.summary.get("symbols", [])]
     return Plots(equity_figure(logs, buckets), {s: trades_figure(logs, s, data, max_trades) for s in symbols},
                  excursion_figure(logs), returns_figure(logs), monthly_figure(st), st)

@@ -243,7 +243,7 @@ def _report(a: argparse.Namespace) -> int:
 def _stats(a: argparse.Namespace) -> int:
     from .stats import stats
 
-    st = stats(a.out, _settings(a))
+    st = stats(a.out, _settings(a), data=a.data)
     print(json.dumps(st.values, indent=2, default=str) if a.json else repr(st))
     return 0
 
@@ -253,7 +253,7 @@ def add_parser(sub: Any) -> None:
     r = sub.add_parser("report", help="write a self-contained HTML report of a run or a sweep (statistics and charts)")
     r.add_argument("out", metavar="OUT", help="the --out folder of a finished run or sweep")
     r.add_argument("--html", metavar="FILE", help="report file (default: OUT.report.html beside the folder)")
-    r.add_argument("--data", metavar="PATH", help="the run's tick archive, to draw trades on price bars")
+    r.add_argument("--data", metavar="PATH", help="the run's tick archive, to draw trades on price bars and measure slippage")
     r.add_argument("--open", action="store_true", help="open the report in the web browser")
     g = r.add_argument_group("a sweep's report (OUT holds results.parquet; docs/sweeps.md)")
     g.add_argument("--top", type=int, metavar="N", help="sets in the ranked table (default 20)")
@@ -268,5 +268,6 @@ def add_parser(sub: Any) -> None:
     s = sub.add_parser("stats", help="print the statistics of a run")
     s.add_argument("out", metavar="OUT", help="the --out folder of a finished run")
     s.add_argument("--json", action="store_true", help="print them as JSON")
+    s.add_argument("--data", metavar="PATH", help="the run's tick archive, to measure slippage against the mid")
     _add_calendar(s)
     s.set_defaults(fn=_stats)

@@ -13,12 +13,12 @@ import polars as pl
 
 from .returns import daily_equity, period_table, ratios, scan_equity
 from .settings import StatsSettings, settle
+from .slippage import NO_DATA_NOTE as SLIPPAGE_NOTE  # noqa: F401 - the note without ticks
+from .slippage import measure
 from .source import RunLogs, open_logs
 from .trades import breakdown, closed_trades, exposure, trade_stats
 
 NS = 10**9
-SLIPPAGE_NOTE = ("not measured: the fills log does not record the quote a fill was made against, so slippage "
-                 "against the mid cannot be told from the logs (it is inside the realized P&L)")
 HEADLINE = ("total_return_pct", "annual_return_pct", "volatility_pct", "sharpe", "sortino", "calmar", "omega",
             "max_drawdown", "max_drawdown_pct", "max_drawdown_duration_s", "max_drawdown_recovery_s",
             "exposure_pct", "trades", "win_rate", "profit_factor", "expectancy", "payoff_ratio", "sqn",
@@ -107,18 +107,21 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def stats(source: Any, settings: StatsSettings | Mapping[str, Any] | None = None, **kw: Any) -> Stats:
+def stats(source: Any, settings: StatsSettings | Mapping[str, Any] | None = None, data: Any = None,
+          **kw: Any) -> Stats:
     """The statistics of a run: ``source`` is a run's output folder or a ``Result``.
 
     ``settings`` (or keywords: ``timezone``, ``day_end``, ``calendar``,
     ``periods_per_year``, ``risk_free``, ``target``) set the calendar returns
-    are taken on (docs/analytics.md §1).
+    are taken on (docs/analytics.md §1). ``data``: the run's ticks (archive path or
+    frame), to measure the fills' slippage against the mid (§5); without it ``slippage``
+    is null.
     """
     s = settle(settings, **kw)
-    return compute(open_logs(source), s)
+    return compute(open_logs(source), s, data)
 
 
-def compute(logs: RunLogs, s: StatsSettings) -> Stats:
+def compute(logs: RunLogs, s: StatsSettings, data: Any = None) -> Stats:
     scale, summ = logs.scale, logs.summary
     init = int(summ.get("initial_cash_minor", 0))
     start, end = _ns(summ.get("start")), _ns(summ.get("end"))
@@ -175,7 +178,7 @@ def compute(logs: RunLogs, s: StatsSettings) -> Stats:
     ts = trade_stats(trades, scale)
     v.update(ts)
     _trade_notes(ts, notes, pos is not None)
-    _costs(logs, v, notes, scale)
+    _costs(logs, v, notes, scale, data)
     monthly = period_table(daily, init, "month")
     yearly = period_table(daily, init, "year")
     return Stats(v, notes, s, daily, monthly, yearly, breakdown(trades, "symbol", scale),
@@ -250,7 +253,7 @@ def _trade_notes(ts: dict, notes: dict, have_log: bool) -> None:
             notes[k] = "no trade moved between its MAE and MFE"
 
 
-def _costs(logs: RunLogs, v: dict, notes: dict, scale: int) -> None:
+def _costs(logs: RunLogs, v: dict, notes: dict, scale: int, data: Any = None) -> None:
     fills, pos, ev = logs.scan("fills"), logs.scan("positions"), logs.scan("events")
     if fills is not None:
         v["commission"] = int(fills.select(pl.col("commission_minor").sum()).collect().item() or 0) / scale
@@ -270,8 +273,7 @@ def _costs(logs: RunLogs, v: dict, notes: dict, scale: int) -> None:
         v["swap"] = v["funding"] = None
         notes["swap"] = notes["funding"] = ("split only from the events log (log level events or ticks); "
                                             "swap_and_funding is their sum")
-    v["slippage"] = None
-    notes["slippage"] = SLIPPAGE_NOTE
+    measure(fills, data, logs.currency, v, notes)
 
 
 _EMPTY_POS = pl.DataFrame(schema={
