@@ -127,7 +127,8 @@ def measure(fills: pl.LazyFrame | None, data: Any, account: str, v: dict, notes:
             notes[k] = "not measured: " + "; ".join(why)
         return
     s, h = float(tot["s"][0]), float(tot["h"][0])
-    v["slippage"], v["spread_cost"], v["slippage_beyond_spread"] = s, h, s - h
+    # float sums: round off below a millionth of the account's unit (a 1e-11 remainder is noise)
+    v["slippage"], v["spread_cost"], v["slippage_beyond_spread"] = round(s, 6), round(h, 6), round(s - h, 6)
     notes["slippage"] = "against the mid of the last quote at or before each fill; includes the half spread"
     if why:
         notes["slippage"] += f"; leaves out {'; '.join(why)}"
