@@ -233,3 +233,17 @@ def test_shared_paths(tmp_path):
     assert shared_data("data/sample") == os.path.join(os.getcwd(), "data", "sample")
     with pytest.raises(ConfigError, match=r"^data s3://bucket/ticks: the tick reader reads files, not s3:// URLs"):
         shared_data("s3://bucket/ticks")
+
+
+def test_an_idle_cluster_is_told_from_a_busy_one(client):
+    """The stall check (docs/sweeps.md §9) resends pending batches only when no worker runs anything."""
+    from backtestr.sweep.cluster import _idle
+
+    assert _idle(client)
+    busy = client.submit(time.sleep, 3, pure=False)
+    deadline = time.time() + 2
+    while time.time() < deadline and _idle(client):
+        time.sleep(0.05)
+    assert not _idle(client)
+    busy.result()
+    assert _idle(client)

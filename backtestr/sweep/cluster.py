@@ -32,6 +32,8 @@ WORKER_WAIT = 60.0  # seconds to wait for the workers asked for to join a schedu
 RETRIES = 2  # re-runs of a task that raised something other than a BacktestrError
 BATCHES_PER_WORKER = 8
 MAX_BATCH = 50
+STALL_CHECK_S = 30.0  # how long without a finished batch before the cluster is asked whether it still works
+RESUBMITS = 3  # at most this many times the pending batches are sent again after a stall
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ def run_sets_on_cluster(data: Any, sets: Sequence[SettledSet], inputs: Callable[
     elsewhere by the scheduler; a set's Outcome is accepted once. The first set that fails
     stops the sweep (the other tasks are cancelled) with the set's error.
     """
-    from distributed import as_completed
+    from distributed import wait
 
     files = tuple(str(Path(f).absolute()) for f in instruments)
     seen: set[int] = set()
@@ -179,22 +181,39 @@ def run_sets_on_cluster(data: Any, sets: Sequence[SettledSet], inputs: Callable[
         token = uuid.uuid4().hex[:12]
         size = batch_size(len(sets), n_workers, where.batch)
         batches = [list(sets[i:i + size]) for i in range(0, len(sets), size)]
-        futures = {client.submit(run_batch, shared, b, inputs, files, m, key=f"backtestr-sets-{token}-{b[0].set_id}",
-                                 retries=RETRIES, pure=False): b for b in batches}
+
+        def submit(b: list[SettledSet], attempt: int) -> Any:
+            return client.submit(run_batch, shared, b, inputs, files, m, retries=RETRIES, pure=False,
+                                 key=f"backtestr-sets-{token}-{b[0].set_id}-{attempt}")
+
+        pending = {submit(b, 0): b for b in batches}
+        resubmits = 0
         try:
-            for fut in as_completed(list(futures)):
-                got = _result(fut, futures[fut])
-                fut.release()
-                if isinstance(got, Failed):
-                    raise got.error
-                for o in got:
-                    if o.set_id not in seen:
-                        seen.add(o.set_id)
-                        yield o
+            while pending:
+                try:
+                    finished = wait(list(pending), timeout=STALL_CHECK_S, return_when="FIRST_COMPLETED").done
+                except TimeoutError:
+                    # no batch finished for a while: when no worker is running anything, the pending
+                    # batches were lost on the way (a worker's state out of step with the
+                    # scheduler's); they are sent again, and each set's result is still taken once
+                    if resubmits < RESUBMITS and _idle(client):
+                        resubmits += 1
+                        client.cancel(list(pending))
+                        pending = {submit(b, resubmits): b for b in pending.values()}
+                    continue
+                for fut in finished:
+                    got = _result(fut, pending.pop(fut))
+                    if isinstance(got, Failed):
+                        raise got.error
+                    for o in got:
+                        if o.set_id not in seen:
+                            seen.add(o.set_id)
+                            yield o
         finally:
-            client.cancel(list(futures))
+            if pending:  # stopped early (a failed set, or the caller stopped): the rest is not needed
+                client.cancel(list(pending))
     missing = [s.set_id for s in sets if s.set_id not in seen]
-    if missing:  # as_completed gives every future; a set without an outcome would be a lost result
+    if missing:  # every batch finished; a set without an outcome would be a lost result
         raise BacktestrError(f"the cluster returned no result for set(s) {', '.join(map(str, missing[:5]))}")
 
 
@@ -207,6 +226,19 @@ def _result(fut: Any, batch: Sequence[SettledSet]) -> Any:
         ids = ", ".join(str(s.set_id) for s in batch)
         raise BacktestrError(f"set(s) {ids}: the workers that ran them were lost each time (a crash or out of "
                              "memory in a run); the sweep stopped and nothing was written") from None
+
+
+def _executing(dask_worker: Any = None) -> int:
+    """Tasks this worker is running now (run on each worker by ``_idle``)."""
+    return len(dask_worker.state.executing) + len(dask_worker.state.long_running)
+
+
+def _idle(client: Any) -> bool:
+    """True when every worker answers and none is running a task."""
+    try:
+        return not any(client.run(_executing, wait=True).values())
+    except Exception:  # noqa: BLE001 - a worker that does not answer: not known to be idle
+        return False
 
 
 def _warm_workers(client: Any) -> int:
