@@ -29,6 +29,18 @@ _DUR_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "
            "d": 86400 * 10**9, None: 10**9}
 
 
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """A TOML file's table; a missing file is named as ``what``, a bad one with its parser's words."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{what} {p} does not exist")
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+
+
 def parse_duration_ns(v: Any) -> int:
     """'250ms', '1m', '2h', '1d' or a number of seconds -> nanoseconds."""
     if isinstance(v, bool):

@@ -14,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
 
-from .config import INSTRUMENT_KEYS, Config, _check_margin_keys, hhmm_ns, minor_digits, parse_instrument
+from .config import (
+    INSTRUMENT_KEYS,
+    Config,
+    _check_margin_keys,
+    hhmm_ns,
+    minor_digits,
+    parse_instrument,
+    read_toml,
+)
 from .errors import ConfigError
 from .fx_paths import RatePath, fixed_rate, leg_scale
 from .kernels.enums import RATE_DIGITS
@@ -81,13 +88,7 @@ def load_registry(cfg: Config, files: list[str | Path] = ()) -> dict[str, Instru
     layers: dict[str, list[str]] = {}  # where each symbol's keys came from
     for path in [BUILTIN, *files]:
         p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"instrument file {p} does not exist")
-        try:
-            with p.open("rb") as fh:
-                data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        data = read_toml(p, "instrument file")
         data = data.get("instruments", data)
         for sym, table in data.items():
             tables.setdefault(sym, {}).update(parse_instrument(sym, table, str(p)))

@@ -84,27 +84,26 @@ def rate_missing(r, ins):
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _leg(syms, at, inv, num, den):
+    """Fold leg ``at`` (1-based symbol index) into the rate ``num / den``: times its mid
+    (bid + ask, half ticks), or divided by it when ``inv``; ``den`` 0 while it has no quote."""
+    q = syms[at - 1]
+    if q.bid <= 0:
+        return num, np.int64(0)
+    if inv == 1:
+        return num, den * (q.bid + q.ask)
+    return num * (q.bid + q.ask), den
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def set_rate(syms, ins, r):
     """The symbol's rate from its legs' latest quotes; fx_den = 0 while a leg has none."""
-    num = np.int64(1)
-    den = np.int64(1)
-    la = syms[ins.fx_a - 1]
-    if la.bid <= 0:
+    num, den = _leg(syms, ins.fx_a, ins.fx_a_inv, np.int64(1), np.int64(1))
+    if den != 0 and ins.fx_b > 0:
+        num, den = _leg(syms, ins.fx_b, ins.fx_b_inv, num, den)
+    if den == 0:
         r.fx_den = 0
         return
-    if ins.fx_a_inv == 1:
-        den *= la.bid + la.ask
-    else:
-        num *= la.bid + la.ask
-    if ins.fx_b > 0:
-        lb = syms[ins.fx_b - 1]
-        if lb.bid <= 0:
-            r.fx_den = 0
-            return
-        if ins.fx_b_inv == 1:
-            den *= lb.bid + lb.ask
-        else:
-            num *= lb.bid + lb.ask
     r.fx_num = num
     r.fx_den = den
     r.fx_vinv = _recip(np.float64(ins.value_den * den))

@@ -187,14 +187,11 @@ def compute(logs: RunLogs, s: StatsSettings, data: Any = None) -> Stats:
 
 def _crypto(symbols: Any) -> bool:
     """Whether a symbol is a crypto instrument in the built-in registry (trades every day)."""
-    try:
-        from importlib.resources import files
+    from ..config import load_config
+    from ..instruments import load_registry
 
-        import tomllib
-    except ImportError:  # pragma: no cover - Python 3.10 without tomllib
-        return False
-    reg = tomllib.loads(files("backtestr").joinpath("instruments.toml").read_text())
-    return any(isinstance(reg.get(sym), dict) and reg[sym].get("kind") == "crypto" for sym in symbols or ())
+    reg = load_registry(load_config())
+    return any(sym in reg and reg[sym].kind == "crypto" for sym in symbols or ())
 
 
 def _pct(x: float | None) -> float | None:

@@ -324,15 +324,23 @@ def set_tif(ctx, oid, tif):
 
 
 @njit(_nrt=False)
-def modify(ctx, ref, price=0.0, stop=0.0, qty=0.0):
-    """Modify working order (or the stops of open position) ``ref``; 0 = unchanged.
-    Stops are changed with set_stops/set_trail on the returned id."""
+def _ref_row(ctx, action, ref):
+    """A new action row ``action`` on order (or position) ``ref``, in its symbol; its row index."""
     k = _row(ctx)
     o = ctx.orders[k]
-    o.action = A_MODIFY
+    o.action = action
     o.ref_id = ref
     o.symbol = ctx.orders[ref].symbol if 0 <= ref < ctx.acct[0].n_orders else 0
     o.type = OT_MARKET
+    return k
+
+
+@njit(_nrt=False)
+def modify(ctx, ref, price=0.0, stop=0.0, qty=0.0):
+    """Modify working order (or the stops of open position) ``ref``; 0 = unchanged.
+    Stops are changed with set_stops/set_trail on the returned id."""
+    k = _ref_row(ctx, A_MODIFY, ref)
+    o = ctx.orders[k]
     _qty(o, qty, True)
     o.price_ticks = _price(o, price)
     o.stop_ticks = _price(o, stop)
@@ -341,25 +349,15 @@ def modify(ctx, ref, price=0.0, stop=0.0, qty=0.0):
 
 @njit(_nrt=False)
 def cancel(ctx, ref):
-    k = _row(ctx)
-    o = ctx.orders[k]
-    o.action = A_CANCEL
-    o.ref_id = ref
-    o.symbol = ctx.orders[ref].symbol if 0 <= ref < ctx.acct[0].n_orders else 0
-    o.type = OT_MARKET
-    return k
+    """Cancel working order ``ref``."""
+    return _ref_row(ctx, A_CANCEL, ref)
 
 
 @njit(_nrt=False)
 def close(ctx, pid, qty=0.0):
     """Close open position ``pid`` (all of it, or ``qty`` lot steps) at market."""
-    k = _row(ctx)
-    o = ctx.orders[k]
-    o.action = A_CLOSE
-    o.ref_id = pid
-    o.symbol = ctx.orders[pid].symbol if 0 <= pid < ctx.acct[0].n_orders else 0
-    o.type = OT_MARKET
-    _qty(o, qty, True)
+    k = _ref_row(ctx, A_CLOSE, pid)
+    _qty(ctx.orders[k], qty, True)
     return k
 
 

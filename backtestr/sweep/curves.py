@@ -4,6 +4,7 @@ take (docs/sweeps.md §5)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -15,15 +16,26 @@ from ..errors import ConfigError
 PERIOD = "period"
 
 
+def duration_ns(v: Any, what: str) -> int:
+    """A length (a ``timedelta``, whole ns, or text such as ``"1d"``, ``"90s"``) in ns,
+    refused unless longer than zero; ``what`` names it in messages."""
+    if isinstance(v, timedelta):
+        ns = (v.days * 86_400 + v.seconds) * 10**9 + v.microseconds * 1000
+    elif isinstance(v, int) and not isinstance(v, bool):
+        ns = v
+    else:
+        try:
+            ns = parse_duration_ns(v)
+        except ValueError as exc:
+            raise ConfigError(f"{what}: {exc}") from None
+    if ns <= 0:
+        raise ConfigError(f"{what}: must be longer than zero, got {v!r}")
+    return ns
+
+
 def every_ns(every: Any) -> int:
     """A period length (``"1d"``, ``"1h"``, seconds) in ns; refused unless longer than zero."""
-    try:
-        ns = parse_duration_ns(every)
-    except ValueError as exc:
-        raise ConfigError(f"returns_every: {exc}") from None
-    if ns <= 0:
-        raise ConfigError(f"returns_every: must be longer than zero, got {every!r}")
-    return ns
+    return duration_ns(every, "returns_every")
 
 
 def period_equity(equity: pl.DataFrame, every: int) -> pl.DataFrame:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from ..config import read_toml
 from ..errors import ConfigError
 from .space import RandomSpace, Range, random
 
@@ -47,13 +46,7 @@ def _is_range(v: Mapping[str, Any]) -> bool:
 def read_grid(path: str | Path) -> GridFile:
     """Read a grid file; every problem is named with the file and the key."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"grid file {p} does not exist")
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    data = read_toml(p, "grid file")
     unknown = [k for k in data if k not in _TOP]
     if unknown:
         raise ConfigError(f"{p}: unknown key {unknown[0]!r} (known: {', '.join(_TOP)})")

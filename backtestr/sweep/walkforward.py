@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-from ..config import parse_duration_ns, parse_time_ns
+from ..config import parse_time_ns
 from ..errors import ConfigError
+from .curves import duration_ns
 from .space import SET_ID
 
 _DAY_NS = 86_400 * 10**9
@@ -35,18 +36,7 @@ def _ns_time(v: Any, name: str) -> int:
 
 
 def _ns_len(v: Any, name: str) -> int:
-    if isinstance(v, timedelta):
-        ns = (v.days * 86_400 + v.seconds) * 10**9 + v.microseconds * 1000
-    elif isinstance(v, int) and not isinstance(v, bool):
-        ns = v
-    else:
-        try:
-            ns = parse_duration_ns(v)
-        except ValueError as exc:
-            raise ConfigError(f"walk-forward {name}: {exc}") from None
-    if ns <= 0:
-        raise ConfigError(f"walk-forward {name}: must be longer than zero, got {v!r}")
-    return ns
+    return duration_ns(v, f"walk-forward {name}")
 
 
 @dataclass(frozen=True)
