@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -270,3 +271,28 @@ def test_tick_momentum_spread_filter_run_rule_and_break_even(tmp_path):
         hi = int(np.searchsorted(ts, r["t"]))
         gain = (b[lo:hi + 1] - entry) if f["side"] == "buy" else (entry - a[lo:hi + 1])
         assert gain[-1] >= TICKP["be"] and (gain[:-1] < TICKP["be"]).all()
+
+
+# ------------------------------------------------------------------ the demo
+
+
+def test_demo_runs_the_breakout_example_and_prints_the_summary(tmp_path, capsys):
+    from backtestr.demo import DEMO_PARAMS
+
+    data = tmp_path / "sample"
+    assert main(["data", "synth", "--out", str(data), "--symbols", "EURUSD", "--days", "6", "--start",
+                 "2024-01-02", "--rate", "0.02", "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "demo"
+    assert main(["demo", "--data", str(data), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "final equity" in printed and str(out) in printed
+    orders = pl.read_parquet(out / "orders.parquet")
+    assert orders.height > 0
+    assert set(orders["tag"]) <= {"long", "short", "time_exit"}
+    entries = orders.filter(pl.col("tag").is_in(["long", "short"]))
+    assert entries.height > 0 and (entries["qty_steps"] == DEMO_PARAMS["qty"]).all()
+    # the same run through the Python call: the demo is the breakout with DEMO_PARAMS
+    ref = bt.run(data, strategy=Breakout, params=DEMO_PARAMS, config=Path(bt.__file__).with_name("demo.toml"))
+    assert ref.fills.select("ts", "price_ticks", "qty_steps").equals(
+        pl.read_parquet(out / "fills.parquet").select("ts", "price_ticks", "qty_steps"))
