@@ -155,3 +155,44 @@ def test_tags_must_be_names():
 
     with pytest.raises(ConfigError, match="tags"):
         bt.run(ticks_frame(200, seed=1), strategy=Bad)
+
+
+class GtdMany(Strategy):
+    """On every tick of symbol 0 a buy limit ``off`` ticks under the bid, good for 2 s and 20 s by
+    turns (so expiries are written out of their order); the orders table grows many times."""
+
+    params = {"off": 6}
+    state = {"n": np.int64}
+
+    @staticmethod
+    @njit
+    def on_tick(ctx, s):
+        if s != 0:
+            return
+        st = ctx.state[0]
+        st.n += 1
+        k = submit(ctx, 0, 1, 1, OT_LIMIT, bid(ctx, 0) - ctx.params[0].off, 0.0)
+        set_expiry(ctx, k, now(ctx) + (2 if st.n % 2 else 20) * 10**9)
+
+
+def test_many_gtd_orders_each_fill_or_expire_by_the_ticks_before_their_expiry():
+    df = ticks_frame(3000, seed=6, symbols=("EURUSD",))
+    res = bt.run(df, strategy=GtdMany, overrides={"run.log_level": "events"})
+    o = res.orders.sort("order_id").with_columns(t=pl.col("ts").cast(pl.Int64), x=pl.col("expire_ts").cast(pl.Int64))
+    assert o.height == 3000
+    ts = df["ts"].cast(pl.Int64).to_numpy()
+    asks = np.rint(df["ask"].to_numpy() / TICK).astype(np.int64)
+    seen = {"filled": 0, "expired": 0}
+    for r in o.iter_rows(named=True):
+        # the ticks it works on: after its stamp, before its expiry
+        lo, hi = np.searchsorted(ts, r["t"], "right"), np.searchsorted(ts, r["x"], "left")
+        can = bool((asks[lo:hi] <= r["price_ticks"]).any())
+        st = r["status"]
+        if hi >= ts.shape[0] and not can:
+            continue  # the data ends before its expiry: unfilled
+        assert st == ("filled" if can else "expired"), r
+        seen[st] += 1
+    assert seen["filled"] > 100 and seen["expired"] > 100
+    ref = bt.run(df, orders=res.strategy_orders, overrides={"run.log_level": "events"})
+    cols = ["order_id", "status", "reason", "expire_ts", "fill_ts"]
+    assert ref.orders.sort("order_id").select(cols).equals(o.select(cols))
