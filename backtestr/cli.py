@@ -185,7 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     ks.set_defaults(fn=_risk_show)
 
     m = sub.add_parser("demo", help="make the sample archive if needed and run the sample strategy",
-                       description="Make the sample archive if it is missing and run the sample strategy. "
+                       description="Make the sample archive if it is missing and run the sample strategy "
+                       "(the breakout of backtestr/examples/breakout.py). "
                        "--out is replaced only when it holds an earlier run's outputs.")
     m.add_argument("--data", default="data/sample", help="sample archive folder (default data/sample)")
     m.add_argument("--out", default="out/demo", help="output folder (default out/demo)")

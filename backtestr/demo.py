@@ -1,8 +1,12 @@
-"""The sample job behind ``make demo``: sample archive, a signal strategy, a run.
+"""The sample job behind ``make demo``: sample archive, a strategy example, a run.
 
-The strategy is deliberately simple and free of look-ahead: 15-minute bars of
-the mid price are built from the ticks, and a bar's signal is stamped at the
-bar's close, so it acts only on ticks after that close (no look-ahead).
+The demo runs the compiled multi-timeframe breakout of
+``backtestr/examples/breakout.py`` (``DEMO_PARAMS``; docs/strategies.md §7):
+daily trend filter, 15-minute channel breaks, ATR stop-loss, time exit, tagged
+orders. It reads only closed bars, so it acts only on ticks after what it saw.
+
+``momentum_signals`` is the earlier sample job's vectorised rule (a signals
+table from 15-minute bars), kept for the statistics' tests and notebooks.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from .run import Result, run
 
 SYMBOLS = ["EURUSD", "GBPUSD", "BTCUSD"]
 LOTS = {"EURUSD": 1.0, "GBPUSD": 1.0, "BTCUSD": 0.5}
+# the breakout on the 10-day sample: a 3-day trend, 16-bar channel (4 hours), 2 ATR stop, out
+# after 6 hours; 100 lot steps (1 lot of an FX pair, 0.01 BTC)
+DEMO_PARAMS = {"n": 16, "days": 3, "atr_n": 14, "atr_mult": 2.0, "hold_hours": 6, "qty": 100}
 
 
 def momentum_signals(archive: str | Path, every: str = "15m", fast: int = 4, slow: int = 16) -> pl.DataFrame:
@@ -47,7 +54,7 @@ def momentum_signals(archive: str | Path, every: str = "15m", fast: int = 4, slo
 
 
 def run_demo(data: Path, out: Path, days: int = 10) -> Result:
-    """Make the sample archive ``data`` if it is missing, then run the sample strategy on it into
+    """Make the sample archive ``data`` if it is missing, then run the breakout example on it into
     ``out``, replacing ``out`` only when it holds an earlier run's outputs (docs/safety.md)."""
     data, out = Path(data), Path(out)
     if not data.exists():
@@ -60,7 +67,8 @@ def run_demo(data: Path, out: Path, days: int = 10) -> Result:
     elif not data.is_dir() or not any(data.rglob("*.parquet")):
         raise DataError(f"{data} holds no Parquet tick files; give {term('data')} a tick archive "
                         "(or a path that does not exist yet, to have the sample archive made there)")
-    check_target(out, "run", "demo", replace=True)  # before the signals are computed
-    signals = momentum_signals(data)
+    check_target(out, "run", "demo", replace=True)  # before the strategy is compiled
+    from .examples.breakout import Breakout
+
     config = Path(__file__).with_name("demo.toml")
-    return run(data, signals=signals, config=config, out=out, force=True, progress=True)
+    return run(data, strategy=Breakout, params=DEMO_PARAMS, config=config, out=out, force=True, progress=True)

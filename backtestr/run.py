@@ -300,8 +300,9 @@ class OrdersLog:
     (ids out of time order) the whole log is written at the end, sorted.
     """
 
-    def __init__(self, recs: np.ndarray, tags: Mapping[int, str], sink: LogSink) -> None:
+    def __init__(self, recs: np.ndarray, tags: Mapping[int, str], sink: LogSink, tags_of: Any = None) -> None:
         self.tags, self.sink = tags, sink
+        self.tags_of = tags_of  # a strategy's: rows -> their tags (codes in the records)
         self.streaming = bool(np.all(np.diff(recs["order_id"]) > 0))
         self.done = 0  # rows before this are handed over
         self.final = 0  # rows before this are known final
@@ -321,13 +322,14 @@ class OrdersLog:
             self.final += window.shape[0]
             step *= 2
         if self.final - self.done >= max(least, 1):
-            self.sink.add("orders", recs[self.done:self.final].copy(), self.tags)
+            rows = recs[self.done:self.final].copy()
+            self.sink.add("orders", rows, self.tags if self.tags_of is None else self.tags_of(rows))
             self.done = self.final
 
     def close(self, recs: np.ndarray) -> None:
         """Hand over every row not yet written (statuses settled for the end of the run)."""
         rest = recs[self.done:] if self.streaming else recs[np.argsort(recs["order_id"], kind="stable")]
-        self.sink.add("orders", rest, self.tags)
+        self.sink.add("orders", rest, self.tags if self.tags_of is None else self.tags_of(rest))
         self.done = recs.shape[0]
 
 
@@ -453,7 +455,8 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
     first_ts = None
     t_kernel = 0.0
     flush_rows = max(logs.fills.shape[0] // 8, 1)
-    orders_log = OrdersLog(book.orders[:int(book.acct[0]["n_orders"])], ob.tags, sink) if level >= LogLevel.TRADES else None
+    orders_log = OrdersLog(book.orders[:int(book.acct[0]["n_orders"])], ob.tags, sink,
+                           srun.tags if srun.active else None) if level >= LogLevel.TRADES else None
     for chunk in pipelined(stream):
         if first_ts is None:
             first_ts = int(chunk.ts[0])

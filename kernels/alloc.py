@@ -27,7 +27,7 @@ def _shapes(book: Book) -> dict:
     a = book.acct[0]
     n_orders = int(a["onode_at"] - a["slot_at"])
     return {"n_sym": book.syms.shape[0], "cap": book.pos.shape[0], "n_orders": n_orders,
-            "n_expiry": int(a["n_expiry"]), "n_ring": int(a["days_at"] - a["ring_at"]),
+            "n_expiry": int(a["ring_at"] - a["expiry_at"]), "n_ring": int(a["days_at"] - a["ring_at"]),
             "n_days": int(a["n_days"]), "xs_cap": int(a["xs_cap"])}
 
 
@@ -110,14 +110,16 @@ def new_book(n_symbols: int, orders: np.ndarray, params: np.ndarray, capacity: i
     a["n_expiry"] = expiry.shape[0]
     a["n_days"] = days.shape[0]
     a["xs_cap"] = stack_capacity
-    book = Book(acct, syms, orders, pos, _pack(acct, _sizes(n_symbols, capacity, n_orders, expiry.shape[0],
+    # room in the expiry list for every order a strategy may append (kernels/gtd.py)
+    book = Book(acct, syms, orders, pos, _pack(acct, _sizes(n_symbols, capacity, n_orders,
+                                                              expiry.shape[0] + orders.shape[0] - n_in,
                                                               n_ring, days.shape[0], stack_capacity)))
     v = regions(book)
     v["free"][:] = np.arange(capacity - 1, -1, -1, dtype=np.int64)
     v["slot"][:] = -1
     for name in ("psl", "ptp", "onode"):
         _empty_nodes(v[name])
-    v["expiry"][:] = expiry
+    v["expiry"][:expiry.shape[0]] = expiry
     v["days"][:] = days
     return book
 
@@ -174,10 +176,12 @@ def grow_orders(book: Book, room: int) -> Book:
     old = regions(book)
     sh = _shapes(book)
     sh["n_orders"] = new_cap
+    sh["n_expiry"] += new_cap - cap  # the expiry list keeps room for every appended order
     new = book._replace(orders=orders, ints=_pack(book.acct, _sizes(**sh)))
     v = regions(new)
-    for name in ("free", "psl", "ptp", "expiry", "ring", "days", "xs"):
+    for name in ("free", "psl", "ptp", "ring", "days", "xs"):
         v[name][:] = old[name]
+    v["expiry"][:old["expiry"].shape[0]] = old["expiry"]
     n_old = old["slot"].shape[0]
     v["slot"][:] = -1
     v["slot"][:n_old] = old["slot"]

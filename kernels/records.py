@@ -50,6 +50,7 @@ ORDER = np.dtype(
         ("ref", I64),  # modify/cancel/close: internal index of the referenced order, -1
         ("ref_id", I64),  # ... and its user id (-1 when none)
         ("oco_group", I64),  # -1 when none
+        ("tag_code", I64),  # a strategy's tag: 1 + the code given to set_tag, 0 = none (not output)
         ("filled_steps", I64),
         ("fill_value", I64),  # sum of price_ticks * qty_steps over its fills
         ("fill_ts", I64),  # time of the last fill, 0 when none
@@ -449,7 +450,7 @@ BAR = np.dtype(
 
 # Columns of the live records that are links or working state, not output.
 INTERNAL = {
-    "orders": ("next_working", "oco_next", "ref", "stage", "size_val"),
+    "orders": ("next_working", "oco_next", "ref", "stage", "size_val", "tag_code"),
     "positions": ("open_k", "open_seq", "seg0", "list_next", "list_prev", "trail_next", "trail_prev",
                   "trail_next_q", "trail_state"),
 }

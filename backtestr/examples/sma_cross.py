@@ -6,17 +6,48 @@ ticks; compared exactly, in integers). When the fast mean crosses above the slow
 ``qty`` lot steps, when it crosses below it goes short (netting: a market order
 of the difference to the target). The crossing is judged from the sign of
 fast - slow at this bar and at the previous bar, kept per symbol in the state.
+
+``sma_signals`` writes the same rules as a Polars computation over the bars,
+a signals table stamped at each bar's close: run with ``signals=`` it gives
+the same fills as the compiled class (a test checks it).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 from numba import njit
 
 from backtestr.strategies import Strategy
 from backtestr.strategies.context import bar_close, buy, n_bars, net_qty, sell
 
 MAX_SYMBOLS = 64
+MIN_NS = 60 * 10**9
+
+
+def sma_signals(ticks: pl.DataFrame, tick_size: dict[str, float], fast: int = 10, slow: int = 30,
+                lots: float = 0.01) -> pl.DataFrame:
+    """The vectorised SMA crossover over 1-minute bars of ``ticks`` (``ts``, ``symbol``, ``bid``,
+    ``ask``): a signals table (``ts`` = the bar's close, ``symbol``, ``target`` = ±``lots``).
+
+    ``tick_size``: per symbol, to hold bar closes as whole half ticks (``bid + ask`` in ticks),
+    so the means compare exactly as in the compiled class. A bar counts once a later tick of any
+    symbol has closed it (docs/strategies.md §3)."""
+    last = ticks["ts"].cast(pl.Int64).max()
+    tick = pl.col("symbol").cast(pl.String).replace_strict(tick_size, return_dtype=pl.Float64)
+    bars = (ticks.with_columns(t=pl.col("ts").cast(pl.Int64),
+                               mid=((pl.col("bid") + pl.col("ask")) / tick).round().cast(pl.Int64))
+            .with_columns(close_ts=(pl.col("t") // MIN_NS + 1) * MIN_NS)
+            .group_by("symbol", "close_ts", maintain_order=True).agg(pl.col("mid").last().alias("close"))
+            .filter(pl.col("close_ts") <= last)  # closed by a later tick
+            .sort("symbol", "close_ts"))
+    d = (pl.col("close").rolling_sum(fast).over("symbol") * slow
+         - pl.col("close").rolling_sum(slow).over("symbol") * fast)
+    sig = bars.with_columns(sign=d.sign()).with_columns(prev=pl.col("sign").shift(1).over("symbol"))
+    cross = sig.filter(pl.col("sign").is_not_null() & pl.col("prev").is_not_null() & (pl.col("sign") != 0)
+                       & (pl.col("prev") != 0) & (pl.col("sign") != pl.col("prev")))
+    return cross.select(ts=pl.col("close_ts").cast(pl.Datetime("ns", "UTC")), symbol=pl.col("symbol").cast(pl.String),
+                        target=pl.col("sign") * lots).sort("ts", "symbol")
 
 
 @njit(_nrt=False)  # allocates nothing: called without reference counting (docs/strategies.md §6)

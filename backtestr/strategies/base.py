@@ -41,6 +41,7 @@ class Strategy:
     basis: str = "mid"  # bar prices: bid, ask or mid (bid + ask, half ticks)
     session: tuple[str, str] = ("America/New_York", "17:00")  # start of the 1d/1w bars
     max_actions: int = 16  # actions one callback may write
+    tags: tuple[str, ...] = ()  # names of the tag codes of set_tag: code k shows as tags[k]
 
 
 def label(cls: type) -> str:
@@ -113,6 +114,8 @@ def check(cls: type, where: str) -> None:
         v = getattr(cls, attr)
         if not isinstance(v, int) or v < 1:
             raise ConfigError(f"{where}: strategy {n}: {attr} {v!r} must be a whole number >= 1")
+    if not isinstance(cls.tags, tuple) or not all(isinstance(t, str) and t for t in cls.tags):
+        raise ConfigError(f"{where}: strategy {n}: tags {cls.tags!r} must be a tuple of names (non-empty strings)")
     for tf in cls.timeframes:
         parse_timeframe(tf, f"{where}: strategy {n}")
     if callback(cls, "on_bar") is not None and not cls.timeframes:

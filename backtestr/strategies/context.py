@@ -31,13 +31,16 @@ from ..kernels.enums import (
     OT_MARKET,
     OT_STOP,
     OT_STOP_LIMIT,
+    R_EXPIRY_PAST,
     R_NONE,
     R_OFF_STEP,
     R_OFF_TICK,
     R_QTY_BELOW_MIN,
     TIF_GTC,
+    TIF_GTD,
     TIF_IOC,
 )
+from ..kernels.gtd import add_expiry, drop_expiry
 
 # info: the SCTX header row array; params/state: one-row arrays of the strategy's own dtypes
 Ctx = namedtuple("Ctx", ["info", "acct", "syms", "orders", "pos", "ints", "tfs", "bars", "params", "state"])
@@ -203,6 +206,9 @@ def _row(ctx):
     o.ref_id = -1
     o.oco_group = -1
     o.reason = R_NONE
+    o.tag_code = 0
+    o.tif = TIF_GTC
+    o.expire_ts = 0
     return k
 
 
@@ -227,7 +233,7 @@ def _qty(o, qty, allow_zero):
 def _price(o, x):
     """Ticks of a price given in ticks; OFF_TICK when it is not a whole number."""
     p, ok = _whole(x)
-    if not ok and o.reason == R_NONE:
+    if not ok and (o.reason == R_NONE or o.reason == R_EXPIRY_PAST):  # off_tick comes first
         o.reason = R_OFF_TICK
     return p if ok else 0
 
@@ -315,12 +321,48 @@ def set_sizing(ctx, oid, sizing, size):
 
 @njit(_nrt=False)
 def set_tif(ctx, oid, tif):
-    """TIF_GTC (the default) or TIF_IOC; good-till-date is not offered to strategies."""
+    """TIF_GTC (the default) or TIF_IOC; good-till-date is set with set_expiry (not followed
+    by set_tif)."""
     o = _own(ctx, oid)
-    if tif != TIF_GTC and tif != TIF_IOC:
+    if (tif != TIF_GTC and tif != TIF_IOC) or o.tif == TIF_GTD:
         ctx.info[0].err_code = ERR_ACTIONS
         raise ValueError("time in force")
     o.tif = tif
+
+
+@njit(_nrt=False)
+def set_expiry(ctx, oid, ts):
+    """Good-till-date: new order ``oid`` of this call works on ticks with time < ``ts`` (ns UTC)
+    and then expires (reason ``expiry``); ``ts`` not after ``now(ctx)`` rejects the order
+    (``expiry_past``), as for a table order."""
+    o = _own(ctx, oid)
+    if o.action != A_NEW:
+        ctx.info[0].err_code = ERR_ACTIONS
+        raise ValueError("expiry on a row that is not a new order")
+    if o.tif == TIF_GTD:  # set again: the new expiry replaces the first
+        drop_expiry(ctx.acct, ctx.ints, oid)
+        if o.reason == R_EXPIRY_PAST:
+            o.reason = R_NONE
+    o.tif = TIF_GTD
+    o.expire_ts = ts
+    if ts <= now(ctx):
+        if o.reason == R_NONE:
+            o.reason = R_EXPIRY_PAST
+        return
+    if not add_expiry(ctx.acct, ctx.ints, ctx.orders, oid):
+        ctx.info[0].err_code = ERR_ACTIONS
+        raise IndexError("expiry list full")
+
+
+@njit(_nrt=False)
+def set_tag(ctx, oid, tag):
+    """Tag code ``tag`` (>= 0) of an order of this call: the orders log shows the strategy's
+    ``tags[tag]`` (the number itself beyond them) in its ``tag`` column; statistics by tag."""
+    o = _own(ctx, oid)
+    if tag < 0:
+        ctx.info[0].err_code = ERR_ACTIONS
+        raise ValueError("negative tag")
+    o.tag_code = tag + 1
 
 
 @njit(_nrt=False)

@@ -32,6 +32,7 @@ class StrategyRun:
                  state: np.dtype | None = None) -> None:
         self.name, self.strat, self.hook, self.timeframes = name, strat, hook, timeframes
         self.state_dtype = state
+        self.tag_names: tuple[str, ...] = ()
         c = strat.ctx[0]
         self.room = int(c["max_actions"]) + room_needed(strat)  # free order rows one call needs
         self.active = name != ""
@@ -49,13 +50,21 @@ class StrategyRun:
             new[:sent.shape[0]] = sent
             self.strat = self.strat._replace(sent=new)
 
+    def tags(self, rows: np.ndarray) -> dict[int, str]:
+        """Order id -> tag name of the tagged rows among ``rows`` (ORDER records)."""
+        codes = rows["tag_code"]
+        at = np.flatnonzero(codes > 0)
+        names = self.tag_names
+        return {int(i): names[c - 1] if c - 1 < len(names) else str(c - 1)
+                for i, c in zip(rows["order_id"][at].tolist(), codes[at].tolist(), strict=True)}
+
     def orders_table(self, n: int) -> Any:
         """The strategy's ``n`` orders as submitted, as an orders table (None without one)."""
         if not self.active:
             return None
         from .replay import orders_table
 
-        return orders_table(self.strat.sent[:n], self.symbols, self.insts)
+        return orders_table(self.strat.sent[:n], self.symbols, self.insts, tags=self.tags(self.strat.sent[:n]))
 
     def error(self) -> StrategyError:
         c = self.strat.ctx[0]
@@ -71,7 +80,8 @@ class StrategyRun:
                    "(raise keep, or check n_bars first)")
         elif code == ERR_ACTIONS:
             why = (f"more than max_actions = {int(c['max_actions'])} actions in one call, set_* on an "
-                   "order not written by this call, or a time in force other than gtc and ioc")
+                   "order not written by this call, a time in force other than gtc and ioc (or set_tif "
+                   "after set_expiry), set_expiry on a row that is not a new order, or a negative tag")
         elif code == ERR_SYMBOL:
             why = "a symbol index outside the run's symbols"
         else:
@@ -136,4 +146,5 @@ def prepare(cls: type, values: Mapping[str, Any] | None, symbols: list[str], ins
                       prm.view(np.uint8).copy(), state.view(np.uint8).copy(), int(cls.max_actions))
     srun = StrategyRun(name, strat, compile_hook(cls), tuple(cls.timeframes), state.dtype)
     srun.symbols, srun.insts = symbols, insts
+    srun.tag_names = tuple(cls.tags)
     return srun

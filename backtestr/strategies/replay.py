@@ -27,7 +27,7 @@ from ..kernels.enums import (
     SZ_NOTIONAL,
     SZ_QTY,
     SZ_RISK_PCT,
-    TIF_GTC,
+    TIF_GTD,
     TIF_IOC,
 )
 
@@ -35,12 +35,12 @@ _ACTIONS = {A_NEW: "new", A_MODIFY: "modify", A_CANCEL: "cancel", A_CLOSE: "clos
 _TYPES = {0: "market", 1: "limit", 2: "stop", 3: "stop_limit"}
 _SIZING = {SZ_QTY: None, SZ_NOTIONAL: "notional", SZ_EQUITY_PCT: "equity_pct", SZ_RISK_PCT: "risk_pct",
            SZ_KELLY: "kelly"}
-SCHEMA = {"id": pl.Int64, "ts": pl.Datetime("ns", "UTC"), "symbol": pl.String, "action": pl.String,
+SCHEMA = {"id": pl.Int64, "ts": pl.Int64, "symbol": pl.String, "action": pl.String,
           "side": pl.String, "qty": pl.Float64, "type": pl.String, "price": pl.Float64, "stop": pl.Float64,
-          "tif": pl.String, "oco": pl.Int64, "ref": pl.Int64, "sl": pl.Float64, "tp": pl.Float64,
+          "tif": pl.String, "expire": pl.Int64, "oco": pl.Int64, "ref": pl.Int64, "sl": pl.Float64, "tp": pl.Float64,
           "sl_ticks": pl.Int64, "tp_ticks": pl.Int64, "sl_pct": pl.Float64, "tp_pct": pl.Float64,
           "trail": pl.Float64, "trail_ticks": pl.Int64, "trail_pct": pl.Float64, "trail_activation": pl.Int64,
-          "trail_step": pl.Int64, "sizing": pl.String, "size": pl.Float64}
+          "trail_step": pl.Int64, "sizing": pl.String, "size": pl.Float64, "tag": pl.String}
 
 
 def _stop(r: dict, base: str, kind: int, val: int, tick: float) -> None:
@@ -54,8 +54,10 @@ def _stop(r: dict, base: str, kind: int, val: int, tick: float) -> None:
         r[f"{base}_ticks"] = 0  # a stop of 0 removes it on a modify
 
 
-def orders_table(recs: np.ndarray, symbols: list[str], insts: list, minor_digits: int = 2) -> pl.DataFrame:
-    """ORDER records as submitted -> an orders table."""
+def orders_table(recs: np.ndarray, symbols: list[str], insts: list, minor_digits: int = 2,
+                 tags: dict[int, str] | None = None) -> pl.DataFrame:
+    """ORDER records as submitted -> an orders table (``tags``: order id -> tag)."""
+    tags = tags or {}
     rows = []
     for o in recs:
         s = int(o["symbol"])
@@ -73,8 +75,8 @@ def orders_table(recs: np.ndarray, symbols: list[str], insts: list, minor_digits
                 r["stop"] = int(o["stop_ticks"]) * tick
             if int(o["tif"]) == TIF_IOC:
                 r["tif"] = "ioc"
-            elif int(o["tif"]) != TIF_GTC:
-                raise ValueError("a strategy's order with tif gtd")
+            elif int(o["tif"]) == TIF_GTD:
+                r["tif"], r["expire"] = "gtd", int(o["expire_ts"])
             if int(o["oco_group"]) >= 0:
                 r["oco"] = int(o["oco_group"])
             sz = _SIZING[int(o["sizing"])]
@@ -105,6 +107,8 @@ def orders_table(recs: np.ndarray, symbols: list[str], insts: list, minor_digits
                     r["trail_activation"] = int(o["trail_act"])
                 if o["trail_step"]:
                     r["trail_step"] = int(o["trail_step"])
+        if r["id"] in tags:
+            r["tag"] = tags[r["id"]]
         rows.append(r)
-    df = pl.DataFrame(rows, schema={k: (pl.Int64 if k == "ts" else v) for k, v in SCHEMA.items()})
-    return df.with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")))
+    df = pl.DataFrame(rows, schema=SCHEMA)
+    return df.with_columns(pl.col("ts", "expire").cast(pl.Datetime("ns", "UTC")))
