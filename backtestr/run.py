@@ -113,20 +113,24 @@ def pipelined(stream: Iterable[Any]) -> Iterator[Any]:
     stop = threading.Event()
     done = object()
 
+    def put(item: Any) -> bool:
+        """Hand ``item`` over; False when the consumer stopped (it may never take it)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def work() -> None:
         try:
             for item in stream:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.05)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            q.put(done)
+            put(done)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            q.put(exc)
+            put(exc)
 
     th = threading.Thread(target=work, name="backtestr-merge", daemon=True)
     th.start()
