@@ -26,7 +26,17 @@ import polars as pl
 
 from .errors import OrdersError, row_label, term
 from .instruments import Instrument
-from .kernels.records import MODE_HEDGING, ORDER, OS_NEW, OT_FILL, R_NONE, SZ_QTY, TIF_GTC, OrderStatus
+from .kernels.records import (
+    MODE_HEDGING,
+    ORDER,
+    OS_NEW,
+    OT_FILL,
+    R_NONE,
+    SZ_QTY,
+    TIF_GTC,
+    OrderStatus,
+    Reason,
+)
 from .order_fields import check, numbers, plain, rel_tol, times, to_ticks, whole_numbers, words
 from .orders import SIDES, OrderBook, _carried, _read, _steps, _symbols, _tags
 
@@ -57,7 +67,17 @@ class FillBook(OrderBook):
                 f"give ticks from before the first fill ({term('data')}), or drop the earlier fills")
 
     def check_end(self, recs: np.ndarray, symbols: list[str]) -> None:
-        """Refuse a fill that no tick of its symbol came at or after."""
+        """Refuse a fill that no tick of its symbol came at or after, or that could not be
+        booked (rejected: a conversion leg without a quote, a position no longer open)."""
+        bad = recs["status"] == OrderStatus.REJECTED
+        if bad.any():
+            o = recs[int(np.argmax(bad))]
+            why = {Reason.NO_QUOTE: f"a currency conversion leg of {symbols[o['symbol']]} had no quote yet "
+                                    "(docs/currency.md): give ticks of the legs from before the fill",
+                   Reason.NOT_WORKING: "the position it names was no longer open"}.get(int(o["reason"]),
+                                                                                         "rejected")
+            raise OrdersError(f"{self._label(int(o['order_id']))}: the fill at {_iso(int(o['ts']))} could not be "
+                              f"booked: {why} ({int(bad.sum())} fill(s) could not)")
         open_ = np.isin(recs["status"], (OrderStatus.NEW, OrderStatus.WORKING))
         if open_.any():
             o = recs[int(np.argmax(open_))]

@@ -14,16 +14,18 @@ that would close more than that position holds.
 """
 
 from .breaker import reject
-from .fx import set_rate
+from .fx import rate_missing, set_rate
 from .jit import njit
 from .positions import book_fill, slot_of
-from .records import MODE_NETTING, OS_FILLED, R_NOT_WORKING, R_SIGNAL
+from .records import MODE_NETTING, OS_FILLED, R_NO_QUOTE, R_NOT_WORKING, R_SIGNAL
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def replay_fill(book, logs, inst, prm, k, t):
     """Book replayed fill ``k`` on the tick at ``t`` of its symbol. Needs
-    matching.ready() == ST_DONE. Always finishes the order."""
+    matching.ready() == ST_DONE. Always finishes the order: filled, or rejected
+    (``no_quote``: a conversion leg of its symbol has had no quote; ``not_working``: the
+    position it names is no longer open), which the driver refuses at the end."""
     o = book.orders[k]
     s = o.symbol
     ins = inst[s]
@@ -40,6 +42,9 @@ def replay_fill(book, logs, inst, prm, k, t):
         slot = -1
     if ins.fx_a > 0:  # the live rate of a flat symbol is set when it is needed
         set_rate(book.syms, ins, r)
+        if rate_missing(r, ins):  # a conversion leg has had no quote: P&L cannot be valued
+            reject(book, logs, prm, o, R_NO_QUOTE, t)
+            return
     comm = o.size_val
     c_before = acct.commission_minor
     n_before = acct.n_fills

@@ -354,3 +354,26 @@ def test_cli_replays_a_csv_file_and_names_a_bad_row(tmp_path, capsys):
     assert pl.read_parquet(out / "fills.parquet").height == 2
     assert np.array_equal(pl.read_parquet(out / "fills.parquet").get_column("price_ticks").to_numpy(),
                           np.array([110002, 110010]))
+
+
+def test_a_converted_symbol_is_valued_at_the_live_rate_and_refused_before_its_legs_quote():
+    # EURGBP in a USD account converts through GBPUSD (docs/currency.md). Ticks: 1 s EURGBP
+    # 0.85000/0.85002 (GBPUSD not quoted yet), 2 s GBPUSD 1.25000/1.25002, 3 s EURGBP, 4 s GBPUSD
+    # 1.30000/1.30002 (mid 1.30001), 5 s EURGBP 0.86000/0.86002.
+    # Buy 1 lot at 0.85002 (3 s), sell it at 0.86000 (5 s): (0.86000 - 0.85002) x 100 000 = 998 GBP
+    # x 1.30001 = 1297.40998 USD -> 129 741 minor.
+    from tests.test_currency import EURGBP_DATA, quotes
+
+    data = quotes(EURGBP_DATA)
+
+    def frame(*rows):
+        return pl.DataFrame({"ts": pl.Series([at(r[0]) for r in rows], dtype=pl.Int64), "symbol": "EURGBP",
+                             "side": [r[1] for r in rows], "qty": 1.0, "price": [r[2] for r in rows],
+                             "fee": 0.0}).with_columns(pl.col("ts").cast(UTC))
+
+    res = replay_run(data, frame((3, "buy", 0.85002), (5, "sell", 0.86)))
+    assert res.fills.get_column("realized_pnl_minor").to_list() == [0, 129_741]
+    assert res.summary["final_cash_minor"] == CASH + 129_741
+    with pytest.raises(OrdersError, match=r"fills frame: row 1: the fill at 2024-01-01T00:00:01.000000000Z could "
+                                          r"not be booked: a currency conversion leg of EURGBP had no quote yet"):
+        replay_run(data, frame((1, "buy", 0.85002), (5, "sell", 0.86)))
