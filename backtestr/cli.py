@@ -19,13 +19,15 @@ def _run(a: argparse.Namespace) -> int:
     from .config import load_config
     from .run import run
 
+    if a.strategy is not None and a.fills is not None:
+        raise BacktestrError("--fills replays an account's executions: give it without --strategy")
     if a.strategy is not None:  # a compiled strategy: backtestr/strategies/cli.py
         from .strategies.cli import run_command
         return run_command(a)
-    if a.orders is None and a.signals is None:
-        raise BacktestrError("give --orders PATH or --signals PATH (or both)")
+    if a.orders is None and a.signals is None and a.fills is None:
+        raise BacktestrError("give --orders PATH or --signals PATH (or both), or --fills PATH")
     cfg = load_config(a.config, a.set or None, risk_file=a.risk)
-    res = run(a.data, orders=a.orders, signals=a.signals, config=cfg,
+    res = run(a.data, orders=a.orders, signals=a.signals, config=cfg, fills=a.fills,
               instruments=a.instruments or [], out=a.out, force=a.force, progress=not a.quiet, ts_unit=a.ts_unit)
     _print_summary(res.summary, a.out, a.quiet)
     return 0
@@ -121,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--data", required=True, help="Parquet file, folder or glob of bid/ask ticks")
     r.add_argument("--orders", help="orders table (Parquet or CSV)")
     r.add_argument("--signals", help="signals table: ts, symbol, target (Parquet or CSV)")
+    r.add_argument("--fills", help="an account's fills to replay: ts, symbol, side, qty, price, fee (docs/fills.md)")
     r.add_argument("--out", required=True, help="output folder: new, empty, or an earlier run's (with --force)")
     r.add_argument("--config", help="TOML or JSON config file")
     r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config key (repeatable)")

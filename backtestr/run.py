@@ -113,20 +113,24 @@ def pipelined(stream: Iterable[Any]) -> Iterator[Any]:
     stop = threading.Event()
     done = object()
 
+    def put(item: Any) -> bool:
+        """Hand ``item`` over; False when the consumer stopped (it may never take it)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def work() -> None:
         try:
             for item in stream:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.05)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            q.put(done)
+            put(done)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            q.put(exc)
+            put(exc)
 
     th = threading.Thread(target=work, name="backtestr-merge", daemon=True)
     th.start()
@@ -355,6 +359,7 @@ def run(
     ts_unit: str | None = None,
     strategy: type | None = None,
     params: Mapping[str, Any] | None = None,
+    fills: str | Path | pl.DataFrame | None = None,
 ) -> Result:
     """Run a backtest. With ``out`` the logs are written there atomically.
 
@@ -369,6 +374,8 @@ def run(
     and signals (config ``data.ts_unit``); integer time stamps are refused without one.
     ``strategy``/``params``: a compiled strategy class and its parameters
     (docs/strategies.md); it takes the place of ``orders`` and ``signals``.
+    ``fills``: an account's executions to replay against the ticks (Parquet/CSV path or
+    frame; docs/fills.md); it takes the place of ``orders``, ``signals`` and ``strategy``.
     """
     t0 = time.perf_counter()
     if isinstance(config, Config):
@@ -403,8 +410,18 @@ def run(
     else:
         srun = StrategyRun.none(len(symbols))
     kparams = _params(cfg)
-    ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg),
-                     ts_unit=cfg["data.ts_unit"], qty_rounding=cfg["run.qty_rounding"])
+    if fills is not None:  # a replay (docs/fills.md)
+        from .fills import load_fills, replay_params
+
+        if orders is not None or signals is not None or strategy is not None:
+            raise ConfigError(f"{term('fills')} replays an account's executions: give it alone, without "
+                              f"{term('orders')}, {term('signals')} or {term('strategy')}")
+        ob = load_fills(fills, symbols, insts, minor_digits=minor_digits(cfg),
+                        account_mode=int(kparams[0]["account_mode"]), ts_unit=cfg["data.ts_unit"])
+        replay_params(kparams)
+    else:
+        ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg),
+                         ts_unit=cfg["data.ts_unit"], qty_rounding=cfg["run.qty_rounding"])
     out_path = Path(out) if out is not None else None
     staged = stage(out_path, "run", "run", replace=force) if out_path is not None else None
     staging = staged.path if staged is not None else None
@@ -461,6 +478,8 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
         if first_ts is None:
             first_ts = int(chunk.ts[0])
             reject_before_data(book.orders[:int(book.acct[0]["n_orders"])], first_ts)
+            if hasattr(ob, "check_start"):  # a replay: no fill before the data (docs/fills.md)
+                ob.check_start(book.orders[:int(book.acct[0]["n_orders"])], first_ts, symbols)
             if srun.active:  # on_start, its actions stamped at the first tick
                 book, logs = _drive(lambda b, lg, t=first_ts: engine.strategy_event(b, params, srun.strat, srun.hook, 0, t),
                                     book, logs, sink, srun)
@@ -482,6 +501,8 @@ def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarr
         raise DataError(f"no ticks to run on in {', '.join(s.name for s in sources)} "
                         "(empty files, or everything filtered out by symbol or time)")
     a = book.acct[0]
+    if hasattr(ob, "check_end"):  # a replay: every fill booked (docs/fills.md)
+        ob.check_end(book.orders[:int(a["n_orders"])], symbols)
     if srun.active:  # on_end, before the positions are closed at the end of the data
         book = grow_orders(book, srun.room)
         book, logs = _drive(lambda b, lg: engine.strategy_event(b, params, srun.strat, srun.hook, 4, int(a["last_ts"])),

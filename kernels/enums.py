@@ -19,6 +19,8 @@ NO_RATE = np.iinfo(np.int64).min
 NEVER = np.iinfo(np.int64).max  # a time that never comes
 
 OT_MARKET, OT_LIMIT, OT_STOP, OT_STOP_LIMIT, OT_TARGET = 0, 1, 2, 3, 4
+# a replayed fill (docs/fills.md): booked at its own price and fee, no matching
+OT_FILL = 5
 
 OS_NEW, OS_WORKING, OS_FILLED, OS_REJECTED = 0, 1, 2, 3
 OS_CANCELLED, OS_EXPIRED, OS_UNFILLED, OS_NO_ACTION, OS_APPLIED = 4, 5, 6, 7, 8
@@ -92,6 +94,7 @@ class OrderType(IntEnum):
     STOP = OT_STOP
     STOP_LIMIT = OT_STOP_LIMIT
     TARGET = OT_TARGET
+    FILL = OT_FILL
 
 
 class OrderStatus(IntEnum):

@@ -33,6 +33,7 @@ from .records import (
     OS_NO_ACTION,
     OS_REJECTED,
     OS_WORKING,
+    OT_FILL,
     OT_LIMIT,
     OT_MARKET,
     OT_STOP,
@@ -58,6 +59,7 @@ from .records import (
     TIF_GTD,
     TIF_IOC,
 )
+from .replay import replay_fill
 from .risk import pre_trade
 from .rounding import round_half_even_div
 from .stops import effective_trail, resolve, set_stops, sides_ok
@@ -301,6 +303,9 @@ def activate(book, logs, inst, prm, t):
             o.reason = R_EXPIRY
         elif o.status == OS_REJECTED:  # refused when the input was read: logged when it would act
             log_rejected(logs, acct, prm, o, o.reason, t)
+        elif o.status == OS_NEW and o.type == OT_FILL:  # has happened: no pre-trade check (docs/fills.md)
+            o.status = OS_WORKING
+            _enqueue(book, c)
         elif o.status == OS_NEW:
             why = pre_trade(book, logs, inst, prm, c, t)
             if why != R_NONE:
@@ -425,6 +430,9 @@ def _execute(book, logs, inst, prm, k, t):
         return _close_step(book, logs, inst, prm, k, t)
     if o.type == OT_TARGET:
         return _target_step(book, logs, inst, prm, k, t)
+    if o.type == OT_FILL:
+        replay_fill(book, logs, inst, prm, k, t)
+        return True
     r = book.syms[o.symbol]
     side = o.side
     qty = o.qty_steps

@@ -291,12 +291,23 @@ def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     room for two fill rows and one closed row. Returns the slot the fill leaves
     open or increased (-1 when it only reduced or closed).
     """
-    order_id = book.orders[k].order_id
     r = book.syms[sym]
     if ins.fx_a > 0:  # a flat symbol's rate is not kept up to date (margin.rate_tick)
         set_rate(book.syms, ins, r)
-    comm = commission(ins, r, price, qty)
     slot = r.net_slot if params.account_mode == MODE_NETTING else -1
+    return book_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason, commission(ins, r, price, qty),
+                     slot)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def book_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason, comm, slot):
+    """Book order ``k``'s fill with commission ``comm`` on the position in ``slot``
+    (-1: a new one). An opposite-side fill reduces or closes it, or, beyond its
+    quantity, reverses it (commission pro rata); a same-side fill increases it.
+    The symbol's rate must be current (set_rate). Returns as apply_fill.
+    """
+    order_id = book.orders[k].order_id
+    r = book.syms[sym]
     parent = -1
     if slot >= 0 and book.pos[slot].side != side:
         q_open = book.pos[slot].qty_steps

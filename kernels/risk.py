@@ -318,7 +318,8 @@ def step9(book, logs, inst, prm, t):
                       eq, acct.margin_used_minor)
     else:
         acct.in_call = 0
-    while acct.margin_used_minor > 0 and acct.equity_minor <= acct.so_eq and acct.n_open > 0:
+    # so_ppm < 0: no stop-out (a fills replay makes no fills of its own, docs/fills.md)
+    while prm.so_ppm >= 0 and acct.margin_used_minor > 0 and acct.equity_minor <= acct.so_eq and acct.n_open > 0:
         if not room(logs, acct, 1, 1, 0) or not ev_room(logs, acct, prm, 4):
             set_watch(acct)
             return ST_BUFFER_FULL
