@@ -6,8 +6,9 @@ Usage (from the project root, after ``make setup``):
     .venv/bin/python bench/bench_strategy.py --ticks 5e6
 
 Kernel alone on one in-memory chunk (best of ``--repeat`` interleaved runs):
-the tick loop without a strategy, with SmaCross on every 1m bar, and with a
-cheap on_tick rule; then, in a fresh process with the engine's cache warm, the
+the tick loop without a strategy, with SmaCross on every 1m bar, with a
+cheap on_tick rule, and with bars of four timeframes (1m 5m 1h 1d) whose
+on_bar only counts them; then, in a fresh process with the engine's cache warm, the
 time to compile a strategy never seen before and run it on a few ticks.
 Figures go to stdout as JSON; nothing here is asserted.
 """
@@ -54,6 +55,18 @@ class EveryTick(Strategy):
                 sell(ctx, s, 2 * q)
             else:
                 buy(ctx, s, 100 if q == 0 else -2 * q)
+
+
+class Bars4(Strategy):
+    """Bars of four timeframes built in the kernel; on_bar only counts the closed bars."""
+
+    state = {"n": np.int64}
+    timeframes = ("1m", "5m", "1h", "1d")
+
+    @staticmethod
+    @njit
+    def on_bar(ctx, s, tf):
+        ctx.state[0].n += 1
 
 
 def ticks(n: int, seed: int = 1) -> TickChunk:
@@ -149,7 +162,8 @@ def main() -> None:
     chunk = ticks(int(a.ticks))
     n = chunk.ts.shape[0]
     small = TickChunk(*(x[:5000] for x in chunk[:4]), NO_SIZES, NO_SIZES)
-    cases = {"no strategy": None, "SmaCross on 1m bars": SmaCross, "EveryTick on_tick": EveryTick}
+    cases = {"no strategy": None, "SmaCross on 1m bars": SmaCross, "EveryTick on_tick": EveryTick,
+             "bars of 1m 5m 1h 1d": Bars4}
     for cls in cases.values():  # compile and warm
         _run(small, cls, reg, inst, params)
     best = {k: float("inf") for k in cases}
