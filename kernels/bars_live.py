@@ -6,7 +6,9 @@ length L puts a tick at ts in bucket floor(ts / L), [k·L, (k+1)·L); a session
 timeframe (days, weeks) between consecutive boundaries of ``Strat.bounds``.
 All open bars of one timeframe lie in the bucket of the latest tick, so they
 share their ts_close; they close at the first tick of any symbol with
-ts >= ts_close, before that tick is processed. O(1) per tick and timeframe.
+ts >= ts_close, before that tick is processed. O(1) per tick and timeframe:
+the tick loop folds a tick into the open bars of its symbol (``fold``, inlined,
+branch-free) and calls ``open_bar`` only for the first tick of a bar.
 """
 
 from numba import njit
@@ -32,43 +34,46 @@ def _bucket(tfs, b, j, t):
     return b[at + cur], close
 
 
+@njit(cache=True, nogil=True, inline="always")
+def weights(c):
+    """(w_bid, w_ask) of the basis of header ``c``: a tick's bar price is w_bid * bid + w_ask * ask
+    (bid: 1, 0; ask: 0, 1; mid: 1, 1, in half ticks)."""
+    return (0 if c.basis == BASIS_ASK else 1), (0 if c.basis == BASIS_BID else 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fold(r, p, sp):
+    """The tick of bar price ``p`` and spread ``sp`` into open bar ``r`` (a record, no array:
+    inlined into the tick loop without reference counting; branch-free)."""
+    r.high = max(r.high, p)
+    r.low = min(r.low, p)
+    r.close = p
+    r.n_ticks += 1
+    r.spread_min = min(r.spread_min, sp)
+    r.spread_max = max(r.spread_max, sp)
+    r.spread_sum += sp
+
+
 @njit(cache=True, nogil=True, _nrt=False)
-def update(ctx, tfs, bars, bounds, s, b, a, t):
-    """Fold the tick (b, a) of symbol ``s`` at ``t`` into its open bars (the arrays of Strat,
-    not the tuple: fewer arguments on every tick)."""
+def open_bar(ctx, tfs, bars, bounds, j, s, p, sp, t):
+    """The first tick of symbol ``s`` in a bar of timeframe ``j`` opens it (the arrays of Strat,
+    not the tuple: fewer arguments)."""
     c = ctx[0]
-    n_sym = c.n_sym
-    p = b if c.basis == BASIS_BID else (a if c.basis == BASIS_ASK else b + a)
-    sp = a - b
-    for j in range(c.n_tf):
-        r = bars[j * n_sym + s]
-        if r.n_ticks == 0:
-            o, close = _bucket(tfs, bounds, j, t)
-            r.ts_open = o
-            r.ts_close = close
-            r.open = p
-            r.high = p
-            r.low = p
-            r.close = p
-            r.n_ticks = 1
-            r.spread_min = sp
-            r.spread_max = sp
-            r.spread_sum = sp
-            tfs[j].next_close = close
-            if close < c.next_close:
-                c.next_close = close
-        else:
-            if p > r.high:
-                r.high = p
-            if p < r.low:
-                r.low = p
-            r.close = p
-            r.n_ticks += 1
-            if sp < r.spread_min:
-                r.spread_min = sp
-            if sp > r.spread_max:
-                r.spread_max = sp
-            r.spread_sum += sp
+    r = bars[j * c.n_sym + s]
+    o, close = _bucket(tfs, bounds, j, t)
+    r.ts_open = o
+    r.ts_close = close
+    r.open = p
+    r.high = p
+    r.low = p
+    r.close = p
+    r.n_ticks = 1
+    r.spread_min = sp
+    r.spread_max = sp
+    r.spread_sum = sp
+    tfs[j].next_close = close
+    if close < c.next_close:
+        c.next_close = close
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from numba import cfunc, njit, types
 from numba.core import cgutils
 from numba.core.errors import NumbaError
@@ -16,7 +17,8 @@ from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
 from ..kernels.enums import CB_BAR, CB_END, CB_FILL, CB_START, CB_TICK
-from ..kernels.strategy_hook import HOOK_SIG
+from ..kernels.records import ACCOUNT, BAR, ORDER, POSITION, SCTX, SYMBOL, TFRAME
+from ..kernels.strategy_hook import HOOK_SIG, VIEWS
 from .base import callback, params_dtype, state_dtype
 from .context import Ctx
 
@@ -37,27 +39,44 @@ def _none3(ctx, s, tf):  # pragma: no cover
 
 
 _HOOKS: dict[type, Any] = {}
+INT64 = np.dtype(np.int64)
+# the order in which the callback reads the engine's table
+assert [f for _, f in VIEWS] == ["ctx", "acct", "syms", "orders", "pos", "ints", "tfs", "bars", "pbuf", "sbuf"]
 
 
-@intrinsic
-def view1(typingctx, buf, dt):  # pragma: no cover - compiled
-    """Byte buffer ``buf`` seen as a one-row array of record dtype ``dt``, without allocating
-    (``buf.view(dt)`` allocates an array header on every call, about ten times the cost of the
-    call; the buffer outlives the call)."""
-    rec = dt.dtype
-    arrty = types.Array(rec, 1, "C")
-
+def _view_codegen(rec, arrty, one):
     def codegen(context, builder, sig, args):
-        src = make_array(sig.args[0])(context, builder, args[0])
+        i = context.cast(builder, args[1], sig.args[1], types.intp)
+        at = builder.mul(i, context.get_constant(types.intp, 2))
+        addr = builder.load(builder.gep(args[0], [at]))
         out = make_array(arrty)(context, builder)
-        data = builder.bitcast(src.data, context.get_data_type(rec).as_pointer())
-        one = context.get_constant(types.intp, 1)
+        data = builder.inttoptr(addr, context.get_data_type(rec).as_pointer())
+        if one:
+            n = context.get_constant(types.intp, 1)
+        else:
+            n = builder.load(builder.gep(args[0], [builder.add(at, context.get_constant(types.intp, 1))]))
         size = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(rec)))
-        populate_array(out, data=data, shape=cgutils.pack_array(builder, [one]),
+        populate_array(out, data=data, shape=cgutils.pack_array(builder, [n]),
                        strides=cgutils.pack_array(builder, [size]), itemsize=size, meminfo=None)
         return out._getvalue()
 
-    return arrty(buf, dt), codegen
+    return codegen
+
+
+@intrinsic
+def view(typingctx, views, k, dt):  # pragma: no cover - compiled
+    """Entry ``k`` of the engine's table (kernels/strategy_hook.py: ``VIEWS``) seen as an array
+    of dtype ``dt``, without copying or allocating."""
+    arrty = types.Array(dt.dtype, 1, "C")
+    return arrty(views, k, dt), _view_codegen(dt.dtype, arrty, False)
+
+
+@intrinsic
+def view1(typingctx, views, k, dt):  # pragma: no cover - compiled
+    """Entry ``k`` (a byte buffer: the parameter or the state record) seen as a one-row array
+    of record dtype ``dt``."""
+    arrty = types.Array(dt.dtype, 1, "C")
+    return arrty(views, k, dt), _view_codegen(dt.dtype, arrty, True)
 
 
 def _build(cls: type, fast: bool) -> Any:
@@ -74,8 +93,11 @@ def _build(cls: type, fast: bool) -> Any:
     on_start, on_bar, on_tick = fn("on_start", _none1), fn("on_bar", _none3), fn("on_tick", _none2)
     on_fill, on_end = fn("on_fill", _none2), fn("on_end", _none1)
 
-    def hook(info, acct, syms, orders, pos, ints, tfs, bars, pbuf, sbuf):
-        ctx = Ctx(info, acct, syms, orders, pos, ints, tfs, bars, view1(pbuf, pd), view1(sbuf, sd))
+    def hook(views):
+        info = view(views, 0, SCTX)
+        ctx = Ctx(info, view(views, 1, ACCOUNT), view(views, 2, SYMBOL), view(views, 3, ORDER),
+                  view(views, 4, POSITION), view(views, 5, INT64), view(views, 6, TFRAME), view(views, 7, BAR),
+                  view1(views, 8, pd), view1(views, 9, sd))
         c = info[0]
         ev = c.event
         try:
