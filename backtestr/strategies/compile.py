@@ -22,23 +22,8 @@ from ..kernels.strategy_hook import HOOK_SIG, VIEWS
 from .base import callback, params_dtype, state_dtype
 from .context import Ctx
 
-
-@njit
-def _none1(ctx):  # pragma: no cover - compiled, never called
-    return None
-
-
-@njit
-def _none2(ctx, s):  # pragma: no cover
-    return None
-
-
-@njit
-def _none3(ctx, s, tf):  # pragma: no cover
-    return None
-
-
 _HOOKS: dict[type, Any] = {}
+CB_EVENTS = {"CB_BAR": CB_BAR, "CB_TICK": CB_TICK, "CB_FILL": CB_FILL, "CB_START": CB_START, "CB_END": CB_END}
 INT64 = np.dtype(np.int64)
 # the order in which the callback reads the engine's table
 assert [f for _, f in VIEWS] == ["ctx", "acct", "syms", "orders", "pos", "ints", "tfs", "bars", "pbuf", "sbuf"]
@@ -79,43 +64,42 @@ def view1(typingctx, views, k, dt):  # pragma: no cover - compiled
     return arrty(views, k, dt), _view_codegen(dt.dtype, arrty, True)
 
 
+# event, callback, its arguments after ctx
+_EVENTS = (("CB_BAR", "on_bar", "c.symbol, c.tf"), ("CB_TICK", "on_tick", "c.symbol"),
+           ("CB_FILL", "on_fill", "c.symbol"), ("CB_START", "on_start", ""), ("CB_END", "on_end", ""))
+
+_HOOK_SRC = """
+def hook(views):
+    info = view(views, 0, SCTX)
+    ctx = Ctx(info, view(views, 1, ACCOUNT), view(views, 2, SYMBOL), view(views, 3, ORDER),
+              view(views, 4, POSITION), view(views, 5, INT64), view(views, 6, TFRAME), view(views, 7, BAR),
+              view1(views, 8, pd), view1(views, 9, sd))
+    c = info[0]
+    ev = c.event
+    try:
+{calls}
+    except Exception:
+        return -1
+    return 0
+"""
+
+
 def _build(cls: type, fast: bool) -> Any:
     """The callback; ``fast``: the strategy's functions recompiled without reference counting
-    (no allocation allowed in them: numba refuses to compile one that allocates)."""
-    pd, sd = params_dtype(cls), state_dtype(cls)
-
-    def fn(name: str, default: Any) -> Any:
+    (no allocation allowed in them: numba refuses to compile one that allocates). Only the
+    callbacks the strategy has are dispatched to (an absent one is not compiled)."""
+    ns: dict[str, Any] = {"view": view, "view1": view1, "Ctx": Ctx, "SCTX": SCTX, "ACCOUNT": ACCOUNT,
+                          "SYMBOL": SYMBOL, "ORDER": ORDER, "POSITION": POSITION, "INT64": INT64,
+                          "TFRAME": TFRAME, "BAR": BAR, "pd": params_dtype(cls), "sd": state_dtype(cls)}
+    calls = []
+    for event, name, args in _EVENTS:
         f = callback(cls, name)
-        if f is None:
-            return default
-        return njit(_nrt=False)(getattr(f, "py_func", f)) if fast else f
-
-    on_start, on_bar, on_tick = fn("on_start", _none1), fn("on_bar", _none3), fn("on_tick", _none2)
-    on_fill, on_end = fn("on_fill", _none2), fn("on_end", _none1)
-
-    def hook(views):
-        info = view(views, 0, SCTX)
-        ctx = Ctx(info, view(views, 1, ACCOUNT), view(views, 2, SYMBOL), view(views, 3, ORDER),
-                  view(views, 4, POSITION), view(views, 5, INT64), view(views, 6, TFRAME), view(views, 7, BAR),
-                  view1(views, 8, pd), view1(views, 9, sd))
-        c = info[0]
-        ev = c.event
-        try:
-            if ev == CB_BAR:
-                on_bar(ctx, c.symbol, c.tf)
-            elif ev == CB_TICK:
-                on_tick(ctx, c.symbol)
-            elif ev == CB_FILL:
-                on_fill(ctx, c.symbol)
-            elif ev == CB_START:
-                on_start(ctx)
-            elif ev == CB_END:
-                on_end(ctx)
-        except Exception:  # noqa: BLE001 - reported by the driver with the callback and the time
-            return -1
-        return 0
-
-    return cfunc(HOOK_SIG, _nrt=not fast)(hook)
+        if f is not None:
+            ns[name] = njit(_nrt=False)(getattr(f, "py_func", f)) if fast else f
+            ns[event] = CB_EVENTS[event]
+            calls.append(f"        if ev == {event}:\n            {name}(ctx{', ' if args else ''}{args})")
+    exec(_HOOK_SRC.format(calls="\n".join(calls) or "        pass"), ns)  # noqa: S102 - fixed text
+    return cfunc(HOOK_SIG, _nrt=not fast)(ns["hook"])
 
 
 def compile_hook(cls: type) -> Any:
