@@ -8,7 +8,10 @@ All open bars of one timeframe lie in the bucket of the latest tick, so they
 share their ts_close; they close at the first tick of any symbol with
 ts >= ts_close, before that tick is processed. O(1) per tick and timeframe:
 the tick loop folds a tick into the open bars of its symbol (``fold``, inlined,
-branch-free) and calls ``open_bar`` only for the first tick of a bar.
+branch-free) and calls ``open_bar`` only for the first tick of a bar. A
+timeframe whose buckets are unions of those of a shorter fixed one (5m, 1h, 1d
+over 1m: ``strategy_hook.sources``) is not touched per tick: the bars of the
+shorter one are folded into it as they close, before anything is reported.
 """
 
 from numba import njit
@@ -101,6 +104,60 @@ def _to_ring(strat, j, s):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _fold_up(strat, f):
+    """The open bars of timeframe ``f`` (closing now) into the open bars of the timeframes built
+    from it, before any of them is closed or reported: a bar of those is the fold of the bars of
+    ``f`` it covers (same bucket, first open, max high, min low, last close, sums, min, max)."""
+    c = strat.ctx[0]
+    n_sym = c.n_sym
+    tfs = strat.tfs
+    bars = strat.bars
+    for j in range(c.n_tf):
+        if tfs[j].source != f:
+            continue
+        for s in range(n_sym):
+            r = bars[f * n_sym + s]
+            if r.n_ticks == 0:
+                continue
+            q = bars[j * n_sym + s]
+            if q.n_ticks == 0:
+                o, close = _bucket(tfs, strat.bounds, j, r.ts_open)
+                q.ts_open = o
+                q.ts_close = close
+                q.open = r.open
+                q.high = r.high
+                q.low = r.low
+                q.close = r.close
+                q.n_ticks = r.n_ticks
+                q.spread_min = r.spread_min
+                q.spread_max = r.spread_max
+                q.spread_sum = r.spread_sum
+                tfs[j].next_close = close
+                if close < c.next_close:
+                    c.next_close = close
+            else:
+                q.high = max(q.high, r.high)
+                q.low = min(q.low, r.low)
+                q.close = r.close
+                q.n_ticks += r.n_ticks
+                q.spread_min = min(q.spread_min, r.spread_min)
+                q.spread_max = max(q.spread_max, r.spread_max)
+                q.spread_sum += r.spread_sum
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _earliest(tfs, n_tf):
+    """(timeframe, ts_close) of the earliest open bars, the first timeframe on a tie."""
+    jb = 0
+    best = NEVER
+    for j in range(n_tf):
+        if tfs[j].next_close < best:
+            best = tfs[j].next_close
+            jb = j
+    return jb, best
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def close_bars(book, strat, hook, t, latency, reserve):
     """Close every open bar with ts_close <= t and call on_bar for each: by ts_close, then
     timeframe order, then symbol index. Each call needs max_actions + ``reserve`` free
@@ -109,12 +166,13 @@ def close_bars(book, strat, hook, t, latency, reserve):
     n_sym = c.n_sym
     acct = book.acct[0]
     while c.next_close <= t:
-        jb = 0
-        best = NEVER
-        for j in range(c.n_tf):
-            if strat.tfs[j].next_close < best:
-                best = strat.tfs[j].next_close
-                jb = j
+        jb, best = _earliest(strat.tfs, c.n_tf)
+        for f in range(c.n_tf):  # once per close (re-entrant): the bars built from those closing
+            tf = strat.tfs[f]
+            if tf.next_close == best and tf.folded != best and tf.source < 0:
+                _fold_up(strat, f)
+                tf.folded = best
+        jb, best = _earliest(strat.tfs, c.n_tf)  # a bar opened by the fold may close now
         for s in range(n_sym):
             if strat.bars[jb * n_sym + s].n_ticks > 0:
                 if book.orders.shape[0] - acct.n_orders < c.max_actions + reserve:
@@ -124,9 +182,5 @@ def close_bars(book, strat, hook, t, latency, reserve):
                 if st != ST_DONE:
                     return st
         strat.tfs[jb].next_close = NEVER
-        nc = NEVER
-        for j in range(c.n_tf):
-            if strat.tfs[j].next_close < nc:
-                nc = strat.tfs[j].next_close
-        c.next_close = nc
+        c.next_close = _earliest(strat.tfs, c.n_tf)[1]
     return ST_DONE

@@ -239,6 +239,8 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
             if has_bars:  # the open bars of this symbol
                 p = w_bid * b + w_ask * a
                 for j in range(n_tf):
+                    if s_tfs[j].source >= 0:  # built from the closed bars of a shorter timeframe
+                        continue
                     rb = s_bars[np.uint64(j) * n_ss + su]
                     if rb.n_ticks == 0:
                         open_bar(s_ctx, s_tfs, s_bars, s_bounds, j, s, p, a - b, t)

@@ -73,6 +73,27 @@ def noop(views):  # pragma: no cover - never called
     return 0
 
 
+def sources(lengths: list[int], bounds: list[np.ndarray]) -> dict[int, int]:
+    """Timeframe -> the timeframe whose closed bars build it: the shortest fixed one built tick by
+    tick whose buckets nest in it (its length divides the other's length, or every session
+    boundary). Every bar of it is then the fold of the bars of the other one it covers, exactly:
+    the tick loop folds each tick into the bars of these shorter timeframes only."""
+    out: dict[int, int] = {}
+    built: list[int] = []  # fixed timeframes built tick by tick, shortest first
+    order = sorted(range(len(lengths)), key=lambda j: (lengths[j] <= 0, lengths[j], j))
+    for j in order:
+        for f in built:
+            n = lengths[f]
+            if (lengths[j] > 0 and lengths[j] % n == 0) or (
+                    lengths[j] <= 0 and bounds[j].shape[0] > 0 and not np.any(bounds[j] % n)):
+                out[j] = f
+                break
+        else:
+            if lengths[j] > 0:
+                built.append(j)
+    return out
+
+
 def new_strat(n_sym: int, lengths: list[int], bounds: list[np.ndarray], keep: int, basis: int,
               on_tick: bool, on_fill: bool, pbuf: np.ndarray, sbuf: np.ndarray, max_actions: int) -> Strat:
     """A strategy's arrays: ``lengths[j]`` ns for a fixed timeframe, 0 for one by ``bounds[j]``."""
@@ -90,7 +111,11 @@ def new_strat(n_sym: int, lengths: list[int], bounds: list[np.ndarray], keep: in
         tfs[j]["bounds_at"] = at
         tfs[j]["n_bounds"] = bounds[j].shape[0]
         tfs[j]["next_close"] = NEVER
+        tfs[j]["folded"] = NEVER
+        tfs[j]["source"] = -1
         at += bounds[j].shape[0]
+    for j, f in sources(lengths, bounds).items():
+        tfs[j]["source"] = f
     all_bounds = np.concatenate(bounds).astype(np.int64) if at else np.zeros(0, np.int64)
     bars = np.zeros(n_tf * n_sym * (1 + keep), BAR)
     return Strat(ctx, tfs, bars, all_bounds, pbuf, sbuf, np.zeros(0, ORDER))
