@@ -7,8 +7,7 @@ timeframe (days, weeks) between consecutive boundaries of ``Strat.bounds``.
 All open bars of one timeframe lie in the bucket of the latest tick, so they
 share their ts_close; they close at the first tick of any symbol with
 ts >= ts_close, before that tick is processed. O(1) per tick and timeframe:
-the tick loop folds a tick into the open bars of its symbol (``fold``, inlined,
-branch-free) and calls ``open_bar`` only for the first tick of a bar. A
+the tick loop folds a tick into the open bars of its symbol (``fold``, inlined) and calls ``open_bar`` only for the first tick of a bar. A
 timeframe whose buckets are unions of those of a shorter fixed one (5m, 1h, 1d
 over 1m: ``strategy_hook.sources``) is not touched per tick: the bars of the
 shorter one are folded into it as they close, before anything is reported.
@@ -47,13 +46,18 @@ def weights(c):
 @njit(cache=True, nogil=True, inline="always")
 def fold(r, p, sp):
     """The tick of bar price ``p`` and spread ``sp`` into open bar ``r`` (a record, no array:
-    inlined into the tick loop without reference counting; branch-free)."""
-    r.high = max(r.high, p)
-    r.low = min(r.low, p)
+    inlined into the tick loop without reference counting). High, low and the spread's extremes
+    are written only when they change (rarely: fewer stores than branch-free selects)."""
+    if p > r.high:
+        r.high = p
+    if p < r.low:
+        r.low = p
     r.close = p
     r.n_ticks += 1
-    r.spread_min = min(r.spread_min, sp)
-    r.spread_max = max(r.spread_max, sp)
+    if sp < r.spread_min:
+        r.spread_min = sp
+    if sp > r.spread_max:
+        r.spread_max = sp
     r.spread_sum += sp
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numba import cfunc, njit, types
 from numba.core import cgutils
+from numba.core.dispatcher import Dispatcher
 from numba.core.errors import NumbaError
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
@@ -19,10 +20,32 @@ from numba.np.arrayobj import make_array, populate_array
 from ..kernels.enums import CB_BAR, CB_END, CB_FILL, CB_START, CB_TICK
 from ..kernels.records import ACCOUNT, BAR, ORDER, POSITION, SCTX, SYMBOL, TFRAME
 from ..kernels.strategy_hook import HOOK_SIG, VIEWS
+from . import context
 from .base import callback, params_dtype, state_dtype
 from .context import Ctx
 
 _HOOKS: dict[type, Any] = {}
+
+
+def _one_version(disp: Any) -> None:
+    """Type a context helper's arguments without their constant values: numba would otherwise
+    compile one version of a helper (and of every helper it calls) per constant a strategy
+    passes (``bar_close(ctx, tf, s, 0)``, ``(..., 1)``), each taking about as long to compile
+    as the first."""
+    template = type(disp).get_call_template
+
+    def get_call_template(args: tuple, kws: dict) -> Any:
+        return template(disp, tuple(types.unliteral(a) for a in args),
+                        {k: types.unliteral(v) for k, v in kws.items()})
+
+    disp.get_call_template = get_call_template
+
+
+for _f in vars(context).values():
+    if isinstance(_f, Dispatcher):
+        _one_version(_f)
+        # called only from compiled code: no Python entry point to build (a tenth of a compile)
+        _f.targetoptions.update(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 CB_EVENTS = {"CB_BAR": CB_BAR, "CB_TICK": CB_TICK, "CB_FILL": CB_FILL, "CB_START": CB_START, "CB_END": CB_END}
 INT64 = np.dtype(np.int64)
 # the order in which the callback reads the engine's table
@@ -95,7 +118,8 @@ def _build(cls: type, fast: bool) -> Any:
     for event, name, args in _EVENTS:
         f = callback(cls, name)
         if f is not None:
-            ns[name] = njit(_nrt=False)(getattr(f, "py_func", f)) if fast else f
+            py = getattr(f, "py_func", f)
+            ns[name] = njit(_nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True)(py) if fast else f
             ns[event] = CB_EVENTS[event]
             calls.append(f"        if ev == {event}:\n            {name}(ctx{', ' if args else ''}{args})")
     exec(_HOOK_SRC.format(calls="\n".join(calls) or "        pass"), ns)  # noqa: S102 - fixed text
