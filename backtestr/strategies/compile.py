@@ -1,8 +1,12 @@
 """A strategy's callbacks -> one C callback of the engine's fixed signature.
 
-The generated ``cfunc`` dispatches on the event kind to the user's ``@njit``
-functions (compiled into it) and turns an exception into -1, so the engine,
-compiled once, calls any strategy through its address (docs/strategies.md §6).
+The generated ``cfunc`` takes the engine's table of the context's arrays (one
+pointer, kernels/strategy_hook.py), sees them as arrays again, dispatches on
+the event kind to the user's ``@njit`` functions it has (compiled into it) and
+turns an exception into -1, so the engine, compiled once, calls any strategy
+through its address. The context helpers are typed without their constants'
+values and built without a Python entry point: a new strategy compiles fewer,
+lighter functions (docs/strategies.md §6).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def _one_version(disp: Any) -> None:
 
 
 for _f in vars(context).values():
-    if isinstance(_f, Dispatcher):
+    if isinstance(_f, Dispatcher) and _f.py_func.__module__ == context.__name__:  # its own helpers
         _one_version(_f)
         # called only from compiled code: no Python entry point to build (a tenth of a compile)
         _f.targetoptions.update(no_cpython_wrapper=True, no_cfunc_wrapper=True)
