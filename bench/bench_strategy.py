@@ -6,8 +6,10 @@ Usage (from the project root, after ``make setup``):
     .venv/bin/python bench/bench_strategy.py --ticks 5e6
 
 Kernel alone on one in-memory chunk (best of ``--repeat`` interleaved runs):
-the tick loop without a strategy, with SmaCross on every 1m bar, and with a
-cheap on_tick rule; then, in a fresh process with the engine's cache warm, the
+the tick loop without a strategy, with SmaCross on every 1m bar, with a
+cheap on_tick rule (and one that only counts the ticks: the cost of the call
+itself), and with bars of one timeframe (1m) and of four (1m 5m 1h 1d) whose
+on_bar only counts them; then, in a fresh process with the engine's cache warm, the
 time to compile a strategy never seen before and run it on a few ticks.
 Figures go to stdout as JSON; nothing here is asserted.
 """
@@ -54,6 +56,41 @@ class EveryTick(Strategy):
                 sell(ctx, s, 2 * q)
             else:
                 buy(ctx, s, 100 if q == 0 else -2 * q)
+
+
+class CountTicks(Strategy):
+    """The cost of an on_tick call itself: the callback only counts the ticks."""
+
+    state = {"n": np.int64}
+
+    @staticmethod
+    @njit
+    def on_tick(ctx, s):
+        ctx.state[0].n += 1
+
+
+class Bars1(Strategy):
+    """Bars of one timeframe (1m) built in the kernel; on_bar only counts the closed bars."""
+
+    state = {"n": np.int64}
+    timeframes = ("1m",)
+
+    @staticmethod
+    @njit
+    def on_bar(ctx, s, tf):
+        ctx.state[0].n += 1
+
+
+class Bars4(Strategy):
+    """Bars of four timeframes built in the kernel; on_bar only counts the closed bars."""
+
+    state = {"n": np.int64}
+    timeframes = ("1m", "5m", "1h", "1d")
+
+    @staticmethod
+    @njit
+    def on_bar(ctx, s, tf):
+        ctx.state[0].n += 1
 
 
 def ticks(n: int, seed: int = 1) -> TickChunk:
@@ -149,7 +186,8 @@ def main() -> None:
     chunk = ticks(int(a.ticks))
     n = chunk.ts.shape[0]
     small = TickChunk(*(x[:5000] for x in chunk[:4]), NO_SIZES, NO_SIZES)
-    cases = {"no strategy": None, "SmaCross on 1m bars": SmaCross, "EveryTick on_tick": EveryTick}
+    cases = {"no strategy": None, "SmaCross on 1m bars": SmaCross, "EveryTick on_tick": EveryTick,
+             "on_tick counting ticks": CountTicks, "bars of 1m": Bars1, "bars of 1m 5m 1h 1d": Bars4}
     for cls in cases.values():  # compile and warm
         _run(small, cls, reg, inst, params)
     best = {k: float("inf") for k in cases}
@@ -161,7 +199,8 @@ def main() -> None:
     base = n / best["no strategy"]
     res = {"ticks": n, "minutes": int((chunk.ts[-1] - chunk.ts[0]) // 60e9)}
     for k in cases:
-        res[k] = {"ticks_per_s": n / best[k], "vs_no_strategy": n / best[k] / base, "orders": orders[k]}
+        res[k] = {"ticks_per_s": n / best[k], "vs_no_strategy": n / best[k] / base,
+                  "ns_over_no_strategy": (best[k] - best["no strategy"]) / n * 1e9, "orders": orders[k]}
     res["compile"] = compile_time()
     print(json.dumps(res, indent=2))
 

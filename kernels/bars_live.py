@@ -6,7 +6,11 @@ length L puts a tick at ts in bucket floor(ts / L), [k·L, (k+1)·L); a session
 timeframe (days, weeks) between consecutive boundaries of ``Strat.bounds``.
 All open bars of one timeframe lie in the bucket of the latest tick, so they
 share their ts_close; they close at the first tick of any symbol with
-ts >= ts_close, before that tick is processed. O(1) per tick and timeframe.
+ts >= ts_close, before that tick is processed. O(1) per tick and timeframe:
+the tick loop folds a tick into the open bars of its symbol (``fold``, inlined) and calls ``open_bar`` only for the first tick of a bar. A
+timeframe whose buckets are unions of those of a shorter fixed one (5m, 1h, 1d
+over 1m: ``strategy_hook.sources``) is not touched per tick: the bars of the
+shorter one are folded into it as they close, before anything is reported.
 """
 
 from numba import njit
@@ -32,43 +36,51 @@ def _bucket(tfs, b, j, t):
     return b[at + cur], close
 
 
+@njit(cache=True, nogil=True, inline="always")
+def weights(c):
+    """(w_bid, w_ask) of the basis of header ``c``: a tick's bar price is w_bid * bid + w_ask * ask
+    (bid: 1, 0; ask: 0, 1; mid: 1, 1, in half ticks)."""
+    return (0 if c.basis == BASIS_ASK else 1), (0 if c.basis == BASIS_BID else 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fold(r, p, sp):
+    """The tick of bar price ``p`` and spread ``sp`` into open bar ``r`` (a record, no array:
+    inlined into the tick loop without reference counting). High, low and the spread's extremes
+    are written only when they change (rarely: fewer stores than branch-free selects)."""
+    if p > r.high:
+        r.high = p
+    if p < r.low:
+        r.low = p
+    r.close = p
+    r.n_ticks += 1
+    if sp < r.spread_min:
+        r.spread_min = sp
+    if sp > r.spread_max:
+        r.spread_max = sp
+    r.spread_sum += sp
+
+
 @njit(cache=True, nogil=True, _nrt=False)
-def update(ctx, tfs, bars, bounds, s, b, a, t):
-    """Fold the tick (b, a) of symbol ``s`` at ``t`` into its open bars (the arrays of Strat,
-    not the tuple: fewer arguments on every tick)."""
+def open_bar(ctx, tfs, bars, bounds, j, s, p, sp, t):
+    """The first tick of symbol ``s`` in a bar of timeframe ``j`` opens it (the arrays of Strat,
+    not the tuple: fewer arguments)."""
     c = ctx[0]
-    n_sym = c.n_sym
-    p = b if c.basis == BASIS_BID else (a if c.basis == BASIS_ASK else b + a)
-    sp = a - b
-    for j in range(c.n_tf):
-        r = bars[j * n_sym + s]
-        if r.n_ticks == 0:
-            o, close = _bucket(tfs, bounds, j, t)
-            r.ts_open = o
-            r.ts_close = close
-            r.open = p
-            r.high = p
-            r.low = p
-            r.close = p
-            r.n_ticks = 1
-            r.spread_min = sp
-            r.spread_max = sp
-            r.spread_sum = sp
-            tfs[j].next_close = close
-            if close < c.next_close:
-                c.next_close = close
-        else:
-            if p > r.high:
-                r.high = p
-            if p < r.low:
-                r.low = p
-            r.close = p
-            r.n_ticks += 1
-            if sp < r.spread_min:
-                r.spread_min = sp
-            if sp > r.spread_max:
-                r.spread_max = sp
-            r.spread_sum += sp
+    r = bars[j * c.n_sym + s]
+    o, close = _bucket(tfs, bounds, j, t)
+    r.ts_open = o
+    r.ts_close = close
+    r.open = p
+    r.high = p
+    r.low = p
+    r.close = p
+    r.n_ticks = 1
+    r.spread_min = sp
+    r.spread_max = sp
+    r.spread_sum = sp
+    tfs[j].next_close = close
+    if close < c.next_close:
+        c.next_close = close
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -96,6 +108,60 @@ def _to_ring(strat, j, s):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _fold_up(strat, f):
+    """The open bars of timeframe ``f`` (closing now) into the open bars of the timeframes built
+    from it, before any of them is closed or reported: a bar of those is the fold of the bars of
+    ``f`` it covers (same bucket, first open, max high, min low, last close, sums, min, max)."""
+    c = strat.ctx[0]
+    n_sym = c.n_sym
+    tfs = strat.tfs
+    bars = strat.bars
+    for j in range(c.n_tf):
+        if tfs[j].source != f:
+            continue
+        for s in range(n_sym):
+            r = bars[f * n_sym + s]
+            if r.n_ticks == 0:
+                continue
+            q = bars[j * n_sym + s]
+            if q.n_ticks == 0:
+                o, close = _bucket(tfs, strat.bounds, j, r.ts_open)
+                q.ts_open = o
+                q.ts_close = close
+                q.open = r.open
+                q.high = r.high
+                q.low = r.low
+                q.close = r.close
+                q.n_ticks = r.n_ticks
+                q.spread_min = r.spread_min
+                q.spread_max = r.spread_max
+                q.spread_sum = r.spread_sum
+                tfs[j].next_close = close
+                if close < c.next_close:
+                    c.next_close = close
+            else:
+                q.high = max(q.high, r.high)
+                q.low = min(q.low, r.low)
+                q.close = r.close
+                q.n_ticks += r.n_ticks
+                q.spread_min = min(q.spread_min, r.spread_min)
+                q.spread_max = max(q.spread_max, r.spread_max)
+                q.spread_sum += r.spread_sum
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _earliest(tfs, n_tf):
+    """(timeframe, ts_close) of the earliest open bars, the first timeframe on a tie."""
+    jb = 0
+    best = NEVER
+    for j in range(n_tf):
+        if tfs[j].next_close < best:
+            best = tfs[j].next_close
+            jb = j
+    return jb, best
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def close_bars(book, strat, hook, t, latency, reserve):
     """Close every open bar with ts_close <= t and call on_bar for each: by ts_close, then
     timeframe order, then symbol index. Each call needs max_actions + ``reserve`` free
@@ -104,12 +170,13 @@ def close_bars(book, strat, hook, t, latency, reserve):
     n_sym = c.n_sym
     acct = book.acct[0]
     while c.next_close <= t:
-        jb = 0
-        best = NEVER
-        for j in range(c.n_tf):
-            if strat.tfs[j].next_close < best:
-                best = strat.tfs[j].next_close
-                jb = j
+        jb, best = _earliest(strat.tfs, c.n_tf)
+        for f in range(c.n_tf):  # once per close (re-entrant): the bars built from those closing
+            tf = strat.tfs[f]
+            if tf.next_close == best and tf.folded != best and tf.source < 0:
+                _fold_up(strat, f)
+                tf.folded = best
+        jb, best = _earliest(strat.tfs, c.n_tf)  # a bar opened by the fold may close now
         for s in range(n_sym):
             if strat.bars[jb * n_sym + s].n_ticks > 0:
                 if book.orders.shape[0] - acct.n_orders < c.max_actions + reserve:
@@ -119,9 +186,5 @@ def close_bars(book, strat, hook, t, latency, reserve):
                 if st != ST_DONE:
                     return st
         strat.tfs[jb].next_close = NEVER
-        nc = NEVER
-        for j in range(c.n_tf):
-            if strat.tfs[j].next_close < nc:
-                nc = strat.tfs[j].next_close
-        c.next_close = nc
+        c.next_close = _earliest(strat.tfs, c.n_tf)[1]
     return ST_DONE

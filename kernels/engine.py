@@ -8,11 +8,10 @@ makes room and calls again, and the result is the same as without the stop.
 import numpy as np
 from numba import njit
 
-from .bars_live import close_bars
-from .bars_live import update as bars_update
+from .bars_live import close_bars, fold, open_bar, weights
 from .breaker import reset_due
 from .carry import carry_due
-from .enums import NEVER
+from .enums import CB_TICK, NEVER
 from .equity import drawdown_step, frac_threshold, mark, unrealized_at
 from .events import ev_room
 from .excursion import finish
@@ -23,7 +22,7 @@ from .matching import activate, expire, process_working
 from .positions import close_at_market, slot_of
 from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE, ST_ORDERS_FULL
 from .risk import day_roll, step9
-from .strategy_hook import after_tick, call
+from .strategy_hook import after_tick, call, finish_call, pack, tick_quiet
 from .triggers import on_trigger
 
 
@@ -143,6 +142,9 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
     tick_cb = sc.on_tick == 1 or sc.on_fill == 1
     strat_on = has_bars or tick_cb
     reserve = sc.max_actions * (sc.on_tick + sc.on_fill)  # order rows the tick callbacks need
+    views = pack(book, strat)  # what the callback sees, built once (the arrays do not move in here)
+    n_tf, n_ss = sc.n_tf, np.uint64(sc.n_sym)
+    w_bid, w_ask = weights(sc)
     bar_next = sc.next_close
     nxt = min(min(next_ev, sample_end), bar_next)  # the earliest of the three: one compare per tick
     i = start
@@ -234,21 +236,33 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
             log_equity(logs, acct, t, acct.n_open)
         r.last_ts = t
         if strat_on:  # bars, then on_fill and on_tick, after the tick
-            _store(acct, unreal, peak, max_dd, max_frac)
-            n_ord = acct.n_orders
-            if has_bars:
-                bars_update(s_ctx, s_tfs, s_bars, s_bounds, s, b, a, t)
+            if has_bars:  # the open bars of this symbol
+                p = w_bid * b + w_ask * a
+                for j in range(n_tf):
+                    if s_tfs[j].source >= 0:  # built from the closed bars of a shorter timeframe
+                        continue
+                    rb = s_bars[np.uint64(j) * n_ss + su]
+                    if rb.n_ticks == 0:
+                        open_bar(s_ctx, s_tfs, s_bars, s_bounds, j, s, p, a - b, t)
+                        bar_next = sc.next_close
+                    else:
+                        fold(rb, p, a - b)
             if tick_cb:
-                st = after_tick(book, strat, hook, s, t, latency)
+                _store(acct, unreal, peak, max_dd, max_frac)
+                n_ord = acct.n_orders
+                if sc.on_fill == 1 and acct.n_fills != sc.seen_fills:
+                    st = after_tick(book, strat, hook, s, t, latency)
+                else:  # on_tick alone: through the table built above
+                    rc = tick_quiet(sc, hook, views, s, t)
+                    st = ST_DONE if rc == 0 else finish_call(book, strat, rc, CB_TICK, -1, t, latency)
                 if st != ST_DONE:
                     return _stop(acct, ts, start, i, st)
-            bar_next = sc.next_close
-            if acct.n_orders != n_ord:
-                next_ev = _next_event(book)
+                if acct.n_orders != n_ord:
+                    next_ev = _next_event(book)
+                # room for the next tick's callbacks, checked before anything of it is done
+                if cap - acct.n_orders < reserve:
+                    return _stop(acct, ts, start, i + 1, ST_ORDERS_FULL)
             nxt = min(min(next_ev, sample_end), bar_next)
-            # room for the next tick's callbacks, checked before anything of it is done
-            if cap - acct.n_orders < reserve:
-                return _stop(acct, ts, start, i + 1, ST_ORDERS_FULL)
         i += 1
     _store(acct, unreal, peak, max_dd, max_frac)
     return _stop(acct, ts, start, n, ST_DONE)

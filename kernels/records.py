@@ -426,6 +426,8 @@ TFRAME = np.dtype(
         ("n_bounds", I64),
         ("cursor", I64),  # the boundary that opened the current bar
         ("next_close", I64),  # ts_close of its open bars (all share it), NEVER when none
+        ("source", I64),  # -1: built tick by tick; else the timeframe whose closed bars build it
+        ("folded", I64),  # ts_close of the bars last folded into those built from this one
     ],
     align=True,
 )

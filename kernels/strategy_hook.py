@@ -3,15 +3,23 @@
 A strategy is one C callback (a ``numba.cfunc``) of the fixed signature
 ``HOOK_SIG``; the engine takes it as an argument of type ``HOOK_TYPE`` and
 calls it through its address, so the engine is compiled once whatever the
-strategy. The callback writes its actions as ORDER rows straight into the free
-rows of the orders table (after ``acct.n_orders``); ``append`` then stamps
-them, checks what the kernel can check and makes them part of the table. A
-run without a strategy passes ``noop`` and a header with no timeframe.
+strategy. The callback gets one pointer: a table of ``N_VIEWS`` (address,
+length) pairs, the arrays of the context in the order of ``VIEWS``, built on
+the caller's stack by ``pack``; the callback sees them as arrays again
+(backtestr/strategies/compile.py) without copying. One argument instead of
+ten arrays (about seventy machine words) per call. The callback writes its
+actions as ORDER rows straight into the free rows of the orders table (after
+``acct.n_orders``); ``append`` then stamps them, checks what the kernel can
+check and makes them part of the table. A run without a strategy passes
+``noop`` and a header with no timeframe.
 """
 
-import numba
 import numpy as np
+from llvmlite import ir
 from numba import cfunc, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array
 
 from .enums import (
     A_CLOSE,
@@ -28,24 +36,62 @@ from .enums import (
     ST_DONE,
     ST_STRATEGY_ERROR,
 )
-from .records import ACCOUNT, BAR, ORDER, POSITION, SCTX, SYMBOL, TFRAME, Strat
+from .records import BAR, ORDER, SCTX, TFRAME, Strat
 
+# The table the callback gets: (tuple, field) of each array, in this order; entry k is
+# (address of the first row, number of rows) at words 2k and 2k + 1.
+VIEWS = (("strat", "ctx"), ("book", "acct"), ("book", "syms"), ("book", "orders"), ("book", "pos"),
+         ("book", "ints"), ("strat", "tfs"), ("strat", "bars"), ("strat", "pbuf"), ("strat", "sbuf"))
+N_VIEWS = len(VIEWS)
 
-def _typeof(dtype: np.dtype) -> types.Type:
-    return numba.typeof(np.zeros(1, dtype))
-
-
-# (ctx, acct, syms, orders, pos, ints, tfs, bars, pbuf, sbuf) -> 0, or -1 when the strategy raised
-HOOK_ARGS = (_typeof(SCTX), _typeof(ACCOUNT), _typeof(SYMBOL), _typeof(ORDER), _typeof(POSITION),
-             numba.typeof(np.zeros(1, np.int64)), _typeof(TFRAME), _typeof(BAR),
-             numba.typeof(np.zeros(1, np.uint8)), numba.typeof(np.zeros(1, np.uint8)))
-HOOK_SIG = types.int64(*HOOK_ARGS)
+# (table) -> 0, or -1 when the strategy raised
+HOOK_SIG = types.int64(types.CPointer(types.int64))
 HOOK_TYPE = types.FunctionType(HOOK_SIG)
 
 
+@intrinsic
+def pack(typingctx, book, strat):
+    """The table of ``VIEWS`` for ``book`` and ``strat``, on the stack of the calling function
+    (valid while it runs; the arrays do not move during a kernel call)."""
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        table = cgutils.alloca_once(builder, i64, size=2 * N_VIEWS, name="strategy_views")
+        tups = {"book": (sig.args[0], args[0]), "strat": (sig.args[1], args[1])}
+        for k, (tup, field) in enumerate(VIEWS):
+            tupty, tupval = tups[tup]
+            at = tupty.fields.index(field)
+            ary = make_array(tupty.types[at])(context, builder, builder.extract_value(tupval, at))
+            builder.store(builder.ptrtoint(ary.data, i64), builder.gep(table, [cgutils.int32_t(2 * k)]))
+            builder.store(builder.extract_value(ary.shape, 0), builder.gep(table, [cgutils.int32_t(2 * k + 1)]))
+        return table
+
+    return types.CPointer(types.int64)(book, strat), codegen
+
+
 @cfunc(HOOK_SIG, cache=True)
-def noop(ctx, acct, syms, orders, pos, ints, tfs, bars, pbuf, sbuf):  # pragma: no cover - never called
+def noop(views):  # pragma: no cover - never called
     return 0
+
+
+def sources(lengths: list[int], bounds: list[np.ndarray]) -> dict[int, int]:
+    """Timeframe -> the timeframe whose closed bars build it: the shortest fixed one built tick by
+    tick whose buckets nest in it (its length divides the other's length, or every session
+    boundary). Every bar of it is then the fold of the bars of the other one it covers, exactly:
+    the tick loop folds each tick into the bars of these shorter timeframes only."""
+    out: dict[int, int] = {}
+    built: list[int] = []  # fixed timeframes built tick by tick, shortest first
+    order = sorted(range(len(lengths)), key=lambda j: (lengths[j] <= 0, lengths[j], j))
+    for j in order:
+        for f in built:
+            n = lengths[f]
+            if (lengths[j] > 0 and lengths[j] % n == 0) or (
+                    lengths[j] <= 0 and bounds[j].shape[0] > 0 and not np.any(bounds[j] % n)):
+                out[j] = f
+                break
+        else:
+            if lengths[j] > 0:
+                built.append(j)
+    return out
 
 
 def new_strat(n_sym: int, lengths: list[int], bounds: list[np.ndarray], keep: int, basis: int,
@@ -65,7 +111,11 @@ def new_strat(n_sym: int, lengths: list[int], bounds: list[np.ndarray], keep: in
         tfs[j]["bounds_at"] = at
         tfs[j]["n_bounds"] = bounds[j].shape[0]
         tfs[j]["next_close"] = NEVER
+        tfs[j]["folded"] = NEVER
+        tfs[j]["source"] = -1
         at += bounds[j].shape[0]
+    for j, f in sources(lengths, bounds).items():
+        tfs[j]["source"] = f
     all_bounds = np.concatenate(bounds).astype(np.int64) if at else np.zeros(0, np.int64)
     bars = np.zeros(n_tf * n_sym * (1 + keep), BAR)
     return Strat(ctx, tfs, bars, all_bounds, pbuf, sbuf, np.zeros(0, ORDER))
@@ -151,19 +201,22 @@ def _clear(orders, k):
     o.expire_ts = 0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def call(book, strat, hook, event, s, tf, ts, latency):
-    """Call the strategy for ``event``; its actions are stamped ``ts``."""
-    c = strat.ctx[0]
+@njit(cache=True, nogil=True, inline="always")
+def _begin(c, event, s, tf, ts):
     c.event = event
     c.symbol = s
     c.tf = tf
     c.ts = ts
     c.n_actions = 0
     c.err_code = 0
-    rc = hook(strat.ctx, book.acct, book.syms, book.orders, book.pos, book.ints, strat.tfs, strat.bars,
-              strat.pbuf, strat.sbuf)
-    if rc != 0 or c.err_code != 0:
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def finish_call(book, strat, rc, event, tf, ts, latency):
+    """After the callback returned ``rc``: its error is recorded and its rows freed, or its
+    actions are appended, stamped ``ts``."""
+    c = strat.ctx[0]
+    if rc < 0 or c.err_code != 0:
         if c.err_code == 0:  # a helper that failed set its code (and the timeframe) first
             c.err_code = ERR_RAISED
             c.err_tf = tf
@@ -177,6 +230,27 @@ def call(book, strat, hook, event, s, tf, ts, latency):
         return ST_STRATEGY_ERROR
     append(book, strat, ts, latency)
     return ST_DONE
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def call(book, strat, hook, event, s, tf, ts, latency):
+    """Call the strategy for ``event``; its actions are stamped ``ts``."""
+    _begin(strat.ctx[0], event, s, tf, ts)
+    return finish_call(book, strat, hook(pack(book, strat)), event, tf, ts, latency)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def tick_quiet(c, hook, views, s, t):
+    """on_tick of symbol ``s`` at ``t`` through a table ``pack`` built once per kernel call:
+    0 when the callback did nothing more to handle, else what ``finish`` takes as ``rc``
+    (-1 raised, 1 actions or a helper's error). Takes no array (no reference counting)."""
+    if c.on_tick == 0:
+        return 0
+    _begin(c, CB_TICK, s, -1, t)
+    rc = hook(views)
+    if rc == 0 and (c.n_actions != 0 or c.err_code != 0):
+        return 1
+    return rc
 
 
 @njit(cache=True, nogil=True, _nrt=False)
