@@ -66,6 +66,7 @@ class Source:
     table: pa.Table | None = None  # in-memory source
     lazy: Any = None  # a Polars LazyFrame of this source's rows, streamed in batches
     ts_unit: str | None = None  # unit of an integer ts column (None: integers are refused)
+    codes: np.ndarray | None = None  # a frame of several symbols: each row's index into ``symbols``
 
 
 TS_UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
@@ -287,18 +288,10 @@ def plan_sources(path: str | Path, start: int | None = None, end: int | None = N
 
 
 def frame_sources(table: pa.Table, ts_unit: str | None = None) -> list[Source]:
-    """In-memory ticks (ts, symbol, bid, ask): one source per symbol."""
-    for c in ("ts", "symbol", "bid", "ask"):
-        if c not in table.column_names:
-            raise DataError(f"tick frame: missing column {c!r} (have: {', '.join(table.column_names)})",
-                            rule="missing_column")
-    check_ts_type(table.schema.field("ts").type, "tick frame", ts_unit)
-    syms = sorted(str(s) for s in pc.unique(table.column("symbol")).to_pylist())
-    out = []
-    for s in syms:
-        t = table.filter(pc.equal(table.column("symbol"), s))
-        out.append(Source(f"tick frame, symbol {s}", [s], table=t, ts_unit=ts_unit))
-    return out
+    """In-memory ticks (ts, symbol, bid, ask): split once by symbol (``backtestr/framesrc.py``)."""
+    from .framesrc import split_frame
+
+    return split_frame(table, ts_unit)
 
 
 def lazy_sources(lf: Any, ts_unit: str | None = None, where: str = "tick frame") -> list[Source]:
@@ -450,6 +443,11 @@ class TickStream:
         const = self.index.get(single, -1) if single is not None else -1
         if single is not None and const < 0:
             return
+        lut = None  # a frame of several symbols: its codes -> the stream's symbol indices
+        if src.codes is not None:
+            lut = np.array([self.index.get(s, -1) for s in src.symbols], np.int32)
+            if np.array_equal(lut, np.arange(len(lut))):
+                lut = None
         last = np.zeros((len(self.symbols), 4), np.int64)
         last_src = np.zeros((1, 2), np.int64)
         counts = self._counts[j]
@@ -466,7 +464,9 @@ class TickStream:
             fund = _price(b.column("funding_rate"), "funding_rate", where) \
                 if self.rates and "funding_rate" in b.schema.names else _EMPTY_F
             sym = _NO_SYM
-            if single is None:
+            if src.codes is not None:
+                sym = src.codes[row0:row0 + n] if lut is None else lut[src.codes[row0:row0 + n]]
+            elif single is None:
                 idx = pc.index_in(pc.cast(b.column("symbol"), pa.string()),
                                   value_set=pa.array(self.symbols, pa.string()))
                 sym = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
@@ -479,11 +479,16 @@ class TickStream:
             if bad >= 0:
                 name, text = RULES[rule]
                 s = const if const >= 0 else int(sym[bad])
+                at, row = where, row0 + bad
+                if src.codes is not None:
+                    from .framesrc import locate
+
+                    at, row = locate(src, row)
                 raise DataError(
-                    f"{where}: {row_label(row0 + bad)}: {text} [rule {name}] (symbol {self.symbols[s]}, "
+                    f"{at}: {row_label(row)}: {text} [rule {name}] (symbol {self.symbols[s]}, "
                     f"ts {np.datetime64(int(ts[bad]), 'ns')}, bid {_plain(b.column('bid'), bad)}, "
                     f"ask {_plain(b.column('ask'), bad)})",
-                    path=where, row=row0 + bad + 1, rule=name)
+                    path=at, row=row + 1, rule=name)
             if k:
                 yield _Run(j, *(a[:k] if a.shape[0] else a for a in out), buf=out)
             else:
@@ -501,6 +506,9 @@ class TickStream:
     def __iter__(self) -> Iterator[TickChunk]:
         from concurrent.futures import ThreadPoolExecutor
 
+        if len(self.sources) == 1:
+            yield from self._one()
+            return
         iters = [self._decoded(j) for j in range(len(self.sources))]
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtestr-read") as pool:
             ahead = {j: pool.submit(next, it, None) for j, it in enumerate(iters)}
@@ -539,6 +547,37 @@ class TickStream:
                 for f in ahead.values():
                     if f is not None:
                         f.cancel()
+                self._sync_bad()
+
+    def _one(self) -> Iterator[TickChunk]:
+        """One source: its converted batches are the chunks, as they are (nothing to merge).
+
+        A yielded chunk's buffer goes back to the free list once the chunk two
+        yields later is taken, as with the ring (see ``backtestr.run.pipelined``)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        it = self._decoded(0)
+        held: deque = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtestr-read") as pool:
+            ahead = pool.submit(next, it, None)
+            try:
+                while True:
+                    r = ahead.result()
+                    if r is None:
+                        return
+                    ahead = pool.submit(next, it, None)
+                    n = r.ts.shape[0]
+                    self.stats.rows_kept += n
+                    self._sync_bad()
+                    self._n_chunks += 1
+                    yield TickChunk(r.ts, r.sym, r.bid, r.ask, *((r.bid_size, r.ask_size) if self.sizes
+                                                                 else (NO_SIZES, NO_SIZES)),
+                                    r.funding if self.rates else NO_RATES)
+                    held.append(r.buf)
+                    while len(held) > RING - 1:
+                        self._free[0].append(held.popleft())
+            finally:
+                ahead.cancel()
                 self._sync_bad()
 
     def _merge(self, runs: list[_Run], horizon: int) -> TickChunk | None:

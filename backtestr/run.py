@@ -153,7 +153,7 @@ def _sources(data: Any, cfg: Config) -> list[Source]:
             tz = df.schema["ts"].time_zone
             ts = pl.col("ts").dt.convert_time_zone("UTC") if tz else pl.col("ts").dt.replace_time_zone("UTC")
             df = df.with_columns(ts.cast(pl.Datetime("ns", "UTC")))
-        return frame_sources(df.to_arrow(), unit)
+        return frame_sources(df.to_arrow(compat_level=pl.CompatLevel.newest()), unit)  # no copy of strings
     if isinstance(data, pa.Table):
         return frame_sources(data, unit)
     return plan_sources(data, cfg["data.start"], cfg["data.end"], unit)
