@@ -1,4 +1,4 @@
-"""In-memory tick frames as sources, split once by symbol (docs/architecture.md §1).
+"""Tick frames as sources: in-memory frames split once by symbol, lazy frames streamed (docs/architecture.md §1).
 
 A frame's symbol column is turned into integer codes in one pass
 (``kernels/framecodes.py``; the codes in the symbols' name order). When the
@@ -12,6 +12,7 @@ is named by its symbol and its row among that symbol's ticks.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +20,7 @@ import pyarrow.compute as pc
 
 from .errors import DataError
 from .kernels import framecodes
-from .reader import Source, check_ts_type
+from .reader import SIZE_COLS, Source, _stat_ns, check_ts_type
 
 WHERE = "tick frame"
 
@@ -144,3 +145,37 @@ def locate(src: Source, row: int) -> tuple[str, int]:
         return src.name, row
     code = int(src.codes[row])
     return f"{WHERE}, symbol {src.symbols[code]}", int(framecodes.count_before(src.codes, row, code))
+
+
+def lazy_sources(lf: Any, ts_unit: str | None = None, where: str = "tick frame") -> list[Source]:
+    """A Polars LazyFrame of ticks (ts, symbol, bid, ask): one source per symbol, each
+    streamed in batches by the streaming engine (memory bounded by the batch size)."""
+    import polars as pl
+
+    schema = lf.collect_schema()
+    names = schema.names()
+    for c in ("ts", "symbol", "bid", "ask"):
+        if c not in names:
+            raise DataError(f"{where}: missing column {c!r} (have: {', '.join(names)})", rule="missing_column")
+    t = schema["ts"]
+    if not (t.is_integer() or isinstance(t, pl.Datetime)):
+        raise DataError(f"{where}: column 'ts' has type {t}; expected a datetime (or integers with a unit)",
+                        path=where, rule="wrong_type")
+    check_ts_type(pa.int64() if t.is_integer() else pa.timestamp("ns"), where, ts_unit)
+    sym = pl.col("symbol").cast(pl.String)
+    found = lf.select(sym.unique()).collect(engine="streaming").to_series()
+    keep = [c for c in ("ts", "bid", "ask", *SIZE_COLS, "funding_rate") if c in names]
+    return [Source(f"{where}, symbol {s}", [s], lazy=lf.filter(sym == s).select(keep), ts_unit=ts_unit)
+            for s in sorted(str(x) for x in found.drop_nulls().to_list())]
+
+
+def lazy_span(src: Source) -> tuple[int | None, int | None]:
+    import polars as pl
+
+    mm = src.lazy.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).collect(
+        engine="streaming").to_arrow()
+    if mm.column("lo")[0].as_py() is None:
+        return None, None
+    raw = [mm.column(k).cast(pa.int64())[0].as_py() for k in ("lo", "hi")]
+    t = mm.schema.field("lo").type
+    return _stat_ns(raw[0], t, src.ts_unit), _stat_ns(raw[1], t, src.ts_unit)

@@ -28,6 +28,7 @@ from .kernels.records import NO_RATES, NO_SIZES, TickChunk
 
 _MAX = np.iinfo(np.int64).max
 RING = 3
+MIN_BATCH = 4096  # the smallest batch a source is read in (per-call overheads)
 
 RULES = {
     ingest.NAN_PRICE: ("nan_price", "bid or ask is missing, NaN or infinite"),
@@ -246,7 +247,9 @@ def data_span(sources: list[Source]) -> tuple[int | None, int | None]:
             lo.append(_stat_ns(raw[0], ts.type, src.ts_unit))
             hi.append(_stat_ns(raw[1], ts.type, src.ts_unit))
         if src.lazy is not None:
-            a, b = _lazy_span(src)
+            from .framesrc import lazy_span
+
+            a, b = lazy_span(src)
             if a is None:
                 continue
             lo.append(a)
@@ -292,40 +295,6 @@ def frame_sources(table: pa.Table, ts_unit: str | None = None) -> list[Source]:
     from .framesrc import split_frame
 
     return split_frame(table, ts_unit)
-
-
-def lazy_sources(lf: Any, ts_unit: str | None = None, where: str = "tick frame") -> list[Source]:
-    """A Polars LazyFrame of ticks (ts, symbol, bid, ask): one source per symbol, each
-    streamed in batches by the streaming engine (memory bounded by the batch size)."""
-    import polars as pl
-
-    schema = lf.collect_schema()
-    names = schema.names()
-    for c in ("ts", "symbol", "bid", "ask"):
-        if c not in names:
-            raise DataError(f"{where}: missing column {c!r} (have: {', '.join(names)})", rule="missing_column")
-    t = schema["ts"]
-    if not (t.is_integer() or isinstance(t, pl.Datetime)):
-        raise DataError(f"{where}: column 'ts' has type {t}; expected a datetime (or integers with a unit)",
-                        path=where, rule="wrong_type")
-    check_ts_type(pa.int64() if t.is_integer() else pa.timestamp("ns"), where, ts_unit)
-    sym = pl.col("symbol").cast(pl.String)
-    found = lf.select(sym.unique()).collect(engine="streaming").to_series()
-    keep = [c for c in ("ts", "bid", "ask", *SIZE_COLS, "funding_rate") if c in names]
-    return [Source(f"{where}, symbol {s}", [s], lazy=lf.filter(sym == s).select(keep), ts_unit=ts_unit)
-            for s in sorted(str(x) for x in found.drop_nulls().to_list())]
-
-
-def _lazy_span(src: Source) -> tuple[int | None, int | None]:
-    import polars as pl
-
-    mm = src.lazy.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).collect(
-        engine="streaming").to_arrow()
-    if mm.column("lo")[0].as_py() is None:
-        return None, None
-    raw = [mm.column(k).cast(pa.int64())[0].as_py() for k in ("lo", "hi")]
-    t = mm.schema.field("lo").type
-    return _stat_ns(raw[0], t, src.ts_unit), _stat_ns(raw[1], t, src.ts_unit)
 
 
 @dataclass
@@ -388,6 +357,9 @@ class TickStream:
         self.start = start if start is not None else np.iinfo(np.int64).min
         self.end = end if end is not None else np.iinfo(np.int64).max
         self.chunk_rows = chunk_rows
+        # rows per batch of each source: a window that shrinks with the number of sources, so
+        # what is held ahead is bounded by about chunk_rows in all, not per source
+        self.batch_rows = max(chunk_rows // max(len(sources), 1), min(chunk_rows, MIN_BATCH))
         self.skip = skip_bad
         self.stats = StreamStats()
         self._counts = np.zeros((len(sources), ingest.N_RULES), np.int64)
@@ -401,7 +373,7 @@ class TickStream:
     def _batches(self, src: Source) -> Iterator[tuple[str, int, pa.RecordBatch]]:
         if src.lazy is not None:
             row = 0
-            it = src.lazy.collect_batches(chunk_size=self.chunk_rows, lazy=True)
+            it = src.lazy.collect_batches(chunk_size=self.batch_rows, lazy=True)
             try:
                 for df in it:
                     for b in df.to_arrow().to_batches():
@@ -414,7 +386,7 @@ class TickStream:
             return
         if src.table is not None:
             row = 0
-            for b in src.table.to_batches(max_chunksize=self.chunk_rows):
+            for b in src.table.to_batches(max_chunksize=self.batch_rows):
                 yield src.name, row, b
                 row += b.num_rows
             return
@@ -431,7 +403,7 @@ class TickStream:
             first_row = np.cumsum([0] + [md.row_group(j).num_rows for j in range(md.num_row_groups)])
             for g in groups:
                 row = int(first_row[g])
-                for b in pf.iter_batches(batch_size=self.chunk_rows, row_groups=[g], columns=cols):
+                for b in pf.iter_batches(batch_size=self.batch_rows, row_groups=[g], columns=cols):
                     yield part.path, row, b
                     row += b.num_rows
 
@@ -533,7 +505,12 @@ class TickStream:
                     chunk = self._merge(runs, horizon)
                     if chunk is not None:
                         yield chunk
-                    for j in [j for j in live if int(newest[j].ts[-1]) <= horizon]:
+                    left = dict.fromkeys(live, 0)  # rows not yet merged, per source
+                    for r in runs:
+                        left[r.src] = left.get(r.src, 0) + r.ts.shape[0] - r.pos
+                    # a source is read on when its newest batch is used up to the horizon, or when
+                    # less than half a batch of it is left (so each merge takes rows of many sources)
+                    for j in [j for j in live if int(newest[j].ts[-1]) <= horizon or 2 * left[j] < self.batch_rows]:
                         r = take(j)
                         if r is None:
                             live.discard(j)

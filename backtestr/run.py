@@ -18,6 +18,7 @@ from . import __version__
 from .analytics import summary_stats
 from .config import Config, load_config, minor_digits
 from .errors import BacktestrError, ConfigError, DataError, term
+from .framesrc import lazy_sources
 from .fx_paths import with_rate_symbols
 from .instruments import kernel_table, load_registry
 from .kernels import engine
@@ -32,7 +33,7 @@ from .kernels.records import (
 )
 from .orders import load_orders, reject_before_data
 from .outputs import stage
-from .reader import Source, TickStream, data_span, frame_sources, lazy_sources, plan_sources
+from .reader import Source, TickStream, data_span, frame_sources, plan_sources
 from .summary import build_summary
 from .warmup import CompileWatch
 from .writer import Decoder, LogSink, write_json
