@@ -29,6 +29,7 @@ from .kernels.records import NO_RATES, NO_SIZES, TickChunk
 _MAX = np.iinfo(np.int64).max
 RING = 3
 MIN_BATCH = 4096  # the smallest batch a source is read in (per-call overheads)
+READERS = 2  # threads decoding sources side by side (each source one batch at a time, in order)
 
 RULES = {
     ingest.NAN_PRICE: ("nan_price", "bid or ask is missing, NaN or infinite"),
@@ -363,6 +364,7 @@ class TickStream:
         self.skip = skip_bad
         self.stats = StreamStats()
         self._counts = np.zeros((len(sources), ingest.N_RULES), np.int64)
+        self._read = np.zeros((len(sources), 2), np.int64)  # per source (each in one thread): files, rows
         self._free: list[deque] = [deque() for _ in sources]
         self._ring: list[tuple[np.ndarray, ...] | None] = [None] * RING
         self._n_chunks = 0
@@ -370,7 +372,8 @@ class TickStream:
         self._scratch: tuple[np.ndarray, ...] = ()
 
     # -- decoding (reader thread) ----------------------------------------------
-    def _batches(self, src: Source) -> Iterator[tuple[str, int, pa.RecordBatch]]:
+    def _batches(self, j: int) -> Iterator[tuple[str, int, pa.RecordBatch]]:
+        src = self.sources[j]
         if src.lazy is not None:
             row = 0
             it = src.lazy.collect_batches(chunk_size=self.batch_rows, lazy=True)
@@ -391,7 +394,7 @@ class TickStream:
                 row += b.num_rows
             return
         for part in src.parts:
-            self.stats.files += 1
+            self._read[j, 0] += 1
             pf = pq.ParquetFile(part.path)
             cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
             if self.sizes and part.has_sizes:
@@ -424,7 +427,7 @@ class TickStream:
         last_src = np.zeros((1, 2), np.int64)
         counts = self._counts[j]
         free = self._free[j]  # buffers the merge has finished with
-        for where, row0, b in self._batches(src):
+        for where, row0, b in self._batches(j):
             n = b.num_rows
             if n == 0:
                 continue
@@ -447,7 +450,7 @@ class TickStream:
                 out = self._buffers(n)
             k, bad, rule = ingest.convert_batch((ts, bid, ask, bsz, asz, fund), sym, const, self.scale, rel,
                                                 self.start, self.end, self.skip, last, last_src, out, counts)
-            self.stats.rows_read += n
+            self._read[j, 1] += n
             if bad >= 0:
                 name, text = RULES[rule]
                 s = const if const >= 0 else int(sym[bad])
@@ -482,7 +485,7 @@ class TickStream:
             yield from self._one()
             return
         iters = [self._decoded(j) for j in range(len(self.sources))]
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtestr-read") as pool:
+        with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backtestr-read") as pool:
             ahead = {j: pool.submit(next, it, None) for j, it in enumerate(iters)}
 
             def take(j: int) -> _Run | None:
@@ -601,3 +604,4 @@ class TickStream:
     def _sync_bad(self) -> None:
         total = self._counts.sum(axis=0)
         self.stats.bad_rows = {RULES[r][0]: int(c) for r, c in enumerate(total) if r in RULES and c}
+        self.stats.files, self.stats.rows_read = (int(x) for x in self._read.sum(axis=0))
