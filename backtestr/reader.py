@@ -58,6 +58,7 @@ class ParquetPart:
     has_sizes: bool = False  # both bid_size and ask_size columns
     has_rate: bool = False  # a funding_rate column
     max_ts: int | None = None  # from the row groups' statistics, None when one has none
+    meta: Any = None  # the footer read when planning (pq.FileMetaData), not read again
 
 
 @dataclass
@@ -221,7 +222,7 @@ def _inspect(path: str, start: int | None, end: int | None, unit: str | None = N
     return ParquetPart(path, parts, symbol, min(known) if known else None, has_sym,
                        None if len(groups) == md.num_row_groups else groups,
                        all(c in schema.names for c in SIZE_COLS), "funding_rate" in schema.names,
-                       max(maxs) if maxs and None not in maxs else None)
+                       max(maxs) if maxs and None not in maxs else None, md)
 
 
 def _stat_ns(raw: object, t: pa.DataType, unit: str | None) -> int | None:
@@ -395,7 +396,7 @@ class TickStream:
             return
         for part in src.parts:
             self._read[j, 0] += 1
-            pf = pq.ParquetFile(part.path)
+            pf = pq.ParquetFile(part.path, metadata=part.meta)
             cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
             if self.sizes and part.has_sizes:
                 cols += SIZE_COLS
