@@ -227,7 +227,7 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], Any, str]]] = {
         "equity_interval": (_positive_duration, "1m", "equity sampling interval below log level ticks"),
         "close_at_end": (_bool, False, "close open positions at the last quote when the data ends"),
         "latency": (_duration, "0", "orders act on the first tick at or after ts + latency (and after ts)"),
-        "chunk_rows": (_int(1), 1_000_000, "rows read per batch from each source"),
+        "chunk_rows": (_int(1), 1_000_000, "rows read ahead in all (chunk_rows / sources per source, at least 4,096)"),
         "buffer_rows": (_int(16), 65_536, "rows held per log buffer before it is flushed to disk"),
         "on_bad_rows": (_choice("error", "skip"), "error", "error: stop at the first bad row; skip: drop and count"),
         "qty_rounding": (_choice("exact", "down"), "exact",

@@ -28,6 +28,8 @@ from .kernels.records import NO_RATES, NO_SIZES, TickChunk
 
 _MAX = np.iinfo(np.int64).max
 RING = 3
+MIN_BATCH = 4096  # the smallest batch a source is read in (per-call overheads)
+READERS = 2  # threads decoding sources side by side (each source one batch at a time, in order)
 
 RULES = {
     ingest.NAN_PRICE: ("nan_price", "bid or ask is missing, NaN or infinite"),
@@ -56,6 +58,7 @@ class ParquetPart:
     has_sizes: bool = False  # both bid_size and ask_size columns
     has_rate: bool = False  # a funding_rate column
     max_ts: int | None = None  # from the row groups' statistics, None when one has none
+    meta: Any = None  # the footer read when planning (pq.FileMetaData), not read again
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Source:
     table: pa.Table | None = None  # in-memory source
     lazy: Any = None  # a Polars LazyFrame of this source's rows, streamed in batches
     ts_unit: str | None = None  # unit of an integer ts column (None: integers are refused)
+    codes: np.ndarray | None = None  # a frame of several symbols: each row's index into ``symbols``
 
 
 TS_UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
@@ -218,7 +222,7 @@ def _inspect(path: str, start: int | None, end: int | None, unit: str | None = N
     return ParquetPart(path, parts, symbol, min(known) if known else None, has_sym,
                        None if len(groups) == md.num_row_groups else groups,
                        all(c in schema.names for c in SIZE_COLS), "funding_rate" in schema.names,
-                       max(maxs) if maxs and None not in maxs else None)
+                       max(maxs) if maxs and None not in maxs else None, md)
 
 
 def _stat_ns(raw: object, t: pa.DataType, unit: str | None) -> int | None:
@@ -245,7 +249,9 @@ def data_span(sources: list[Source]) -> tuple[int | None, int | None]:
             lo.append(_stat_ns(raw[0], ts.type, src.ts_unit))
             hi.append(_stat_ns(raw[1], ts.type, src.ts_unit))
         if src.lazy is not None:
-            a, b = _lazy_span(src)
+            from .framesrc import lazy_span
+
+            a, b = lazy_span(src)
             if a is None:
                 continue
             lo.append(a)
@@ -287,52 +293,10 @@ def plan_sources(path: str | Path, start: int | None = None, end: int | None = N
 
 
 def frame_sources(table: pa.Table, ts_unit: str | None = None) -> list[Source]:
-    """In-memory ticks (ts, symbol, bid, ask): one source per symbol."""
-    for c in ("ts", "symbol", "bid", "ask"):
-        if c not in table.column_names:
-            raise DataError(f"tick frame: missing column {c!r} (have: {', '.join(table.column_names)})",
-                            rule="missing_column")
-    check_ts_type(table.schema.field("ts").type, "tick frame", ts_unit)
-    syms = sorted(str(s) for s in pc.unique(table.column("symbol")).to_pylist())
-    out = []
-    for s in syms:
-        t = table.filter(pc.equal(table.column("symbol"), s))
-        out.append(Source(f"tick frame, symbol {s}", [s], table=t, ts_unit=ts_unit))
-    return out
+    """In-memory ticks (ts, symbol, bid, ask): split once by symbol (``backtestr/framesrc.py``)."""
+    from .framesrc import split_frame
 
-
-def lazy_sources(lf: Any, ts_unit: str | None = None, where: str = "tick frame") -> list[Source]:
-    """A Polars LazyFrame of ticks (ts, symbol, bid, ask): one source per symbol, each
-    streamed in batches by the streaming engine (memory bounded by the batch size)."""
-    import polars as pl
-
-    schema = lf.collect_schema()
-    names = schema.names()
-    for c in ("ts", "symbol", "bid", "ask"):
-        if c not in names:
-            raise DataError(f"{where}: missing column {c!r} (have: {', '.join(names)})", rule="missing_column")
-    t = schema["ts"]
-    if not (t.is_integer() or isinstance(t, pl.Datetime)):
-        raise DataError(f"{where}: column 'ts' has type {t}; expected a datetime (or integers with a unit)",
-                        path=where, rule="wrong_type")
-    check_ts_type(pa.int64() if t.is_integer() else pa.timestamp("ns"), where, ts_unit)
-    sym = pl.col("symbol").cast(pl.String)
-    found = lf.select(sym.unique()).collect(engine="streaming").to_series()
-    keep = [c for c in ("ts", "bid", "ask", *SIZE_COLS, "funding_rate") if c in names]
-    return [Source(f"{where}, symbol {s}", [s], lazy=lf.filter(sym == s).select(keep), ts_unit=ts_unit)
-            for s in sorted(str(x) for x in found.drop_nulls().to_list())]
-
-
-def _lazy_span(src: Source) -> tuple[int | None, int | None]:
-    import polars as pl
-
-    mm = src.lazy.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).collect(
-        engine="streaming").to_arrow()
-    if mm.column("lo")[0].as_py() is None:
-        return None, None
-    raw = [mm.column(k).cast(pa.int64())[0].as_py() for k in ("lo", "hi")]
-    t = mm.schema.field("lo").type
-    return _stat_ns(raw[0], t, src.ts_unit), _stat_ns(raw[1], t, src.ts_unit)
+    return split_frame(table, ts_unit)
 
 
 @dataclass
@@ -395,9 +359,13 @@ class TickStream:
         self.start = start if start is not None else np.iinfo(np.int64).min
         self.end = end if end is not None else np.iinfo(np.int64).max
         self.chunk_rows = chunk_rows
+        # rows per batch of each source: a window that shrinks with the number of sources, so
+        # what is held ahead is bounded by about chunk_rows in all, not per source
+        self.batch_rows = max(chunk_rows // max(len(sources), 1), min(chunk_rows, MIN_BATCH))
         self.skip = skip_bad
         self.stats = StreamStats()
         self._counts = np.zeros((len(sources), ingest.N_RULES), np.int64)
+        self._read = np.zeros((len(sources), 2), np.int64)  # per source (each in one thread): files, rows
         self._free: list[deque] = [deque() for _ in sources]
         self._ring: list[tuple[np.ndarray, ...] | None] = [None] * RING
         self._n_chunks = 0
@@ -405,10 +373,11 @@ class TickStream:
         self._scratch: tuple[np.ndarray, ...] = ()
 
     # -- decoding (reader thread) ----------------------------------------------
-    def _batches(self, src: Source) -> Iterator[tuple[str, int, pa.RecordBatch]]:
+    def _batches(self, j: int) -> Iterator[tuple[str, int, pa.RecordBatch]]:
+        src = self.sources[j]
         if src.lazy is not None:
             row = 0
-            it = src.lazy.collect_batches(chunk_size=self.chunk_rows, lazy=True)
+            it = src.lazy.collect_batches(chunk_size=self.batch_rows, lazy=True)
             try:
                 for df in it:
                     for b in df.to_arrow().to_batches():
@@ -421,13 +390,13 @@ class TickStream:
             return
         if src.table is not None:
             row = 0
-            for b in src.table.to_batches(max_chunksize=self.chunk_rows):
+            for b in src.table.to_batches(max_chunksize=self.batch_rows):
                 yield src.name, row, b
                 row += b.num_rows
             return
         for part in src.parts:
-            self.stats.files += 1
-            pf = pq.ParquetFile(part.path)
+            self._read[j, 0] += 1
+            pf = pq.ParquetFile(part.path, metadata=part.meta)
             cols = ["ts", "bid", "ask"] + (["symbol"] if part.has_symbol_col and part.symbol is None else [])
             if self.sizes and part.has_sizes:
                 cols += SIZE_COLS
@@ -438,7 +407,7 @@ class TickStream:
             first_row = np.cumsum([0] + [md.row_group(j).num_rows for j in range(md.num_row_groups)])
             for g in groups:
                 row = int(first_row[g])
-                for b in pf.iter_batches(batch_size=self.chunk_rows, row_groups=[g], columns=cols):
+                for b in pf.iter_batches(batch_size=self.batch_rows, row_groups=[g], columns=cols):
                     yield part.path, row, b
                     row += b.num_rows
 
@@ -450,11 +419,16 @@ class TickStream:
         const = self.index.get(single, -1) if single is not None else -1
         if single is not None and const < 0:
             return
+        lut = None  # a frame of several symbols: its codes -> the stream's symbol indices
+        if src.codes is not None:
+            lut = np.array([self.index.get(s, -1) for s in src.symbols], np.int32)
+            if np.array_equal(lut, np.arange(len(lut))):
+                lut = None
         last = np.zeros((len(self.symbols), 4), np.int64)
         last_src = np.zeros((1, 2), np.int64)
         counts = self._counts[j]
         free = self._free[j]  # buffers the merge has finished with
-        for where, row0, b in self._batches(src):
+        for where, row0, b in self._batches(j):
             n = b.num_rows
             if n == 0:
                 continue
@@ -466,7 +440,9 @@ class TickStream:
             fund = _price(b.column("funding_rate"), "funding_rate", where) \
                 if self.rates and "funding_rate" in b.schema.names else _EMPTY_F
             sym = _NO_SYM
-            if single is None:
+            if src.codes is not None:
+                sym = src.codes[row0:row0 + n] if lut is None else lut[src.codes[row0:row0 + n]]
+            elif single is None:
                 idx = pc.index_in(pc.cast(b.column("symbol"), pa.string()),
                                   value_set=pa.array(self.symbols, pa.string()))
                 sym = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
@@ -475,15 +451,20 @@ class TickStream:
                 out = self._buffers(n)
             k, bad, rule = ingest.convert_batch((ts, bid, ask, bsz, asz, fund), sym, const, self.scale, rel,
                                                 self.start, self.end, self.skip, last, last_src, out, counts)
-            self.stats.rows_read += n
+            self._read[j, 1] += n
             if bad >= 0:
                 name, text = RULES[rule]
                 s = const if const >= 0 else int(sym[bad])
+                at, row = where, row0 + bad
+                if src.codes is not None:
+                    from .framesrc import locate
+
+                    at, row = locate(src, row)
                 raise DataError(
-                    f"{where}: {row_label(row0 + bad)}: {text} [rule {name}] (symbol {self.symbols[s]}, "
+                    f"{at}: {row_label(row)}: {text} [rule {name}] (symbol {self.symbols[s]}, "
                     f"ts {np.datetime64(int(ts[bad]), 'ns')}, bid {_plain(b.column('bid'), bad)}, "
                     f"ask {_plain(b.column('ask'), bad)})",
-                    path=where, row=row0 + bad + 1, rule=name)
+                    path=at, row=row + 1, rule=name)
             if k:
                 yield _Run(j, *(a[:k] if a.shape[0] else a for a in out), buf=out)
             else:
@@ -501,8 +482,11 @@ class TickStream:
     def __iter__(self) -> Iterator[TickChunk]:
         from concurrent.futures import ThreadPoolExecutor
 
+        if len(self.sources) == 1:
+            yield from self._one()
+            return
         iters = [self._decoded(j) for j in range(len(self.sources))]
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtestr-read") as pool:
+        with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backtestr-read") as pool:
             ahead = {j: pool.submit(next, it, None) for j, it in enumerate(iters)}
 
             def take(j: int) -> _Run | None:
@@ -525,7 +509,12 @@ class TickStream:
                     chunk = self._merge(runs, horizon)
                     if chunk is not None:
                         yield chunk
-                    for j in [j for j in live if int(newest[j].ts[-1]) <= horizon]:
+                    left = dict.fromkeys(live, 0)  # rows not yet merged, per source
+                    for r in runs:
+                        left[r.src] = left.get(r.src, 0) + r.ts.shape[0] - r.pos
+                    # a source is read on when its newest batch is used up to the horizon, or when
+                    # less than half a batch of it is left (so each merge takes rows of many sources)
+                    for j in [j for j in live if int(newest[j].ts[-1]) <= horizon or 2 * left[j] < self.batch_rows]:
                         r = take(j)
                         if r is None:
                             live.discard(j)
@@ -539,6 +528,37 @@ class TickStream:
                 for f in ahead.values():
                     if f is not None:
                         f.cancel()
+                self._sync_bad()
+
+    def _one(self) -> Iterator[TickChunk]:
+        """One source: its converted batches are the chunks, as they are (nothing to merge).
+
+        A yielded chunk's buffer goes back to the free list once the chunk two
+        yields later is taken, as with the ring (see ``backtestr.run.pipelined``)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        it = self._decoded(0)
+        held: deque = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtestr-read") as pool:
+            ahead = pool.submit(next, it, None)
+            try:
+                while True:
+                    r = ahead.result()
+                    if r is None:
+                        return
+                    ahead = pool.submit(next, it, None)
+                    n = r.ts.shape[0]
+                    self.stats.rows_kept += n
+                    self._sync_bad()
+                    self._n_chunks += 1
+                    yield TickChunk(r.ts, r.sym, r.bid, r.ask, *((r.bid_size, r.ask_size) if self.sizes
+                                                                 else (NO_SIZES, NO_SIZES)),
+                                    r.funding if self.rates else NO_RATES)
+                    held.append(r.buf)
+                    while len(held) > RING - 1:
+                        self._free[0].append(held.popleft())
+            finally:
+                ahead.cancel()
                 self._sync_bad()
 
     def _merge(self, runs: list[_Run], horizon: int) -> TickChunk | None:
@@ -585,3 +605,4 @@ class TickStream:
     def _sync_bad(self) -> None:
         total = self._counts.sum(axis=0)
         self.stats.bad_rows = {RULES[r][0]: int(c) for r, c in enumerate(total) if r in RULES and c}
+        self.stats.files, self.stats.rows_read = (int(x) for x in self._read.sum(axis=0))

@@ -18,6 +18,7 @@ from . import __version__
 from .analytics import summary_stats
 from .config import Config, load_config, minor_digits
 from .errors import BacktestrError, ConfigError, DataError, term
+from .framesrc import lazy_sources
 from .fx_paths import with_rate_symbols
 from .instruments import kernel_table, load_registry
 from .kernels import engine
@@ -32,7 +33,7 @@ from .kernels.records import (
 )
 from .orders import load_orders, reject_before_data
 from .outputs import stage
-from .reader import Source, TickStream, data_span, frame_sources, lazy_sources, plan_sources
+from .reader import Source, TickStream, data_span, frame_sources, plan_sources
 from .summary import build_summary
 from .warmup import CompileWatch
 from .writer import Decoder, LogSink, write_json
@@ -157,7 +158,7 @@ def _sources(data: Any, cfg: Config) -> list[Source]:
             tz = df.schema["ts"].time_zone
             ts = pl.col("ts").dt.convert_time_zone("UTC") if tz else pl.col("ts").dt.replace_time_zone("UTC")
             df = df.with_columns(ts.cast(pl.Datetime("ns", "UTC")))
-        return frame_sources(df.to_arrow(), unit)
+        return frame_sources(df.to_arrow(compat_level=pl.CompatLevel.newest()), unit)  # no copy of strings
     if isinstance(data, pa.Table):
         return frame_sources(data, unit)
     return plan_sources(data, cfg["data.start"], cfg["data.end"], unit)

@@ -168,6 +168,38 @@ def peak_memory(archive: Path, signals: pl.DataFrame) -> dict:
     return {"ticks": int(ticks), "wall_s": float(wall), "peak_rss_mib": int(rss_kib) / 1024}
 
 
+_READ = """
+import sys, pyarrow.dataset as ds
+n = 0
+for b in ds.dataset(sys.argv[1], format="parquet", partitioning="hive").to_batches(columns=["ts", "bid", "ask"]):
+    n += b.num_rows
+print(n)
+"""
+
+
+def whole_process(archive: Path, signals: pl.DataFrame, repeat: int) -> dict:
+    """End to end as whole processes: ``backtestr run`` (trades level, outputs written) against a
+    streaming pyarrow read of the same columns (``dataset.to_batches``); best of ``repeat``,
+    alternating."""
+    exe = Path(sys.executable).parent / "backtestr"
+    best_run, best_read = float("inf"), float("inf")
+    with tempfile.TemporaryDirectory() as d:
+        sig = Path(d) / "signals.parquet"
+        signals.write_parquet(sig)
+        run = [str(exe), "run", "--data", str(archive), "--signals", str(sig), "--out", str(Path(d) / "o"),
+               "--force", "--quiet", "--set", "run.log_level=trades"]
+        subprocess.run(run, check=True, capture_output=True)  # warm the compiled-kernel cache
+        for _ in range(repeat):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-c", _READ, str(archive)], check=True, capture_output=True)
+            best_read = min(best_read, time.perf_counter() - t)
+            t = time.perf_counter()
+            subprocess.run(run, check=True, capture_output=True)
+            best_run = min(best_run, time.perf_counter() - t)
+    return {"files": len(list(archive.rglob("*.parquet"))), "read_process_s": best_read,
+            "run_process_s": best_run, "ratio": best_run / best_read}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT / "data" / "bench"))
@@ -176,10 +208,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--kernel-ticks", type=int, default=30_000_000)
     ap.add_argument("--memory-only", action="store_true")
+    ap.add_argument("--process-only", action="store_true", help="only the whole-process ratio")
     a = ap.parse_args()
     archive = Path(a.data)
     ensure_archive(archive, a.ticks, a.days)
     res: dict = {"archive": str(archive), "when": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count()}
+    if a.process_only:
+        res["whole_process"] = whole_process(archive, sparse_signals(archive), a.repeat)
+        print(json.dumps(res, indent=2))
+        return
     if not a.memory_only:
         files = sorted(str(p) for p in archive.rglob("*.parquet"))
         signals = sparse_signals(archive)
