@@ -1,0 +1,293 @@
+"""Plain-Python strategies (docs/strategies.md §8): the same context, actions and rules as
+compiled ones.
+
+The expected values come from the compiled strategies of tests/test_strategy.py
+(themselves checked against a Polars signals table and table replays): a Python
+twin of each, written with the Python helpers, must give identical orders,
+fills, positions and events. Error messages are checked against times the
+strategy recorded itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import polars as pl
+import pytest
+from backtestr.kernels import engine
+from backtestr.kernels.records import K_TICKS, OT_LIMIT, OT_STOP
+
+import backtestr as bt
+from backtestr.cli import main
+from backtestr.errors import ConfigError
+from backtestr.examples.sma_cross import SmaCross
+from backtestr.strategies import PyStrategy, StrategyError
+from backtestr.strategies.pycontext import bar_close, buy, n_bars, net_qty, sell
+from tests.strategy_kit import ticks_frame
+from tests.test_strategy import Busy, Rejects, TickFlip
+
+
+class PySma(PyStrategy):
+    """SmaCross (backtestr/examples/sma_cross.py) in plain Python, with the free functions."""
+
+    name = "py_sma"
+    params = {"fast": 10, "slow": 30, "qty": 1}
+    state = {"sign": (np.int64, 64)}
+    timeframes = ("1m",)
+    keep = 200
+
+    def on_bar(self, ctx, s, tf):
+        p = ctx.params[0]
+        st = ctx.state[0]
+        if n_bars(ctx, tf, s) < p.slow:
+            return
+        fast = sum(bar_close(ctx, tf, s, k) for k in range(p.fast))
+        slow = sum(bar_close(ctx, tf, s, k) for k in range(p.slow))
+        d = fast * p.slow - slow * p.fast
+        sign = 1 if d > 0 else (-1 if d < 0 else 0)
+        prev = st.sign[s]
+        st.sign[s] = sign
+        if prev == 0 or sign == 0 or sign == prev:
+            return
+        delta = p.qty * sign - net_qty(ctx, s)
+        if delta > 0:
+            buy(ctx, s, delta)
+        elif delta < 0:
+            sell(ctx, s, -delta)
+
+
+def _fills(res) -> pl.DataFrame:
+    return res.fills.select("ts", "symbol", "side", "qty_steps", "price_ticks", "effect", "realized_pnl_minor",
+                            "cash_after_minor")
+
+
+def test_python_sma_gives_the_fills_of_the_compiled_one():
+    df = ticks_frame(40_000, seed=11)
+    prm = {"fast": 5, "slow": 20, "qty": 100}
+    ref = bt.run(df, strategy=SmaCross, params=prm)
+    res = bt.run(df, strategy=PySma, params=prm)
+    assert res.summary["fills"] == ref.summary["fills"] > 10
+    assert _fills(res).equals(_fills(ref))
+    assert res.summary["final_equity"] == ref.summary["final_equity"]
+    assert res.strategy_orders.equals(ref.strategy_orders)
+    assert res.strategy_state.dtype.names == ("sign",)
+    assert (res.strategy_state[0]["sign"] == ref.strategy_state[0]["sign"]).all()
+    assert np.abs(res.strategy_state[0]["sign"][:2]).sum() == 2  # both symbols had a sign at the end
+
+
+class PyBusy(PyStrategy):
+    """tests/test_strategy.py::Busy in plain Python, with the context's methods."""
+
+    timeframes = ("1m",)
+    keep = 2
+    max_actions = 4
+    params = {"seed": 7}
+
+    def __init__(self):
+        self.x, self.last, self.group = 0, [0, 0], 0
+
+    def on_bar(self, ctx, s, tf):
+        if self.x == 0:
+            self.x = ctx.params.seed
+        self.x = (self.x * 6364136223846793005 + 1442695040888963407) & 0x7FFFFFFFFFFFFFFF
+        r = (self.x >> 33) % 9
+        q = 1 + (self.x >> 20) % 3
+        b, a = ctx.bid(s), ctx.ask(s)
+        if r == 0:
+            k = ctx.buy(s, q)
+            ctx.set_stops(k, K_TICKS, 8, K_TICKS, 12)
+        elif r == 1:
+            ctx.sell(s, q)
+        elif r == 2:
+            self.last[s] = ctx.submit(s, 1, q, OT_LIMIT, b - 2, 0.0)
+        elif r == 3:
+            self.last[s] = ctx.submit(s, -1, q, OT_STOP, 0.0, b - 3)
+        elif r == 4:
+            self.group += 1
+            k1 = ctx.submit(s, -1, q, OT_LIMIT, a + 4, 0.0)
+            k2 = ctx.submit(s, -1, q, OT_STOP, 0.0, b - 4)
+            ctx.set_oco(k1, self.group)
+            ctx.set_oco(k2, self.group)
+        elif r == 5:
+            ctx.cancel(self.last[s])
+        elif r == 6:
+            ctx.modify(self.last[s], b - 1, 0.0, 0.0)
+        elif r == 7:
+            pid = ctx.oldest_position(s, 1 if ctx.net_qty(s) >= 0 else -1)
+            if pid >= 0:
+                ctx.close(pid, 0.0)
+        else:
+            ctx.close_symbol(s)
+
+
+@pytest.mark.parametrize("mode", ["netting", "hedging"])
+def test_every_action_kind_writes_the_rows_a_compiled_strategy_writes(mode):
+    df = ticks_frame(30_000, seed=3)
+    over = {"run.account_mode": mode, "run.log_level": "events"}
+    ref = bt.run(df, strategy=Busy, overrides=over)
+    res = bt.run(df, strategy=PyBusy, overrides={**over, "run.chunk_rows": 997})
+    assert res.strategy_orders.height > 500  # the orders table grew many times under the Python side
+    assert set(res.strategy_orders["action"]) == {"new", "modify", "cancel", "close"}
+    assert res.strategy_orders.equals(ref.strategy_orders)
+    assert res.orders.equals(ref.orders)
+    assert res.fills.equals(ref.fills)
+    assert res.positions.equals(ref.positions)
+    assert res.events.equals(ref.events)
+
+
+class PyRejects(PyStrategy):
+    timeframes = ("1m",)
+
+    def on_bar(self, ctx, s, tf):
+        if getattr(self, "done", False):
+            return
+        self.done = True
+        ctx.submit(s, 1, 1, OT_LIMIT, ctx.bid(s) - 0.5, 0.0)  # off the tick grid
+        ctx.buy(s, 1.5)  # off the lot step
+        ctx.cancel(10_000)  # no such order
+        ctx.buy(s, 1)  # fine
+
+
+def test_off_tick_off_step_and_unknown_refs_are_rejected_with_the_compiled_reasons():
+    df = ticks_frame(2000, seed=1)
+    res = bt.run(df, strategy=PyRejects)
+    ref = bt.run(df, strategy=Rejects)
+    o = res.orders.sort("order_id")
+    assert o["reason"].cast(pl.String).to_list()[:3] == ["off_tick", "off_step", "unknown_ref"]
+    assert o["status"].cast(pl.String).to_list() == ["rejected", "rejected", "rejected", "filled"]
+    assert res.orders.equals(ref.orders)
+
+
+class PyTickFlip(PyStrategy):
+    """tests/test_strategy.py::TickFlip in plain Python: on_tick and on_fill."""
+
+    params = {"every": 500}
+    state = {"ticks": np.int64, "fill_calls": np.int64, "last_fill_ts": np.int64}
+
+    def on_tick(self, ctx, s):
+        st = ctx.state
+        st.ticks += 1
+        if st.ticks % ctx.params.every == 0:
+            q = ctx.net_qty(s)
+            if q > 0:
+                ctx.sell(s, 2 * q)
+            elif q < 0:
+                ctx.buy(s, -2 * q)
+            else:
+                ctx.buy(s, 1)
+
+    def on_fill(self, ctx, s):
+        ctx.state.fill_calls += 1
+        ctx.state.last_fill_ts = ctx.now()
+
+
+def test_on_tick_and_on_fill_in_python_match_the_compiled_ones():
+    df = ticks_frame(20_000, seed=9)
+    over = {"run.chunk_rows": 1500}
+    res = bt.run(df, strategy=PyTickFlip, overrides=over)
+    ref = bt.run(df, strategy=TickFlip, overrides=over)
+    st = res.strategy_state[0]
+    assert st["ticks"] == df.height
+    assert st["fill_calls"] == res.fills["ts"].unique().len() > 10
+    assert res.strategy_state.tobytes() == ref.strategy_state.tobytes()
+    assert res.fills.equals(ref.fills)
+
+
+class PyRaiser(PyStrategy):
+    name = "py_raiser"
+    timeframes = ("1m",)
+    params = {"at": 5}
+    seen: list = []
+
+    def on_bar(self, ctx, s, tf):
+        PyRaiser.seen.append(ctx.now())
+        ctx.buy(s, 1)  # written, then discarded with the failing call
+        if len(PyRaiser.seen) == ctx.params.at:
+            raise ValueError("boom")
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, timezone.utc).isoformat()
+
+
+def test_an_exception_names_strategy_callback_and_time_and_nothing_is_written(tmp_path):
+    df = ticks_frame(3000, seed=2)
+    out = tmp_path / "out"
+    PyRaiser.seen = []
+    with pytest.raises(StrategyError) as err:
+        bt.run(df, strategy=PyRaiser, out=out)
+    assert len(PyRaiser.seen) == 5
+    assert str(err.value) == (f"strategy py_raiser: on_bar (1m bar) at {_iso(PyRaiser.seen[-1])}: "
+                              "raised an exception: ValueError: boom")
+    assert isinstance(err.value.__cause__, ValueError)  # the traceback of the strategy's own code
+    assert not out.exists()
+    path = tmp_path / "ticks.parquet"
+    df.write_parquet(path)
+    PyRaiser.seen = []
+    rc = main(["run", "--data", str(path), "--strategy", "tests.test_strategy_python:PyRaiser", "--out", str(out),
+               "--quiet"])
+    assert rc == 2
+    assert not out.exists()
+
+
+class PyMisuse(PyStrategy):
+    """A helper used out of its rules, chosen by ``what``."""
+
+    timeframes = ("1m", "5m")
+    keep = 2
+    max_actions = 2
+    params = {"what": 0}
+
+    def on_bar(self, ctx, s, tf):
+        w = ctx.params.what
+        if w == 0 and tf == 1:
+            ctx.bar(tf, s, 2)
+        elif w == 1:
+            for _ in range(3):
+                ctx.buy(s, 1)
+        elif w == 2:
+            ctx.buy(7, 1)
+        elif w == 3:
+            ctx.set_oco(0, 1)
+
+
+def test_helpers_used_out_of_their_rules_stop_the_run_with_the_compiled_messages():
+    df = ticks_frame(3000, seed=2)
+    cases = {0: r"on_bar \(5m bar\) at .*: asked for a 5m bar beyond the 2 kept",
+             1: r"on_bar \(1m bar\) at .*: more than max_actions = 2 actions in one call",
+             2: r"on_bar \(1m bar\) at .*: a symbol index outside the run's symbols",
+             3: r"on_bar \(1m bar\) at .*: more than max_actions = 2 actions in one call, set_\* on an order"}
+    for what, msg in cases.items():
+        with pytest.raises(StrategyError, match="strategy PyMisuse: " + msg):
+            bt.run(df, strategy=PyMisuse, params={"what": what})
+
+
+def test_unknown_parameters_and_bad_values_are_refused(tmp_path, capsys):
+    df = ticks_frame(500, seed=2)
+    with pytest.raises(ConfigError, match=r"strategy py_sma has no parameter 'fsat' \(it has: fast, slow, qty\)"):
+        bt.run(df, strategy=PySma, params={"fsat": 3})
+    with pytest.raises(ConfigError, match="parameter fast of strategy py_sma: 'x' is not an integer"):
+        bt.run(df, strategy=PySma, params={"fast": "x"})
+    path = tmp_path / "ticks.parquet"
+    df.write_parquet(path)
+    out = tmp_path / "out"
+    rc = main(["run", "--data", str(path), "--strategy", "tests.test_strategy_python:PySma", "--param", "fsat=3",
+               "--out", str(out), "--quiet"])
+    assert rc == 2
+    assert "--param: strategy py_sma has no parameter 'fsat'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_command_line_runs_a_python_strategy_like_the_python_call(tmp_path):
+    path = tmp_path / "ticks.parquet"
+    ticks_frame(20_000, seed=11).write_parquet(path)
+    out = tmp_path / "out"
+    rc = main(["run", "--data", str(path), "--strategy", "tests.test_strategy_python:PySma", "--param", "fast=5",
+               "--param", "slow=20", "--param", "qty=100", "--out", str(out), "--quiet"])
+    assert rc == 0
+    fills = pl.read_parquet(out / "fills.parquet")
+    ref = bt.run(path, strategy=SmaCross, params={"fast": 5, "slow": 20, "qty": 100})
+    assert fills.height == ref.fills.height > 0
+    assert fills["price_ticks"].to_list() == ref.fills["price_ticks"].to_list()
+    assert len(engine.run_chunk.signatures) == 1  # the engine is not compiled again for Python strategies
