@@ -24,7 +24,7 @@ from backtestr.errors import ConfigError
 from backtestr.examples.sma_cross import SmaCross
 from backtestr.strategies import PyStrategy, StrategyError
 from backtestr.strategies.pycontext import bar_close, buy, n_bars, net_qty, sell
-from tests.strategy_kit import ticks_frame
+from tests.strategy_kit import python_bars, ticks_frame
 from tests.test_strategy import Busy, Rejects, TickFlip
 
 
@@ -291,3 +291,35 @@ def test_the_command_line_runs_a_python_strategy_like_the_python_call(tmp_path):
     assert fills.height == ref.fills.height > 0
     assert fills["price_ticks"].to_list() == ref.fills["price_ticks"].to_list()
     assert len(engine.run_chunk.signatures) == 1  # the engine is not compiled again for Python strategies
+
+
+class PyStateKinds(PyStrategy):
+    """Declared state: a count, a float sum, an array per symbol; ``bad`` leaves a value that does
+    not fit."""
+
+    timeframes = ("1m",)
+    state = {"n": np.int64, "f": np.float64, "per": (np.int64, 2)}
+    params = {"bad": 0}
+
+    def on_bar(self, ctx, s, tf):
+        st = ctx.state
+        st.n += 1
+        st.f += 0.5
+        st.per[s] += 1
+        if ctx.params.bad:
+            st.n = 1.5
+
+
+def test_declared_state_is_reported_as_a_record_and_a_value_that_does_not_fit_is_an_error(tmp_path):
+    df = ticks_frame(2000, seed=1)
+    res = bt.run(df, strategy=PyStateKinds)
+    closed = [b[0] for b in python_bars(df, 60 * 10**9) if b[-1] is not None]  # closed by a later tick
+    st = res.strategy_state[0]
+    assert st["per"].tolist() == [closed.count(0), closed.count(1)]
+    assert st["n"] == len(closed) > 10
+    assert st["f"] == st["n"] * 0.5
+    out = tmp_path / "out"
+    with pytest.raises(StrategyError, match=r"strategy PyStateKinds: state field n = 1.5 at the end does not fit "
+                                            "its declared type int64"):
+        bt.run(df, strategy=PyStateKinds, params={"bad": 1}, out=out)
+    assert not out.exists()

@@ -144,7 +144,16 @@ class PyRun(StrategyRun):
         self.ctx.release()
         rec = np.zeros(1, self.state_dtype)
         for k in dict(self.cls.state):
-            rec[0][k] = getattr(self.ctx.state, k)
+            v = getattr(self.ctx.state, k)
+            typ = self.state_dtype.fields[k][0]
+            try:
+                rec[0][k] = v
+                same = np.array_equal(rec[0][k], np.asarray(v))
+            except (TypeError, ValueError, OverflowError):
+                same = False
+            if not same:
+                raise StrategyError(f"strategy {self.name}: state field {k} = {v!r} at the end does not fit "
+                                    f"its declared type {typ.base}{list(typ.shape) if typ.shape else ''}")
         return rec
 
 
