@@ -192,7 +192,13 @@ class PyCtx:
         return self._bar_rows[self._bar_row(tf, s, back)]
 
     def bar_close(self, tf: int, s: int, back: int) -> int:
-        return self._close[self._bar_row(tf, s, back)]
+        ns = self._n_sym  # _bar_row inlined: the helper a rule calls most
+        j = tf * ns + s
+        n = self._closed[j]
+        keep = self._keep
+        if back < 0 or back >= keep or back >= n:
+            raise ContextError(ERR_BARS, tf, "bar not kept")
+        return self._close[self._n_tf * ns + j * keep + (n - 1 - back) % keep]
 
     def to_ticks(self, x: float) -> float:
         """A bar price (half ticks for the mid basis) in ticks, as a float."""
