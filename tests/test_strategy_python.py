@@ -17,15 +17,17 @@ import polars as pl
 import pytest
 from backtestr.kernels import engine
 from backtestr.kernels.records import K_TICKS, OT_LIMIT, OT_STOP
+from numba import njit
 
 import backtestr as bt
 from backtestr.cli import main
 from backtestr.errors import ConfigError
 from backtestr.examples.sma_cross import SmaCross
-from backtestr.strategies import PyStrategy, StrategyError
+from backtestr.strategies import PyStrategy, Strategy, StrategyError
+from backtestr.strategies import context as cc
 from backtestr.strategies.pycontext import bar_close, buy, n_bars, net_qty, sell
 from tests.strategy_kit import python_bars, ticks_frame
-from tests.test_strategy import Busy, Rejects, TickFlip
+from tests.test_strategy import ROW, Busy, Recorder, Rejects, TickFlip
 
 
 class PySma(PyStrategy):
@@ -323,3 +325,101 @@ def test_declared_state_is_reported_as_a_record_and_a_value_that_does_not_fit_is
                                             "its declared type int64"):
         bt.run(df, strategy=PyStateKinds, params={"bad": 1}, out=out)
     assert not out.exists()
+
+
+class PyRecorder(PyStrategy):
+    """tests/test_strategy.py::Recorder in plain Python: every bar given, the quote, the time."""
+
+    timeframes = ("1m", "5m", "1d")
+    keep = 3
+    rows: list = []
+
+    def on_bar(self, ctx, s, tf):
+        b = ctx.bar(tf, s, 0)
+        PyRecorder.rows.append((tf, s, b.ts_open, b.ts_close, b.open, b.high, b.low, b.close, b.n_ticks,
+                                b.spread_min, b.spread_max, b.spread_sum, ctx.bid(s) + ctx.ask(s), ctx.now(),
+                                ctx.n_bars(tf, s)))
+
+
+def test_bars_quotes_and_times_seen_from_python_are_those_compiled_code_sees():
+    df = ticks_frame(6000, seed=5, gap_ms=60_000)  # about four days: day bars close
+    ref = bt.run(df, strategy=Recorder)
+    st = ref.strategy_state[0]
+    want = st["rows"][: int(st["n"]) * ROW].reshape(-1, ROW).tolist()
+    PyRecorder.rows = []
+    bt.run(df, strategy=PyRecorder)
+    assert [list(r) for r in PyRecorder.rows] == want
+    assert {r[0] for r in want} == {0, 1, 2}
+
+
+N_PROBE = 12  # values recorded per bar by the probes
+
+
+class Probe(Strategy):
+    """Reads every account and order helper at each 1m bar, then acts (a fixed cycle)."""
+
+    timeframes = ("1m",)
+    state = {"rows": (np.int64, 4000 * N_PROBE), "n": np.int64, "last": np.int64}
+
+    @staticmethod
+    @njit
+    def on_bar(ctx, s, tf):
+        st = ctx.state[0]
+        pid = cc.oldest_position(ctx, s, 1)
+        vals = (cc.cash(ctx), cc.equity(ctx), cc.used_margin(ctx), cc.free_margin(ctx), pid,
+                cc.position_slot(ctx, pid), cc.position_qty(ctx, pid), cc.order_status(ctx, st.last),
+                1 if cc.is_working(ctx, st.last) else 0, cc.net_qty(ctx, s), cc.n_symbols(ctx),
+                int(cc.to_ticks(ctx, 7) * 2))
+        if st.n < 4000:
+            for j in range(N_PROBE):
+                st.rows[st.n * N_PROBE + j] = vals[j]
+        st.n += 1
+        r = st.n % 4
+        if r == 0:
+            cc.buy(ctx, s, 2)
+        elif r == 1:
+            st.last = cc.submit(ctx, s, 1, 1, OT_LIMIT, cc.bid(ctx, s) - 3, 0.0)
+        elif r == 2 and pid >= 0:
+            cc.close(ctx, pid, 1)
+
+
+class PyProbe(PyStrategy):
+    timeframes = ("1m",)
+    rows: list = []
+
+    def __init__(self):
+        self.n, self.last = 0, 0
+
+    def on_bar(self, ctx, s, tf):
+        pid = ctx.oldest_position(s, 1)
+        PyProbe.rows.append([ctx.cash(), ctx.equity(), ctx.used_margin(), ctx.free_margin(), pid,
+                             ctx.position_slot(pid), ctx.position_qty(pid), ctx.order_status(self.last),
+                             1 if ctx.is_working(self.last) else 0, ctx.net_qty(s), ctx.n_symbols(),
+                             int(ctx.to_ticks(7) * 2)])
+        self.n += 1
+        r = self.n % 4
+        if r == 0:
+            ctx.buy(s, 2)
+        elif r == 1:
+            self.last = ctx.submit(s, 1, 1, OT_LIMIT, ctx.bid(s) - 3, 0.0)
+        elif r == 2 and pid >= 0:
+            ctx.close(pid, 1)
+
+
+@pytest.mark.parametrize("mode", ["netting", "hedging"])
+def test_account_position_and_order_helpers_read_what_compiled_helpers_read(mode):
+    df = ticks_frame(20_000, seed=12)
+    over = {"run.account_mode": mode, "instruments.EURUSD.margin_rate": 0.05,
+            "instruments.GBPUSD.margin_rate": 0.05}
+    ref = bt.run(df, strategy=Probe, overrides=over)
+    st = ref.strategy_state[0]
+    want = st["rows"][: int(st["n"]) * N_PROBE].reshape(-1, N_PROBE).tolist()
+    PyProbe.rows = []
+    res = bt.run(df, strategy=PyProbe, overrides=over)
+    assert PyProbe.rows == want
+    assert res.fills.equals(ref.fills)
+    seen = np.array(want)
+    assert (seen[:, 0] != seen[:, 1]).any()  # open positions marked: equity differs from cash
+    assert (seen[:, 2] > 0).any() and (seen[:, 3] < seen[:, 1]).any()  # margin used, free margin below equity
+    assert (seen[:, 6] > 0).any() and (seen[:, 5] >= 0).any() and (seen[:, 8] == 1).any()  # positions, working
+    assert len(set(seen[:, 7].tolist())) >= 2  # several order statuses seen
