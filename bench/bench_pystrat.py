@@ -87,7 +87,8 @@ class PySma(PyStrategy):
         if ctx.n_bars(tf, s) < p.slow:
             return
         close = ctx.bar_close
-        d = sum(close(tf, s, k) for k in range(p.fast)) * p.slow - sum(close(tf, s, k) for k in range(p.slow)) * p.fast
+        fast = sum(close(tf, s, k) for k in range(p.fast))
+        d = fast * p.slow - sum(close(tf, s, k) for k in range(p.slow)) * p.fast
         sign = (d > 0) - (d < 0)
         prev = self.sign.get(s, 0)
         self.sign[s] = sign

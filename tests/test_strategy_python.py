@@ -25,7 +25,7 @@ from backtestr.errors import ConfigError
 from backtestr.examples.sma_cross import SmaCross
 from backtestr.strategies import PyStrategy, Strategy, StrategyError
 from backtestr.strategies import context as cc
-from backtestr.strategies.pycontext import bar_close, buy, n_bars, net_qty, sell
+from backtestr.strategies.pycontext import TAGS, bar_close, buy, n_bars, net_qty, sell
 from tests.strategy_kit import python_bars, ticks_frame
 from tests.test_strategy import ROW, Busy, Recorder, Rejects, TickFlip
 
@@ -423,3 +423,96 @@ def test_account_position_and_order_helpers_read_what_compiled_helpers_read(mode
     assert (seen[:, 2] > 0).any() and (seen[:, 3] < seen[:, 1]).any()  # margin used, free margin below equity
     assert (seen[:, 6] > 0).any() and (seen[:, 5] >= 0).any() and (seen[:, 8] == 1).any()  # positions, working
     assert len(set(seen[:, 7].tolist())) >= 2  # several order statuses seen
+
+
+class Gtd(Strategy):
+    """Good-till-date orders and tags (set_expiry, set_tag), compiled: a fixed cycle."""
+
+    timeframes = ("1m",)
+    tags = ("entry", "exit")
+    state = {"n": np.int64}
+
+    @staticmethod
+    @njit
+    def on_bar(ctx, s, tf):
+        st = ctx.state[0]
+        st.n += 1
+        r = st.n % 5
+        b = cc.bid(ctx, s)
+        t = cc.now(ctx)
+        if r == 0:
+            k = cc.submit(ctx, s, 1, 1, OT_LIMIT, b - 2, 0.0)
+            cc.set_expiry(ctx, k, t + 90 * 10**9)
+            cc.set_tag(ctx, k, 0)
+        elif r == 1:
+            k = cc.submit(ctx, s, -1, 1, OT_LIMIT, b + 5, 0.0)
+            cc.set_expiry(ctx, k, t)  # not after the action's time: expiry_past
+            cc.set_tag(ctx, k, 3)  # beyond the names: shown as the number
+        elif r == 2:
+            k = cc.submit(ctx, s, 1, 1, OT_LIMIT, b - 1.5, 0.0)
+            cc.set_expiry(ctx, k, t)  # off_tick comes first
+        elif r == 3:
+            k = cc.submit(ctx, s, 1, 1, OT_STOP, 0.0, b + 3)
+            cc.set_expiry(ctx, k, t + 10**12)
+            cc.set_expiry(ctx, k, t + 60 * 10**9)  # set again: replaces the first
+            cc.set_tag(ctx, k, 1)
+        else:
+            cc.set_tag(ctx, cc.buy(ctx, s, 1), 1)
+
+
+class PyGtd(PyStrategy):
+    timeframes = ("1m",)
+    tags = ("entry", "exit")
+
+    def __init__(self):
+        self.n = 0
+
+    def on_bar(self, ctx, s, tf):
+        self.n += 1
+        r = self.n % 5
+        b, t = ctx.bid(s), ctx.now()
+        if r == 0:
+            k = ctx.submit(s, 1, 1, OT_LIMIT, b - 2, 0.0)
+            ctx.set_expiry(k, t + 90 * 10**9)
+            ctx.set_tag(k, 0)
+        elif r == 1:
+            k = ctx.submit(s, -1, 1, OT_LIMIT, b + 5, 0.0)
+            ctx.set_expiry(k, t)
+            ctx.set_tag(k, 3)
+        elif r == 2:
+            k = ctx.submit(s, 1, 1, OT_LIMIT, b - 1.5, 0.0)
+            ctx.set_expiry(k, t)
+        elif r == 3:
+            k = ctx.submit(s, 1, 1, OT_STOP, 0.0, b + 3)
+            ctx.set_expiry(k, t + 10**12)
+            ctx.set_expiry(k, t + 60 * 10**9)
+            ctx.set_tag(k, 1)
+        else:
+            ctx.set_tag(ctx.buy(s, 1), 1)
+
+
+@pytest.mark.skipif(not (TAGS and hasattr(cc, "set_expiry")), reason="no strategy tags and GTD orders here")
+def test_expiry_and_tags_from_python_write_what_compiled_helpers_write():
+    df = ticks_frame(20_000, seed=13)
+    over = {"run.log_level": "events", "run.chunk_rows": 1999}
+    ref = bt.run(df, strategy=Gtd, overrides=over)
+    res = bt.run(df, strategy=PyGtd, overrides=over)
+    reasons = set(ref.orders["reason"].cast(pl.String))
+    assert {"expiry", "expiry_past", "off_tick"} <= reasons
+    assert {"entry", "exit", "3"} <= set(ref.orders["tag"].drop_nulls())
+    assert res.orders.equals(ref.orders)
+    assert res.fills.equals(ref.fills)
+    assert res.events.equals(ref.events)
+    assert res.strategy_orders.equals(ref.strategy_orders)
+
+
+@pytest.mark.skipif(TAGS and hasattr(cc, "set_expiry"), reason="strategy tags and GTD orders are here")
+def test_without_strategy_gtd_orders_set_expiry_says_so():
+    class Expiring(PyStrategy):
+        timeframes = ("1m",)
+
+        def on_bar(self, ctx, s, tf):
+            ctx.set_expiry(ctx.buy(s, 1), ctx.now() + 10**9)
+
+    with pytest.raises(StrategyError, match="NotImplementedError: set_expiry: this version has no good-till-date"):
+        bt.run(ticks_frame(2000, seed=1), strategy=Expiring)

@@ -39,21 +39,30 @@ from ..kernels.enums import (
     OT_MARKET,
     OT_STOP,
     OT_STOP_LIMIT,
+    R_EXPIRY_PAST,
     R_NONE,
     R_OFF_STEP,
     R_OFF_TICK,
     R_QTY_BELOW_MIN,
     TIF_GTC,
+    TIF_GTD,
     TIF_IOC,
 )
 from ..kernels.records import ACCOUNT, ORDER, POSITION, SYMBOL
+
+try:  # a strategy's good-till-date orders join the expiry list as the call runs (kernels/gtd.py)
+    from ..kernels.gtd import add_expiry, drop_expiry
+except ImportError:  # pragma: no cover - a version without strategy GTD orders
+    add_expiry = drop_expiry = None
+TAGS = "tag_code" in ORDER.names  # the orders carry a strategy's tag codes (set_tag)
 
 __all__ = [
     "PyCtx", "ContextError", "Record", "K_NONE", "K_PPM", "K_PRICE", "K_TICKS", "OT_LIMIT", "OT_MARKET",
     "OT_STOP", "OT_STOP_LIMIT", "TIF_GTC", "TIF_IOC", "now", "bid", "ask", "n_symbols", "n_bars", "bar",
     "bar_close", "to_ticks", "net_qty", "position_slot", "position_qty", "oldest_position", "order_status",
     "is_working", "cash", "equity", "used_margin", "free_margin", "margin_level", "submit", "buy", "sell",
-    "set_stops", "set_trail", "set_oco", "set_sizing", "set_tif", "modify", "cancel", "close", "close_symbol",
+    "set_stops", "set_trail", "set_oco", "set_sizing", "set_tif", "set_expiry", "set_tag", "modify", "cancel",
+    "close", "close_symbol",
 ]
 
 _TOL = 1e-6
@@ -62,7 +71,8 @@ _STOP_TYPES = (OT_STOP, OT_STOP_LIMIT)
 _DTYPES = (ACCOUNT, SYMBOL, ORDER, POSITION, np.dtype(np.int64))  # bridge.ARRAYS
 _ORDER_FIELDS = ("action", "type", "side", "symbol", "qty_steps", "price_ticks", "stop_ticks", "reason", "ref_id",
                  "oco_group", "sl_kind", "sl_val", "tp_kind", "tp_val", "trail_kind", "trail_val", "trail_act",
-                 "trail_step", "sizing", "size_val", "tif", "status")
+                 "trail_step", "sizing", "size_val", "tif", "status", "expire_ts")
+_ORDER_FIELDS += ("tag_code",) if TAGS else ()
 
 
 class ContextError(IndexError):
@@ -268,6 +278,11 @@ class PyCtx:
         self._o_ref[k] = -1
         self._o_oco[k] = -1
         self._o_reason[k] = R_NONE
+        o = self._o
+        o["tif"][k] = TIF_GTC
+        o["expire_ts"][k] = 0
+        if TAGS:
+            o["tag_code"][k] = 0
         return k
 
     def _qty(self, k: int, qty: Any, allow_zero: bool) -> None:
@@ -281,7 +296,7 @@ class PyCtx:
     def _price(self, k: int, x: Any) -> int:
         """Ticks of a price given in ticks; OFF_TICK when it is not a whole number."""
         p, ok = _whole(x)
-        if not ok and self._o_reason[k] == R_NONE:
+        if not ok and self._o_reason[k] in (R_NONE, R_EXPIRY_PAST):  # off_tick comes first
             self._o_reason[k] = R_OFF_TICK
         return p if ok else 0
 
@@ -289,7 +304,8 @@ class PyCtx:
         if s < 0 or s >= self._n_sym:
             raise ContextError(ERR_SYMBOL, -1, "unknown symbol index")
 
-    def submit(self, s: int, side: int, qty: Any, otype: int = OT_MARKET, price: Any = 0.0, stop: Any = 0.0) -> int:
+    def submit(self, s: int, side: int, qty: Any, otype: int = OT_MARKET, price: Any = 0.0,
+               stop: Any = 0.0) -> int:
         """A new order; returns its id. ``side`` 1 buy, -1 sell; ``qty`` in lot steps; ``price``
         (limit, stop-limit) and ``stop`` (stop, stop-limit) in ticks."""
         self._symbol(s)
@@ -346,11 +362,44 @@ class PyCtx:
         self._o["size_val"][k] = int(size)
 
     def set_tif(self, oid: int, tif: int) -> None:
-        """TIF_GTC (the default) or TIF_IOC."""
+        """TIF_GTC (the default) or TIF_IOC; good-till-date is set with set_expiry (not followed
+        by set_tif)."""
         k = self._own(oid)
-        if tif != TIF_GTC and tif != TIF_IOC:
+        if (tif != TIF_GTC and tif != TIF_IOC) or self._o["tif"][k] == TIF_GTD:
             raise ContextError(ERR_ACTIONS, -1, "time in force")
         self._o["tif"][k] = tif
+
+    def set_expiry(self, oid: int, ts: int) -> None:
+        """Good-till-date: new order ``oid`` of this call works on ticks with time < ``ts`` (ns
+        UTC), then expires; ``ts`` not after ``now()`` rejects it (``expiry_past``)."""
+        if add_expiry is None:
+            raise NotImplementedError("set_expiry: this version has no good-till-date strategy orders")
+        k = self._own(oid)
+        o = self._o
+        if o["action"][k] != A_NEW:
+            raise ContextError(ERR_ACTIONS, -1, "expiry on a row that is not a new order")
+        if o["tif"][k] == TIF_GTD:  # set again: the new expiry replaces the first
+            drop_expiry(self.acct, self.ints, k)
+            if self._o_reason[k] == R_EXPIRY_PAST:
+                self._o_reason[k] = R_NONE
+        o["tif"][k] = TIF_GTD
+        o["expire_ts"][k] = ts
+        if ts <= self._ts:
+            if self._o_reason[k] == R_NONE:
+                self._o_reason[k] = R_EXPIRY_PAST
+            return
+        if not add_expiry(self.acct, self.ints, self.orders, k):
+            raise ContextError(ERR_ACTIONS, -1, "expiry list full")
+
+    def set_tag(self, oid: int, tag: int) -> None:
+        """Tag code ``tag`` (>= 0) of an order of this call (the class's ``tags[tag]`` in the
+        orders log)."""
+        if not TAGS:
+            raise NotImplementedError("set_tag: this version has no strategy tags")
+        k = self._own(oid)
+        if tag < 0:
+            raise ContextError(ERR_ACTIONS, -1, "negative tag")
+        self._o["tag_code"][k] = tag + 1
 
     def _ref_row(self, action: int, ref: int) -> int:
         """A new action row ``action`` on order (or position) ``ref``, in its symbol."""
@@ -468,7 +517,8 @@ def margin_level(ctx: PyCtx) -> float:
     return ctx.margin_level()
 
 
-def submit(ctx: PyCtx, s: int, side: int, qty: Any, otype: int = OT_MARKET, price: Any = 0.0, stop: Any = 0.0) -> int:
+def submit(ctx: PyCtx, s: int, side: int, qty: Any, otype: int = OT_MARKET, price: Any = 0.0,
+           stop: Any = 0.0) -> int:
     return ctx.submit(s, side, qty, otype, price, stop)
 
 
@@ -498,6 +548,14 @@ def set_sizing(ctx: PyCtx, oid: int, sizing: int, size: int) -> None:
 
 def set_tif(ctx: PyCtx, oid: int, tif: int) -> None:
     return ctx.set_tif(oid, tif)
+
+
+def set_expiry(ctx: PyCtx, oid: int, ts: int) -> None:
+    return ctx.set_expiry(oid, ts)
+
+
+def set_tag(ctx: PyCtx, oid: int, tag: int) -> None:
+    return ctx.set_tag(oid, tag)
 
 
 def modify(ctx: PyCtx, ref: int, price: Any = 0.0, stop: Any = 0.0, qty: Any = 0.0) -> int:

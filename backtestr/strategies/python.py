@@ -171,4 +171,5 @@ def prepare_python(cls: type, prm: np.ndarray, symbols: list[str], insts: list,
     fn: Mapping[str, Any] = {"fn": run.address}
     strat.pbuf[:] = params_record(Bridge, fn, where).view(np.uint8)
     run.symbols, run.insts = symbols, insts
+    run.tag_names = tuple(getattr(cls, "tags", ()))  # names of set_tag's codes in the orders log
     return run
