@@ -333,12 +333,17 @@ class PyRecorder(PyStrategy):
     timeframes = ("1m", "5m", "1d")
     keep = 3
     rows: list = []
+    checked = 0
 
     def on_bar(self, ctx, s, tf):
         b = ctx.bar(tf, s, 0)
         PyRecorder.rows.append((tf, s, b.ts_open, b.ts_close, b.open, b.high, b.low, b.close, b.n_ticks,
                                 b.spread_min, b.spread_max, b.spread_sum, ctx.bid(s) + ctx.ask(s), ctx.now(),
                                 ctx.n_bars(tf, s)))
+        n = ctx.n_bars(tf, s)
+        for k in range(n + 1):  # closes: the bar_close of each bar kept, newest first
+            assert ctx.closes(tf, s, k) == [ctx.bar_close(tf, s, j) for j in range(k)]
+        PyRecorder.checked += n > 0 and ctx.closes(tf, s, n)[-1] == ctx.bar(tf, s, n - 1).close
 
 
 def test_bars_quotes_and_times_seen_from_python_are_those_compiled_code_sees():
@@ -346,9 +351,10 @@ def test_bars_quotes_and_times_seen_from_python_are_those_compiled_code_sees():
     ref = bt.run(df, strategy=Recorder)
     st = ref.strategy_state[0]
     want = st["rows"][: int(st["n"]) * ROW].reshape(-1, ROW).tolist()
-    PyRecorder.rows = []
+    PyRecorder.rows, PyRecorder.checked = [], 0
     bt.run(df, strategy=PyRecorder)
     assert [list(r) for r in PyRecorder.rows] == want
+    assert PyRecorder.checked == len(want)  # the rings wrapped: keep 3, thousands of bars
     assert {r[0] for r in want} == {0, 1, 2}
 
 

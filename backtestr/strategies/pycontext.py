@@ -210,6 +210,23 @@ class PyCtx:
             raise ContextError(ERR_BARS, tf, "bar not kept")
         return self._close[self._n_tf * ns + j * keep + (n - 1 - back) % keep]
 
+    def closes(self, tf: int, s: int, n: int) -> list[int]:
+        """Python only: the last ``n`` closes of (tf, s), newest first, as a list (what ``n`` calls
+        of bar_close give, in one call; compiled code loops over bar_close)."""
+        ns = self._n_sym
+        j = tf * ns + s
+        m = self._closed[j]
+        keep = self._keep
+        if n < 0 or n > keep or n > m:
+            raise ContextError(ERR_BARS, tf, "bar not kept")
+        base = self._n_tf * ns + j * keep
+        end = base + (m - 1) % keep + 1  # after the newest
+        lo = end - n
+        c = self._close
+        out = c[lo:end].tolist() if lo >= base else c[lo + keep:base + keep].tolist() + c[base:end].tolist()
+        out.reverse()
+        return out
+
     def to_ticks(self, x: float) -> float:
         """A bar price (half ticks for the mid basis) in ticks, as a float."""
         return x / 2.0 if self._mid else x * 1.0
@@ -467,6 +484,10 @@ def bar(ctx: PyCtx, tf: int, s: int, back: int) -> Any:
 
 def bar_close(ctx: PyCtx, tf: int, s: int, back: int) -> int:
     return ctx.bar_close(tf, s, back)
+
+
+def closes(ctx: PyCtx, tf: int, s: int, n: int) -> list[int]:
+    return ctx.closes(tf, s, n)
 
 
 def to_ticks(ctx: PyCtx, x: float) -> float:
