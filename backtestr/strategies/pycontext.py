@@ -121,6 +121,12 @@ def _whole(x: Any) -> tuple[int, bool]:
     return q, abs(x - q) <= _TOL
 
 
+# the views bind() makes of the account's arrays
+_BOUND = ("_n_orders", "_bid", "_ask", "_long", "_short", "_long_head", "_short_head", "_ints", "_p_qty", "_p_side",
+          "_p_id", "_o_action", "_o_type", "_o_side", "_o_symbol", "_o_qty", "_o_price", "_o_stop", "_o_reason",
+          "_o_ref", "_o_oco")
+
+
 class PyCtx:
     """The context of a Python strategy's call; see backtestr/strategies/context.py for the
     compiled twin of each method."""
@@ -137,7 +143,7 @@ class PyCtx:
         self._close = _mv(bars, "close")
         self._bar_rows = bars.view(np.recarray)
         self._ts = 0
-        self.acct = self.syms = self.orders = self.pos = self.ints = None
+        self.release()  # the account's arrays come with the first call (bind)
 
     # ------------------------------------------------------------ the arrays
 
@@ -161,9 +167,12 @@ class PyCtx:
          self._o_reason, self._o_ref, self._o_oco) = (o[f] for f in _ORDER_FIELDS[:10])
 
     def release(self) -> None:
-        """Forget the kernel's arrays (after the run)."""
+        """Forget the kernel's arrays (after the run): a context kept beyond its run then fails
+        with an error instead of reading memory the run has freed."""
         self.acct = self.syms = self.orders = self.pos = self.ints = None
-        self._o = {}
+        self._o, self._acct_mv = {}, {}
+        for k in _BOUND:
+            setattr(self, k, None)
 
     # ------------------------------------------------------------ the moment
 
