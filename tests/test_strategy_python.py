@@ -25,7 +25,7 @@ from backtestr.errors import ConfigError
 from backtestr.examples.sma_cross import SmaCross
 from backtestr.strategies import PyStrategy, Strategy, StrategyError
 from backtestr.strategies import context as cc
-from backtestr.strategies.pycontext import TAGS, bar_close, buy, n_bars, net_qty, sell
+from backtestr.strategies.pycontext import TAGS, PyCtx, bar_close, buy, n_bars, net_qty, sell
 from tests.strategy_kit import python_bars, ticks_frame
 from tests.test_strategy import ROW, Busy, Recorder, Rejects, TickFlip
 
@@ -213,7 +213,7 @@ def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, timezone.utc).isoformat()
 
 
-def test_an_exception_names_strategy_callback_and_time_and_nothing_is_written(tmp_path):
+def test_an_exception_names_strategy_callback_and_time_and_nothing_is_written(tmp_path, capsys):
     df = ticks_frame(3000, seed=2)
     out = tmp_path / "out"
     PyRaiser.seen = []
@@ -231,6 +231,9 @@ def test_an_exception_names_strategy_callback_and_time_and_nothing_is_written(tm
                "--quiet"])
     assert rc == 2
     assert not out.exists()
+    err_text = capsys.readouterr().err
+    assert "strategy py_raiser: on_bar (1m bar) at " in err_text and "ValueError: boom" in err_text
+    assert "Traceback" not in err_text
 
 
 class PyMisuse(PyStrategy):
@@ -522,3 +525,16 @@ def test_without_strategy_gtd_orders_set_expiry_says_so():
 
     with pytest.raises(StrategyError, match="NotImplementedError: set_expiry: this version has no good-till-date"):
         bt.run(ticks_frame(2000, seed=1), strategy=Expiring)
+
+
+def test_every_compiled_helper_has_a_python_twin_of_the_same_name():
+    from numba.core.registry import CPUDispatcher
+
+    import backtestr.strategies.pycontext as pc
+
+    names = [n for n, f in vars(cc).items() if isinstance(f, CPUDispatcher) and not n.startswith("_")
+             and f.py_func.__module__ == cc.__name__]  # its own helpers, not the kernels' it imports
+    assert {"bar_close", "buy", "submit", "set_stops", "close_symbol", "margin_level"} <= set(names)
+    for n in names:
+        assert callable(getattr(PyCtx, n, None)), f"PyCtx has no {n}"
+        assert callable(getattr(pc, n, None)) and n in pc.__all__, f"pycontext has no free function {n}"
