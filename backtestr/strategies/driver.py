@@ -124,6 +124,19 @@ def load_class(spec: str, where: str) -> type:
     return cls
 
 
+def frames(cls: type, span: tuple[int | None, int | None], where: str) -> tuple[list[int], list[np.ndarray]]:
+    """Each timeframe's length in ns (0 for 1d and 1w) and session boundaries over ``span``."""
+    lo = span[0] if span[0] is not None else _SPAN[0]
+    hi = span[1] if span[1] is not None else _SPAN[1]
+    lengths, bounds = [], []
+    for tf in cls.timeframes:
+        n, kind = parse_timeframe(tf, f"{where}: strategy {label(cls)}")
+        lengths.append(n)
+        tz, hhmm = cls.session
+        bounds.append(session_bounds(kind, tz, hhmm, lo, hi) if kind else np.zeros(0, np.int64))
+    return lengths, bounds
+
+
 def prepare(cls: type, values: Mapping[str, Any] | None, symbols: list[str], insts: list,
             span: tuple[int | None, int | None], where: str = "strategy") -> StrategyRun:
     """Check the declaration, compile its callback, build its arrays for the run's symbols
@@ -132,14 +145,11 @@ def prepare(cls: type, values: Mapping[str, Any] | None, symbols: list[str], ins
     check(cls, where)
     name = label(cls)
     prm = params_record(cls, values, where)
-    lo = span[0] if span[0] is not None else _SPAN[0]
-    hi = span[1] if span[1] is not None else _SPAN[1]
-    lengths, bounds = [], []
-    for tf in cls.timeframes:
-        n, kind = parse_timeframe(tf, f"{where}: strategy {name}")
-        lengths.append(n)
-        tz, hhmm = cls.session
-        bounds.append(session_bounds(kind, tz, hhmm, lo, hi) if kind else np.zeros(0, np.int64))
+    if getattr(cls, "python", False):  # a plain-Python strategy (backtestr/strategies/python.py)
+        from .python import prepare_python
+
+        return prepare_python(cls, prm, symbols, insts, span, where)
+    lengths, bounds = frames(cls, span, where)
     state = np.zeros(1, state_dtype(cls))
     strat = new_strat(n_sym, lengths, bounds, int(cls.keep), BASES[cls.basis],
                       callback(cls, "on_tick") is not None, callback(cls, "on_fill") is not None,
