@@ -145,11 +145,14 @@ def run_batch(data: Any, batch: Sequence[SettledSet], inputs: Callable[[SettledS
               instruments: tuple[str, ...], m: Any) -> Any:
     """A batch of sets on a worker, in order: their Outcomes, or Failed with the sweep's
     error for the first set that fails."""
-    from .executor import _run_sets_sequential, measure
+    from .executor import measure
+    from .multi import PassSettings, run_sets_one_pass
 
     warm()  # a worker that joined after the start (a lost one replaced) warms up first
     try:
-        return [measure(s, result, m) for s, result in _run_sets_sequential(data, batch, inputs, instruments)]
+        # the batch's sets in one pass over the data, one thread (the worker's threads run other batches)
+        return [measure(s, result, m) for s, result in run_sets_one_pass(data, batch, inputs, instruments,
+                                                                          PassSettings(threads=1))]
     except BacktestrError as exc:
         return Failed(exc)
 

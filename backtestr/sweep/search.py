@@ -28,12 +28,12 @@ from .executor import (
     _check_columns,
     _collect,
     _progress_bar,
-    _run_sets_sequential,
     builder_inputs,
     check_out,
     rank,
     write_results,
 )
+from .multi import run_sets_one_pass
 from .settle import BaseConfig, Plan, plan
 from .space import SET_ID, Range, random
 
@@ -98,7 +98,7 @@ def search(data: Any, strategy: Builder, ranges: Mapping[str, Any], n_trials: in
     def run_batch(trials: list[Any], bar: Any) -> tuple[Plan, list[dict[str, Any]]]:
         batch = plan([t.params for t in trials], params=declared, constraints=constraints, config=config,
                      overrides=overrides, ids=[t.number for t in trials], allow_empty=True)
-        return batch, _collect(_run_sets_sequential(data, batch.sets, inputs, instruments), batch, obj, metrics, bar)
+        return batch, _collect(run_sets_one_pass(data, batch.sets, inputs, instruments), batch, obj, metrics, bar)
 
     bar = _progress_bar(progress, n_trials)
     try:
