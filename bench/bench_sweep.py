@@ -264,12 +264,13 @@ def memory(a: argparse.Namespace) -> None:
         end = int(dt.datetime.fromisoformat(a.end).timestamp() * 1e9)
     build = Builder(minute_bars(_files(a.data), end))
     cfg = {**QUIET, "data": {"end": a.end}} if a.end else QUIET
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     r = sweep(a.data, build, grid(a.sets), config=cfg)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
     ticks = int(r.results["ticks"][0])
-    print(f"{a.sets} sets x {ticks:,} ticks in {wall:.1f} s = {a.sets * ticks / wall / 1e6:.1f}M account-ticks/s; "
-          f"orders per set: median {int(r.results['orders'].median())}")
+    print(f"{a.sets} sets x {ticks:,} ticks in {wall:.1f} s = {a.sets * ticks / wall / 1e6:.1f}M account-ticks/s, "
+          f"{a.sets * ticks / cpu / 1e6:.1f}M per CPU second; orders per set: median "
+          f"{int(r.results['orders'].median())}, max {int(r.results['orders'].max())}")
     with open("/proc/self/status") as f:
         print(next(line.strip() for line in f if line.startswith("VmHWM")))
     print(load_note())

@@ -168,3 +168,18 @@ def test_sweep_command_takes_a_strategy_class(archive, tmp_path):
     alone = bt.run(archive, strategy=SmaCross, params={"fast": 3, "slow": 5}, overrides={"run.log_level": "off"})
     assert df.filter((pl.col("fast") == 3) & (pl.col("slow") == 5))["final_equity"].item() == \
         alone.summary["final_equity"]
+
+
+def test_walk_forward_takes_a_strategy_class(archive):
+    from backtestr.sweep.walk import walk_forward
+    from backtestr.sweep.walkforward import windows
+
+    wins = windows(START, START + dt.timedelta(hours=24), "8h", "4h")
+    wf = walk_forward(archive, SmaCross, {"fast": [3, 5], "slow": [8]}, wins, config=QUIET)
+    first = wf.chosen.row(0, named=True)
+    # the chosen set re-run alone on its test window gives the test figures
+    test = {"data": {"start": (START + dt.timedelta(hours=8)).isoformat(),
+                     "end": (START + dt.timedelta(hours=12)).isoformat()}, "run": {"log_level": "trades"}}
+    alone = bt.run(archive, strategy=SmaCross, params={"fast": first["fast"], "slow": 8}, config=test)
+    assert first["test_final_equity"] == alone.summary["final_equity"]
+    assert first["test_fills"] == alone.summary["fills"] and alone.summary["fills"] > 0
