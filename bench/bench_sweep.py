@@ -186,18 +186,18 @@ def vectorbt(a: argparse.Namespace) -> None:
                 .agg(pl.col("ts").last(), pl.col("bid").last(), pl.col("i").last()).drop("m"))
 
     # backtestr: bars, each set's orders, the sweep
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     build = Builder(bars_of())
     r = sweep(ticks, build, g, config=one_price)
-    t_bt = time.perf_counter() - t0
-    print(f"bt.sweep: {len(g)} sets x {ticks.height:,} ticks in {t_bt:.1f} s")
+    t_bt, c_bt = time.perf_counter() - t0, _cpu() - c0
+    print(f"bt.sweep: {len(g)} sets x {ticks.height:,} ticks in {t_bt:.1f} s wall, {c_bt:.1f} s CPU ({load_note()})")
     warm = np.array([1.0, 1.1, 1.2, 1.0])[:, None]  # vectorbt's numba functions compiled before timing
     vbt.Portfolio.from_signals(warm, np.array([True, False, False, False])[:, None],
                                np.array([False, False, True, False])[:, None], sl_stop=np.full((4, 1), 0.5),
                                tp_stop=np.full((4, 1), 0.5),
                                stop_exit_price="close", size=1.0, init_cash=1e9, fees=0.0)
     # vectorbt: bars, the entries and exits of each set as columns, from_signals per 100 columns
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     bars = bars_of()
     vb = Builder(bars)
     last = bars["i"].to_numpy()
@@ -230,9 +230,11 @@ def vectorbt(a: argparse.Namespace) -> None:
                 orders[lo + j] = list(zip(m["idx"].tolist(), np.round(m["price"], 5).tolist(),
                                           m["side"].tolist(), strict=True))
         del entries, exits, sl, tp, pf
-    t_vbt = time.perf_counter() - t0
-    print(f"vectorbt from_signals: {len(g)} columns x {close.shape[0]:,} rows in chunks of 100 in {t_vbt:.1f} s")
-    print(f"bt.sweep is {t_vbt / t_bt:.1f}x faster")
+        print(f"  vectorbt: {lo + len(part)} columns done, {time.perf_counter() - t0:.0f} s", flush=True)
+    t_vbt, c_vbt = time.perf_counter() - t0, _cpu() - c0
+    print(f"vectorbt from_signals: {len(g)} columns x {close.shape[0]:,} rows in chunks of 100 in {t_vbt:.1f} s "
+          f"wall, {c_vbt:.1f} s CPU ({load_note()})")
+    print(f"bt.sweep is {t_vbt / t_bt:.1f}x faster in wall time, {c_vbt / c_bt:.1f}x in CPU time")
     # the trades: fills per set, and the fills of some sets one by one
     fills = dict(zip(r.results["set_id"].to_list(), r.results["fills"].to_list(), strict=True))
     same = sum(fills[i] == counts[i] for i in range(len(g)))
@@ -273,6 +275,14 @@ def memory(a: argparse.Namespace) -> None:
           f"{int(r.results['orders'].median())}, max {int(r.results['orders'].max())}")
     with open("/proc/self/status") as f:
         print(next(line.strip() for line in f if line.startswith("VmHWM")))
+    if a.end:  # the orders the same sets would hold over the whole archive (records of ORDER size)
+        from backtestr.kernels.records import ORDER
+
+        whole = Builder(minute_bars(_files(a.data)))
+        n = [sum(x.shape[0] for x in whole.events(p)) for p in grid(a.sets)]
+        print(f"over the whole archive ({whole.close.shape[0]:,} minutes) the sets would hold {sum(n):,} orders: "
+              f"{sum(n) * ORDER.itemsize / 2**20:.0f} MiB of order records (now "
+              f"{int(r.results['orders'].sum()) * ORDER.itemsize / 2**20:.0f} MiB)")
     print(load_note())
 
 

@@ -273,10 +273,11 @@ def sweep(data: Any, strategy: Builder | type, grid: Any, *, params: Mapping[str
     out_path = check_out(out, force)
     m = Measure(metrics, keep.every if keep else None, tuple(the_plan.frame.columns))
     bar = _progress_bar(progress, len(the_plan))
+    ticks = _ticks_bar(bar)
     try:
         if where is None:
             outcomes = (measure(s, r, m) for s, r in run_sets_one_pass(data, the_plan.sets, inputs, instruments,
-                                                                       engine))
+                                                                       engine, ticks))
         else:
             from .cluster import run_sets_on_cluster
 
@@ -284,8 +285,9 @@ def sweep(data: Any, strategy: Builder | type, grid: Any, *, params: Mapping[str
         with closing(outcomes):  # a cluster the sweep started is closed even when a set fails
             rows = _collect_outcomes(outcomes, obj, bar, keep)
     finally:
-        if bar is not None:
-            bar.close()
+        for b in (ticks, bar):
+            if b is not None:
+                b.close()
     results = rank(the_plan.frame.join(pl.DataFrame(rows), on=SET_ID, how="inner"), obj)
     res = SweepResult(results, the_plan, obj, out_path, curves=keep.curves if keep else None,
                       initial=keep.initial if keep else None)
@@ -392,6 +394,16 @@ def write_results(results: pl.DataFrame, out: Path, force: bool, curves: pl.Data
         results.write_parquet(staged.path / RESULTS_FILE)
         if curves is not None:
             curves.write_parquet(staged.path / CURVES_FILE)
+
+
+def _ticks_bar(sets_bar: Any) -> Any:
+    """With a progress bar over the sets, a second one over the ticks each pass reads (the
+    one-pass engine finishes its sets together, at the end of the pass)."""
+    if sets_bar is None:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit=" ticks", unit_scale=True, desc="ticks read", file=sys.stderr, position=1, leave=False)
 
 
 def _progress_bar(enabled: bool, total: int) -> Any:

@@ -26,6 +26,7 @@ one per way of reading.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +86,7 @@ class _Shared:
 
     def __init__(self, data: Any, instruments: Sequence[str | Path]) -> None:
         self.data, self.instruments = data, list(instruments)
+        self.lock = threading.RLock()  # sets are settled in threads: each cache filled once
         self.sources: dict[tuple, list] = {}
         self.registry: dict[int, Any] = {}
         self.days: dict[tuple, Any] = {}
@@ -94,24 +96,27 @@ class _Shared:
         from ..run import _sources
 
         key = (cfg["data.ts_unit"], cfg["data.start"], cfg["data.end"])
-        if key not in self.sources:
-            self.sources[key] = _sources(self.data, cfg)
-        return self.sources[key]
+        with self.lock:
+            if key not in self.sources:
+                self.sources[key] = _sources(self.data, cfg)
+            return self.sources[key]
 
     def reg(self, cfg: Any) -> Any:
         from ..instruments import load_registry
 
-        if id(cfg) not in self.registry:
-            self.registry[id(cfg)] = (cfg, load_registry(cfg, self.instruments))  # cfg kept: its id stays its own
-        return self.registry[id(cfg)][1]
+        with self.lock:
+            if id(cfg) not in self.registry:
+                self.registry[id(cfg)] = (cfg, load_registry(cfg, self.instruments))  # cfg kept: its id stays its own
+            return self.registry[id(cfg)][1]
 
     def day_starts(self, cfg: Any, sources: list) -> Any:
         from ..run import _days
 
         key = (id(cfg), tuple(id(s) for s in sources))
-        if key not in self.days:
-            self.days[key] = (cfg, _days(cfg, sources))
-        return self.days[key][1]
+        with self.lock:
+            if key not in self.days:
+                self.days[key] = (cfg, _days(cfg, sources))
+            return self.days[key][1]
 
 
 def _read_key(setup: AccountSetup) -> tuple:
@@ -177,10 +182,12 @@ class _Pass:
             except BaseException as exc:
                 raise named(s, exc) from exc
 
-    def run(self, stream: Any, pool: ThreadPoolExecutor | None) -> Any:
+    def run(self, stream: Any, pool: ThreadPoolExecutor | None, bar: Any = None) -> Any:
         from ..run import pipelined
 
         for chunk in pipelined(stream):
+            if bar is not None:
+                bar.update(chunk.ts.shape[0])
             blocks = _blocks(chunk, self.block_rows)
             if pool is None or len(self.parts) == 1:
                 self._walk(self.members, blocks)
@@ -203,9 +210,10 @@ def _after_chunk(acct: Account) -> None:
 
 
 def run_sets_one_pass(data: Any, sets: Sequence[SettledSet], inputs: Inputs, instruments: Sequence[str | Path] = (),
-                      settings: PassSettings | None = None) -> Iterator[tuple[SettledSet, Any]]:
+                      settings: PassSettings | None = None, bar: Any = None) -> Iterator[tuple[SettledSet, Any]]:
     """Every set's account over one read of ``data`` per pass; yields ``(set, Result)``
-    (sets in id order within a pass). A failing set stops the sweep, naming the set."""
+    (sets in id order within a pass). A failing set stops the sweep, naming the set.
+    ``bar``: a progress bar told the ticks of each chunk as the pass reads it."""
     cfg = settings or PassSettings()
     threads = cfg.threads or os.cpu_count() or 1
     per_pass = cfg.sets_per_pass or max(len(sets), 1)
@@ -213,14 +221,26 @@ def run_sets_one_pass(data: Any, sets: Sequence[SettledSet], inputs: Inputs, ins
     pool = ThreadPoolExecutor(threads, thread_name_prefix="backtestr-sweep") if threads > 1 else None
     try:
         for lo in range(0, len(sets), per_pass):
-            yield from _one_pass(sets[lo:lo + per_pass], inputs, shared, cfg, pool)
+            yield from _one_pass(sets[lo:lo + per_pass], inputs, shared, cfg, pool, bar)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _account(s: SettledSet, inputs: Inputs, shared: _Shared, cfg: PassSettings) -> tuple[SettledSet, AccountSetup,
+                                                                                    Account]:
+    """One set's inputs built and settled into its Account (its frames dropped on return)."""
+    try:
+        setup = _settle(s, inputs(s), shared)
+        return s, setup, Account(setup, shared.day_starts(s.config, setup.sources), None, capacity=cfg.capacity)
+    except BaseException as exc:
+        if isinstance(exc, BacktestrError) and str(exc).startswith(f"set {s.set_id} "):
+            raise  # the builder's error, already named
+        raise named(s, exc) from exc
+
+
 def _one_pass(sets: Sequence[SettledSet], inputs: Inputs, shared: _Shared, cfg: PassSettings,
-              pool: ThreadPoolExecutor | None) -> Iterator[tuple[SettledSet, Any]]:
+              pool: ThreadPoolExecutor | None, bar: Any = None) -> Iterator[tuple[SettledSet, Any]]:
     t0 = time.perf_counter()
     groups: dict[tuple, list[tuple[SettledSet, Account]]] = {}
     streams: dict[tuple, AccountSetup] = {}
@@ -228,21 +248,22 @@ def _one_pass(sets: Sequence[SettledSet], inputs: Inputs, shared: _Shared, cfg: 
     try:
         for lo in range(0, len(sets), cfg.build_batch):  # inputs built a batch at a time, frames dropped after
             batch = sets[lo:lo + cfg.build_batch]
-            built = [(s, inputs(s)) for s in batch]
-            for s, ins in built:
-                try:
-                    setup = _settle(s, ins, shared)
-                    acct = Account(setup, shared.day_starts(s.config, setup.sources), None, capacity=cfg.capacity)
-                except BaseException as exc:
-                    raise named(s, exc) from exc
+            if lo == 0 or pool is None:  # the first set alone: a strategy class compiles once, caches fill
+                first, batch = [_account(batch[0], inputs, shared, cfg)], batch[1:]
+            else:
+                first = []
+            # the builders and the orders reader (polars, which releases the GIL) in the pass's threads
+            done = first + (list(pool.map(lambda s: _account(s, inputs, shared, cfg), batch)) if pool is not None
+                            else [_account(s, inputs, shared, cfg) for s in batch])
+            for s, setup, acct in done:
                 made.append(acct)
                 key = _read_key(setup)
                 streams.setdefault(key, setup)
                 groups.setdefault(key, []).append((s, acct))
-            del built
+            del done
         threads = cfg.threads or os.cpu_count() or 1
         for key, members in groups.items():
-            stats = _Pass(members, threads, cfg.block_rows).run(_stream(streams[key]), pool)
+            stats = _Pass(members, threads, cfg.block_rows).run(_stream(streams[key]), pool, bar)
             for s, acct in members:
                 try:
                     res = acct.finish(stats, t0, __version__)
