@@ -217,18 +217,19 @@ def settle_account(cfg: Config, all_sources: list[Source], where: str, instrumen
 class Account:
     """One account's state over a stream of chunks (see the module's docstring).
 
-    ``capacity``: position slots to start with (they double when full; a sweep
-    starts small so a set costs little). ``staging``: the folder the logs are
+    ``capacity``/``stack_capacity``: position slots and excursion stack rows to start
+    with (they double when full; a sweep starts small so a set costs little). ``staging``: the folder the logs are
     written to (None: kept in memory, at log levels trades and above).
     """
 
     def __init__(self, setup: AccountSetup, days: np.ndarray | None, staging: Path | None = None,
-                 capacity: int = 1024) -> None:
+                 capacity: int = 1024, stack_capacity: int = 256) -> None:
         cfg, insts, params, ob, srun = setup.cfg, setup.insts, setup.params, setup.ob, setup.srun
         self.setup = setup
         self.digits = minor_digits(cfg)
         self.level = level = int(params[0]["log_level"])
-        self.book = new_book(len(setup.symbols), ob.records, params, capacity=capacity, days=days,
+        self.book = new_book(len(setup.symbols), ob.records, params, capacity=capacity,
+                             stack_capacity=stack_capacity, days=days,
                              order_room=srun.room if srun.active else 0)
         srun.fit(self.book)
         rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16

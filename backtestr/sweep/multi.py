@@ -12,9 +12,9 @@ orders or strategy: a set re-run alone gives identical figures.
 Memory: each set's inputs (the builder's frame) are built in batches of
 ``build_batch`` sets and turned into the account's orders records at once; the
 frames are dropped before the next batch, so no more than one batch of frames is
-ever held. A set then costs its own state (orders records, a position table that
-starts at ``capacity`` slots and doubles when full, log buffers of 16 rows at log
-level off). ``sets_per_pass`` bounds the accounts of one pass (the data is read
+ever held. A set then costs its own state (orders records, a position table and
+excursion stacks that start at ``capacity`` rows and double when full, log buffers of
+16 rows at log level off). ``sets_per_pass`` bounds the accounts of one pass (the data is read
 once per pass).
 
 Sets whose settled Configs read the data differently (``data.start``/``end``/
@@ -48,7 +48,8 @@ Inputs = Callable[[SettledSet], Any]
 @dataclass(frozen=True)
 class PassSettings:
     """How the one-pass engine runs: threads (None: one per core), ticks per block,
-    sets built per batch, accounts per pass (None: all) and first position slots."""
+    sets built per batch, accounts per pass (None: all) and the first position slots
+    and excursion stack rows of an account."""
 
     threads: int | None = None
     block_rows: int = 131_072
@@ -232,7 +233,8 @@ def _account(s: SettledSet, inputs: Inputs, shared: _Shared, cfg: PassSettings) 
     """One set's inputs built and settled into its Account (its frames dropped on return)."""
     try:
         setup = _settle(s, inputs(s), shared)
-        return s, setup, Account(setup, shared.day_starts(s.config, setup.sources), None, capacity=cfg.capacity)
+        return s, setup, Account(setup, shared.day_starts(s.config, setup.sources), None, capacity=cfg.capacity,
+                                 stack_capacity=cfg.capacity)
     except BaseException as exc:
         if isinstance(exc, BacktestrError) and str(exc).startswith(f"set {s.set_id} "):
             raise  # the builder's error, already named
