@@ -30,8 +30,8 @@ from .settle import SettledSet
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler
 WORKER_WAIT = 60.0  # seconds to wait for the workers asked for to join a scheduler
 RETRIES = 2  # re-runs of a task that raised something other than a BacktestrError
-BATCHES_PER_WORKER = 8
-MAX_BATCH = 50
+BATCHES_PER_WORKER = 2  # each batch is one pass over the data: few large batches, fewer reads
+MAX_BATCH = 500
 STALL_CHECK_S = 30.0  # how long without a finished batch before the cluster is asked whether it still works
 RESUBMITS = 3  # at most this many times the pending batches are sent again after a stall
 
