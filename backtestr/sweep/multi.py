@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import __version__
 from ..accounts import Account, AccountSetup, settle_account
 from ..errors import BacktestrError, ConfigError
@@ -131,14 +129,9 @@ def _read_key(setup: AccountSetup) -> tuple:
 
 
 def _stream(setup: AccountSetup) -> Any:
-    from ..reader import TickStream
+    from ..run import open_stream  # the reader of a single run
 
-    cfg, insts = setup.cfg, setup.insts
-    inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
-    inv_step = np.array([1.0 / float(i.lot_step) for i in insts]) if cfg["execution.slippage"] == "size" else None
-    return TickStream(setup.sources, setup.symbols, inv_tick, cfg["data.start"], cfg["data.end"],
-                      cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step,
-                      rates=bool((setup.inst["fund_column"] == 1).any()))
+    return open_stream(setup)
 
 
 def _settle(s: SettledSet, ins: Any, shared: _Shared) -> AccountSetup:
