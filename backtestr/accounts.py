@@ -218,12 +218,14 @@ class Account:
     """One account's state over a stream of chunks (see the module's docstring).
 
     ``capacity``/``stack_capacity``: position slots and excursion stack rows to start
-    with (they double when full; a sweep starts small so a set costs little). ``staging``: the folder the logs are
+    with (they double when full; a sweep starts small so a set costs little).
+    ``buffer_rows``: at most this many rows per log buffer (a sweep's many accounts
+    flush smaller buffers more often; the logs are the same). ``staging``: the folder the logs are
     written to (None: kept in memory, at log levels trades and above).
     """
 
     def __init__(self, setup: AccountSetup, days: np.ndarray | None, staging: Path | None = None,
-                 capacity: int = 1024, stack_capacity: int = 256) -> None:
+                 capacity: int = 1024, stack_capacity: int = 256, buffer_rows: int | None = None) -> None:
         cfg, insts, params, ob, srun = setup.cfg, setup.insts, setup.params, setup.ob, setup.srun
         self.setup = setup
         self.digits = minor_digits(cfg)
@@ -233,6 +235,8 @@ class Account:
                              order_room=srun.room if srun.active else 0)
         srun.fit(self.book)
         rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16
+        if buffer_rows is not None:
+            rows = min(rows, buffer_rows)
         self.logs = new_logs(rows, rows if level >= LogLevel.EVENTS else 16)
         decoder = Decoder(setup.symbols, np.array([float(i.tick_size) for i in insts]),
                           np.array([float(i.lot_step) for i in insts]), self.digits, ob.carried)

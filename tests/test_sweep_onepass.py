@@ -183,3 +183,16 @@ def test_walk_forward_takes_a_strategy_class(archive):
     alone = bt.run(archive, strategy=SmaCross, params={"fast": first["fast"], "slow": 8}, config=test)
     assert first["test_final_equity"] == alone.summary["final_equity"]
     assert first["test_fills"] == alone.summary["fills"] and alone.summary["fills"] > 0
+
+
+def test_logs_at_level_trades_are_the_single_runs(archive):
+    # small log buffers in the sweep (512 rows) against run.buffer_rows = 65,536 alone: the same logs
+    p = plan({"every": [7, 45]}, params=orders_builder.params,
+             config={"run": {"log_level": "trades", "chunk_rows": 5_000}})
+    inputs = builder_inputs(orders_builder)
+    for s, res in run_sets_one_pass(archive, p.sets, inputs, settings=SMALL):
+        ins = inputs(s)
+        alone = bt.run(archive, orders=ins.orders, config=s.config)
+        assert res.equity.height > 512 and res.fills.height > 50  # more equity rows than a sweep's buffer holds
+        for kind in ("orders", "fills", "positions", "equity"):
+            assert res._get(kind).equals(alone._get(kind)), kind

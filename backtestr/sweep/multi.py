@@ -41,6 +41,7 @@ from ..kernels.records import TickChunk
 from .settle import SettledSet
 
 Inputs = Callable[[SettledSet], Any]
+SWEEP_BUFFER_ROWS = 512  # rows per log buffer of an account at log level trades and above
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def _account(s: SettledSet, inputs: Inputs, shared: _Shared, cfg: PassSettings) 
     try:
         setup = _settle(s, inputs(s), shared)
         return s, setup, Account(setup, shared.day_starts(s.config, setup.sources), None, capacity=cfg.capacity,
-                                 stack_capacity=cfg.capacity)
+                                 stack_capacity=cfg.capacity, buffer_rows=SWEEP_BUFFER_ROWS)
     except BaseException as exc:
         if isinstance(exc, BacktestrError) and str(exc).startswith(f"set {s.set_id} "):
             raise  # the builder's error, already named
