@@ -15,28 +15,20 @@ import polars as pl
 import pyarrow as pa
 
 from . import __version__
+from .accounts import FINAL, Account, AccountSetup, OrdersLog, _drive, _flush, select_symbols, settle_account  # noqa: F401
 from .analytics import summary_stats
 from .config import Config, load_config, minor_digits
-from .errors import BacktestrError, ConfigError, DataError, term
+from .errors import ConfigError
 from .framesrc import lazy_sources
-from .fx_paths import with_rate_symbols
-from .instruments import kernel_table, load_registry
-from .kernels import engine
-from .kernels.alloc import grow_orders, grow_positions, grow_stacks, new_book, new_logs
 from .kernels.records import (
     PARAMS,
     AccountMode,
     LogLevel,
-    OrderStatus,
-    Reason,
-    Status,
 )
-from .orders import load_orders, reject_before_data
 from .outputs import stage
 from .reader import Source, TickStream, data_span, frame_sources, plan_sources
-from .summary import build_summary
 from .warmup import CompileWatch
-from .writer import Decoder, LogSink, write_json
+from .writer import write_json
 
 LEVELS = {"off": LogLevel.OFF, "trades": LogLevel.TRADES, "events": LogLevel.EVENTS, "ticks": LogLevel.TICKS}
 
@@ -178,18 +170,7 @@ def with_ts_unit(cfg: Config, unit: str) -> Config:
     return dataclasses.replace(cfg, values=values)
 
 
-def _select_symbols(sources: list[Source], cfg: Config, where: str) -> tuple[list[str], list[Source]]:
-    have = sorted({s for src in sources for s in src.symbols})
-    want = cfg["data.symbols"]
-    if want:
-        missing = [s for s in want if s not in have]
-        if missing:
-            raise DataError(f"{where}: no ticks for symbol(s) {', '.join(missing)} (archive has: {', '.join(have)})")
-        have = sorted(set(want))
-    keep = [src for src in sources if any(s in have for s in src.symbols)]
-    if not keep:
-        raise DataError(f"{where}: no ticks to run on")
-    return have, keep
+_select_symbols = select_symbols  # the name other modules import
 
 
 def _params(cfg: Config) -> np.ndarray:
@@ -242,109 +223,6 @@ def _days(cfg: Config, sources: list[Source]) -> np.ndarray | None:
     return day_starts(risk.values["timezone"], risk.values["day_start"], start, end)
 
 
-def _drive(step: Any, book: Any, logs: Any, sink: LogSink, srun: Any = None) -> tuple[Any, Any]:
-    """Call a re-entrant kernel step until DONE, making room when asked."""
-    while True:
-        st = step(book, logs)
-        if st == Status.DONE:
-            return book, logs
-        if st == Status.BUFFER_FULL:
-            logs = _flush(book, logs, sink)
-            need = int(book.acct[0]["event_need"])
-            if need > logs.events.shape[0]:  # one step writes more events than the buffer holds
-                logs = logs._replace(events=np.zeros(2 * need, logs.events.dtype))
-        elif st == Status.POSITIONS_FULL:
-            book = grow_positions(book)
-        elif st == Status.STACK_FULL:
-            book = grow_stacks(book)
-        elif st == Status.ORDERS_FULL:  # a strategy's actions: room in the orders table
-            book = grow_orders(book, srun.room)
-            srun.fit(book)
-        elif st == Status.STRATEGY_ERROR:
-            raise srun.error()
-        else:  # pragma: no cover - a kernel bug
-            raise BacktestrError(f"internal error: kernel status {st}")
-
-
-_BUFFERS = (("fills", "fills", "n_fill_rows"), ("positions", "closed", "n_closed_rows"),
-            ("equity", "equity", "n_equity_rows"), ("events", "events", "n_event_rows"))
-
-
-def _flush(book: Any, logs: Any, sink: LogSink, least: int = 1, refill: bool = True) -> Any:
-    """Hand every log buffer holding at least ``least`` rows to the sink.
-
-    A handed buffer belongs to the sink; with ``refill`` the kernel gets a
-    zeroed one (one the writer is done with, else new), so no rows are copied.
-    """
-    a = book.acct[0]
-    fresh = {}
-    for kind, field, key in _BUFFERS:
-        n = int(a[key])
-        if n >= max(least, 1):
-            buf = getattr(logs, field)
-            sink.add(kind, buf[:n], recycle=refill)
-            if refill:
-                fresh[field] = sink.buffer(kind, buf)
-            a[key] = 0
-    return logs._replace(**fresh) if fresh else logs
-
-
-FINAL = np.zeros(max(OrderStatus) + 1, bool)  # by status code: an order in this status is never written again
-FINAL[[OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.NO_ACTION,
-       OrderStatus.APPLIED]] = True
-
-
-class OrdersLog:
-    """Writes the orders log while the run goes on, not all at its end.
-
-    The records are in act_ts order and the log is sorted by order id. When
-    the ids ascend in act_ts order (orders numbered in time, the usual case),
-    the longest prefix of orders whose status is final is handed to the sink
-    after each chunk: a final order's record is never written again. A
-    working order holds back the orders after it until it ends. Otherwise
-    (ids out of time order) the whole log is written at the end, sorted.
-    """
-
-    def __init__(self, recs: np.ndarray, tags: Mapping[int, str], sink: LogSink, tags_of: Any = None) -> None:
-        self.tags, self.sink = tags, sink
-        self.tags_of = tags_of  # a strategy's: rows -> their tags (codes in the records)
-        self.streaming = bool(np.all(np.diff(recs["order_id"]) > 0))
-        self.done = 0  # rows before this are handed over
-        self.final = 0  # rows before this are known final
-
-    def flush(self, recs: np.ndarray, least: int) -> None:
-        """Hand over the final prefix if it has at least ``least`` new rows."""
-        if not self.streaming:
-            return
-        st, n, step = recs["status"], recs.shape[0], 256
-        if self.final >= n or not FINAL[st[self.final]]:  # the usual case: held back where it was
-            return
-        while self.final < n:  # windows that double: the cost follows the rows that became final
-            window = FINAL[st[self.final:self.final + step]]
-            if not window.all():
-                self.final += int(np.argmin(window))
-                break
-            self.final += window.shape[0]
-            step *= 2
-        if self.final - self.done >= max(least, 1):
-            rows = recs[self.done:self.final].copy()
-            self.sink.add("orders", rows, self.tags if self.tags_of is None else self.tags_of(rows))
-            self.done = self.final
-
-    def close(self, recs: np.ndarray) -> None:
-        """Hand over every row not yet written (statuses settled for the end of the run)."""
-        rest = recs[self.done:] if self.streaming else recs[np.argsort(recs["order_id"], kind="stable")]
-        self.sink.add("orders", rest, self.tags if self.tags_of is None else self.tags_of(rest))
-        self.done = recs.shape[0]
-
-
-def _open_positions(book: Any, inst: np.ndarray) -> np.ndarray:
-    engine.report_open(book, inst)
-    pos = book.pos[book.pos["is_open"] == 1].copy()
-    pos.sort(order="position_id")
-    return pos
-
-
 def run(
     data: str | Path | pl.DataFrame | pl.LazyFrame | pa.Table,
     orders: str | Path | pl.DataFrame | None = None,
@@ -389,46 +267,15 @@ def run(
         cfg = load_config(config, overrides, risk_file=risk_file, risk=risk)
     if ts_unit is not None:
         cfg = with_ts_unit(cfg, ts_unit)
-    reg = load_registry(cfg, list(instruments))
     where = "tick frame" if isinstance(data, pl.DataFrame | pl.LazyFrame | pa.Table) else str(data)
-    all_sources = _sources(data, cfg)
-    symbols, sources = _select_symbols(all_sources, cfg, where)
-    unknown = [s for s in symbols if s not in reg]
-    if unknown:
-        raise ConfigError(f"unknown symbol(s) {', '.join(unknown)}: add them to the instrument registry "
-                          f"({term('instruments')} or [instruments.NAME] in the config)")
-    symbols, sources, paths = with_rate_symbols(symbols, sources, all_sources, reg, cfg["account.currency"])
-    insts = [reg[s] for s in symbols]
-    inst = kernel_table(symbols, reg, cfg, paths)
-    from .strategies.driver import StrategyRun, prepare
-
-    if strategy is not None:
-        if orders is not None or signals is not None:
-            raise ConfigError("strategy= takes the place of orders= and signals=: give one or the other")
-        srun = prepare(strategy, params, symbols, insts, data_span(sources), "strategy")
-    elif params is not None:
-        raise ConfigError("params= are a strategy's parameters: give strategy= too")
-    else:
-        srun = StrategyRun.none(len(symbols))
-    kparams = _params(cfg)
-    if fills is not None:  # a replay (docs/fills.md)
-        from .fills import load_fills, replay_params
-
-        if orders is not None or signals is not None or strategy is not None:
-            raise ConfigError(f"{term('fills')} replays an account's executions: give it alone, without "
-                              f"{term('orders')}, {term('signals')} or {term('strategy')}")
-        ob = load_fills(fills, symbols, insts, minor_digits=minor_digits(cfg),
-                        account_mode=int(kparams[0]["account_mode"]), ts_unit=cfg["data.ts_unit"])
-        replay_params(kparams)
-    else:
-        ob = load_orders(orders, signals, symbols, insts, cfg["run.latency"], minor_digits=minor_digits(cfg),
-                         ts_unit=cfg["data.ts_unit"], qty_rounding=cfg["run.qty_rounding"])
+    setup = settle_account(cfg, _sources(data, cfg), where, list(instruments), orders, signals, strategy, params,
+                           fills=fills)
     out_path = Path(out) if out is not None else None
     staged = stage(out_path, "run", "run", replace=force) if out_path is not None else None
     staging = staged.path if staged is not None else None
     try:
         with CompileWatch() as watch:  # says so when the kernels compile (once); timed apart
-            result = _execute(cfg, symbols, sources, insts, inst, kparams, ob, staging, progress, t0, srun, watch)
+            result = _execute(setup, staging, progress, t0, watch)
         if staged is not None and staging is not None:
             summary_stats(result.summary, staging)  # headline statistics (docs/analytics.md)
             write_json(staging / "summary.json", result.summary)
@@ -440,103 +287,34 @@ def run(
         raise
 
 
-def _execute(cfg: Config, symbols: list[str], sources: list[Source], insts: list, inst: np.ndarray,
-             params: np.ndarray, ob: Any, staging: Path | None, progress: bool, t0: float, srun: Any,
-             watch: CompileWatch) -> Result:
-    digits = minor_digits(cfg)
+def open_stream(setup: AccountSetup) -> TickStream:
+    """The chunks of the setup's sources, read for its symbols and settings (a sweep's pass
+    reads its sets' data through this too)."""
+    cfg, insts = setup.cfg, setup.insts
     inv_tick = np.array([1.0 / float(i.tick_size) for i in insts])
     # quote sizes are read only for the size slippage model
     inv_step = np.array([1.0 / float(i.lot_step) for i in insts]) if cfg["execution.slippage"] == "size" else None
-    stream = TickStream(sources, symbols, inv_tick, cfg["data.start"], cfg["data.end"],
-                        cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step,
-                        rates=bool((inst["fund_column"] == 1).any()))
-    level = int(params[0]["log_level"])
-    book = new_book(len(symbols), ob.records, params, days=_days(cfg, sources),
-                    order_room=srun.room if srun.active else 0)
-    srun.fit(book)
-    rows = cfg["run.buffer_rows"] if level >= LogLevel.TRADES else 16
-    logs = new_logs(rows, rows if level >= LogLevel.EVENTS else 16)
-    decoder = Decoder(symbols, np.array([float(i.tick_size) for i in insts]),
-                      np.array([float(i.lot_step) for i in insts]), digits, ob.carried)
-    sink = LogSink(decoder, staging)
+    return TickStream(setup.sources, setup.symbols, inv_tick, cfg["data.start"], cfg["data.end"],
+                      cfg["run.chunk_rows"], cfg["run.on_bad_rows"] == "skip", inv_step,
+                      rates=bool((setup.inst["fund_column"] == 1).any()))
+
+
+def _execute(setup: AccountSetup, staging: Path | None, progress: bool, t0: float, watch: CompileWatch) -> Result:
+    """One account (backtestr/accounts.py) over the stream of the setup's sources."""
+    cfg = setup.cfg
+    stream = open_stream(setup)
+    acct = Account(setup, _days(cfg, setup.sources), staging)
     try:
-        return _loop(cfg, symbols, sources, inst, params, ob, stream, book, logs, sink, level, digits, progress,
-                     t0, srun, watch)
-    finally:
-        sink.abort()  # a no-op after close(); on an error, waits for the writer thread
-
-
-def _loop(cfg: Config, symbols: list[str], sources: list[Source], inst: np.ndarray, params: np.ndarray,
-          ob: Any, stream: TickStream, book: Any, logs: Any, sink: LogSink, level: int, digits: int, progress: bool,
-          t0: float, srun: Any, watch: CompileWatch) -> Result:
-    bar = _progress_bar(progress)
-    first_ts = None
-    t_kernel = 0.0
-    flush_rows = max(logs.fills.shape[0] // 8, 1)
-    orders_log = OrdersLog(book.orders[:int(book.acct[0]["n_orders"])], ob.tags, sink,
-                           srun.tags if srun.active else None) if level >= LogLevel.TRADES else None
-    for chunk in pipelined(stream):
-        if first_ts is None:
-            first_ts = int(chunk.ts[0])
-            reject_before_data(book.orders[:int(book.acct[0]["n_orders"])], first_ts)
-            if hasattr(ob, "check_start"):  # a replay: no fill before the data (docs/fills.md)
-                ob.check_start(book.orders[:int(book.acct[0]["n_orders"])], first_ts, symbols)
-            if srun.active:  # on_start, its actions stamped at the first tick
-                book, logs = _drive(lambda b, lg, t=first_ts: engine.strategy_event(b, params, srun.strat, srun.hook, 0, t),
-                                    book, logs, sink, srun)
-        book.acct[0]["resume"] = 0
-        tk, ck = time.perf_counter(), watch.here()
-        book, logs = _drive(
-            lambda b, lg, c=chunk: engine.run_chunk(c, int(b.acct[0]["resume"]), b, lg, inst, params, srun.strat,
-                                                    srun.hook),
-            book, logs, sink, srun)
-        t_kernel += time.perf_counter() - tk - (watch.here() - ck)  # compiling is not kernel time
-        logs = _flush(book, logs, sink, flush_rows)  # written while the next chunks run
-        if orders_log is not None:
-            orders_log.flush(book.orders[:int(book.acct[0]["n_orders"])], flush_rows)
+        bar = _progress_bar(progress)
+        for chunk in pipelined(stream):
+            acct.step(chunk, watch)
+            if bar is not None:
+                bar.update(chunk.ts.shape[0])
         if bar is not None:
-            bar.update(chunk.ts.shape[0])
-    if bar is not None:
-        bar.close()
-    if first_ts is None:
-        raise DataError(f"no ticks to run on in {', '.join(s.name for s in sources)} "
-                        "(empty files, or everything filtered out by symbol or time)")
-    a = book.acct[0]
-    if hasattr(ob, "check_end"):  # a replay: every fill booked (docs/fills.md)
-        ob.check_end(book.orders[:int(a["n_orders"])], symbols)
-    if srun.active:  # on_end, before the positions are closed at the end of the data
-        book = grow_orders(book, srun.room)
-        book, logs = _drive(lambda b, lg: engine.strategy_event(b, params, srun.strat, srun.hook, 4, int(a["last_ts"])),
-                            book, logs, sink, srun)
-        a = book.acct[0]
-    if params[0]["close_at_end"]:
-        book, logs = _drive(lambda b, lg: engine.close_all(b, lg, inst, params, Reason.END_OF_DATA),
-                            book, logs, sink)
-    if level >= LogLevel.TRADES:
-        if a["n_equity_rows"] >= logs.equity.shape[0]:
-            logs = _flush(book, logs, sink)
-        if level < LogLevel.TICKS or params[0]["close_at_end"]:
-            engine.log_final_equity(book, logs)
-        _flush(book, logs, sink, refill=False)
-    recs = book.orders[:int(a["n_orders"])]
-    recs["status"] = np.where(np.isin(recs["status"], (OrderStatus.NEW, OrderStatus.WORKING)),
-                              OrderStatus.UNFILLED, recs["status"])
-    open_pos = _open_positions(book, inst)
-    if orders_log is not None:
-        orders_log.close(recs)
-        sink.add("positions", open_pos)
-        for kind, field, _ in _BUFFERS:  # every file exists, with its schema, even without rows
-            if kind != "events" or level >= LogLevel.EVENTS:
-                sink.add(kind, np.zeros(0, getattr(logs, field).dtype))
-    tables = sink.close()
-    wall = time.perf_counter() - t0
-    summary = build_summary(a, recs, open_pos, params[0], cfg, symbols, stream.stats, first_ts, wall,
-                            t_kernel, digits, __version__, compile_s=watch.seconds, qty_rounded=ob.qty_rounded)
-    frames = {k: pl.from_arrow(t) for k, t in tables.items()}
-    res = Result(summary, frames)
-    res.strategy_state = srun.state()
-    res.strategy_orders = srun.orders_table(recs.shape[0])
-    return res
+            bar.close()
+        return acct.finish(stream.stats, t0, __version__, compile_s=watch.seconds)
+    finally:
+        acct.abort()  # a no-op after finish(); on an error, waits for the writer thread
 
 
 def _progress_bar(enabled: bool) -> Any:

@@ -7,8 +7,9 @@ second) is written to a temporary folder; the sweep is a grid of ``--sets`` sets
 a signals builder (a position flipped every ``every`` minutes, ``qty`` lots),
 ``run.log_level = off``. ``--full`` is the target's size: 1,000 sets.
 
-The in-process figure is the sequential executor (``_run_sets_sequential``, one
-``run`` per set): the multi-account pass is not built yet. The cluster figures:
+The in-process figure is ``sweep()``'s one-pass engine (every set's account over one
+read of the data, one thread per core); on the cluster each batch of sets runs
+through the same engine on one thread of a worker. The cluster figures:
 
 - ``cluster, started``: ``sweep(..., workers=2)``, wall time including starting
   the local cluster, the workers' warm-up and closing it;

@@ -223,8 +223,8 @@ def test_cluster_arguments_settled():
 
 
 def test_batch_sizes():
-    assert batch_size(1000, 2) == 50  # 1000 / 16 = 62.5, capped
-    assert batch_size(160, 2) == 10 and batch_size(161, 2) == 11  # about 8 batches per worker, rounded up
+    assert batch_size(1000, 2) == 250 and batch_size(5000, 2) == 500  # 5000 / 4 = 1250, capped
+    assert batch_size(160, 2) == 40 and batch_size(161, 2) == 41  # about 2 batches per worker, rounded up
     assert batch_size(5, 4) == 1 and batch_size(7, 4, asked=3) == 3
 
 

@@ -99,7 +99,7 @@ def test_orders_frames_and_dicts_from_the_builder():
 @pytest.mark.parametrize("kw,msg", [
     ({"objective": "sharpe"}, "objective 'sharpe' is not a result column"),
     ({"grid": {"fills": [1]}, "params": {"fills": 0}}, "fills have the name of a result column"),
-    ({"strategy": type("S", (), {})}, "a strategy class cannot be swept yet"),
+    ({"strategy": type("S", (), {})}, r"sweep\(strategy=...\): .*S.> is not a Strategy class"),
     ({"grid": {"qty": [1], "nope": [2]}}, "grid key 'nope' is neither a parameter"),
     ({"params": [1]}, r"sweep\(params=...\): expected a dict"),
 ])

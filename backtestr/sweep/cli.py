@@ -87,7 +87,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("sweep", help="run a strategy once per parameter set and rank the sets")
     p.add_argument("--data", required=True, help="Parquet file, folder or glob of bid/ask ticks")
     p.add_argument("--strategy", required=True, metavar="MODULE:NAME",
-                   help="builder(params) -> orders or signals frame: a module or a .py file, and its name")
+                   help="a compiled strategy class (backtestr.strategies.Strategy) or a builder(params) -> "
+                        "orders or signals frame: a module or a .py file, and its name")
     p.add_argument("--grid", required=True, metavar="GRID.toml", help="the sets: [grid], [random] or [[sets]]")
     p.add_argument("--out", required=True, help="output folder: results.parquet (written whole)")
     p.add_argument("--config", help="base TOML or JSON config file")

@@ -30,8 +30,8 @@ from .settle import SettledSet
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler
 WORKER_WAIT = 60.0  # seconds to wait for the workers asked for to join a scheduler
 RETRIES = 2  # re-runs of a task that raised something other than a BacktestrError
-BATCHES_PER_WORKER = 8
-MAX_BATCH = 50
+BATCHES_PER_WORKER = 2  # each batch is one pass over the data: few large batches, fewer reads
+MAX_BATCH = 500
 STALL_CHECK_S = 30.0  # how long without a finished batch before the cluster is asked whether it still works
 RESUBMITS = 3  # at most this many times the pending batches are sent again after a stall
 
@@ -145,11 +145,14 @@ def run_batch(data: Any, batch: Sequence[SettledSet], inputs: Callable[[SettledS
               instruments: tuple[str, ...], m: Any) -> Any:
     """A batch of sets on a worker, in order: their Outcomes, or Failed with the sweep's
     error for the first set that fails."""
-    from .executor import _run_sets_sequential, measure
+    from .executor import measure
+    from .multi import PassSettings, run_sets_one_pass
 
     warm()  # a worker that joined after the start (a lost one replaced) warms up first
     try:
-        return [measure(s, result, m) for s, result in _run_sets_sequential(data, batch, inputs, instruments)]
+        # the batch's sets in one pass over the data, one thread (the worker's threads run other batches)
+        return [measure(s, result, m) for s, result in run_sets_one_pass(data, batch, inputs, instruments,
+                                                                          PassSettings(threads=1))]
     except BacktestrError as exc:
         return Failed(exc)
 

@@ -30,6 +30,7 @@ from ..errors import BacktestrError, ConfigError
 from .cluster import cluster_settings, shared_data
 from .constraints import Constraint
 from .curves import every_ns, period_equity, returns_matrix
+from .multi import PassSettings, run_sets_one_pass
 from .settle import BaseConfig, Plan, SettledSet, plan
 from .space import SET_ID
 
@@ -100,10 +101,13 @@ class SweepResult:
 
 @dataclass(frozen=True)
 class RunInputs:
-    """What one set's account trades: an orders frame, a signals frame, or both."""
+    """What one set's account trades: an orders frame, a signals frame, or both; or a
+    compiled strategy class with the set's parameters."""
 
     orders: pl.DataFrame | None = None
     signals: pl.DataFrame | None = None
+    strategy: type | None = None
+    params: Mapping[str, Any] | None = None
 
 
 def inputs_of(built: Any, set_id: int) -> RunInputs:
@@ -115,6 +119,17 @@ def inputs_of(built: Any, set_id: int) -> RunInputs:
         return RunInputs(orders=built.get("orders"), signals=built.get("signals"))
     raise BacktestrError(f"set {set_id}: the strategy's builder returned {type(built).__name__}; expected a "
                          "Polars frame of orders or signals, or a dict with 'orders' and/or 'signals'")
+
+
+@dataclass(frozen=True)
+class ClassInputs:
+    """The inputs of a compiled strategy class: each set's account gets the class (compiled
+    once) and its own parameter record (a picklable callable, for the cluster)."""
+
+    cls: type
+
+    def __call__(self, s: SettledSet) -> RunInputs:
+        return RunInputs(strategy=self.cls, params=dict(s.params))
 
 
 def builder_inputs(build: Builder) -> Callable[[SettledSet], RunInputs]:
@@ -145,7 +160,8 @@ def _run_sets_sequential(data: Any, sets: Sequence[SettledSet], inputs: Callable
         ins = inputs(s)
         try:
             result = run(data, orders=ins.orders, signals=ins.signals, config=s.config,
-                         instruments=list(instruments))
+                         instruments=list(instruments), strategy=ins.strategy,
+                         params=ins.params if ins.strategy is not None else None)
         except BacktestrError as exc:
             raise type(exc)(f"set {s.set_id} {_shown(s)}: {exc}") from exc
         yield s, result
@@ -191,22 +207,43 @@ def _shown(s: SettledSet) -> str:
     return "(" + ", ".join(f"{k}={v!r}" for k, v in {**s.params, **s.overrides}.items()) + ")"
 
 
-def _builder(strategy: Any) -> Builder:
+def _strategy_inputs(strategy: Any, params: Mapping[str, Any] | None) -> tuple[Callable[[SettledSet], RunInputs],
+                                                                                 Mapping[str, Any] | None]:
+    """The function giving each set's inputs and the declared parameters: a compiled strategy
+    class (backtestr.strategies.Strategy) declares its ``params``; a builder its ``params``
+    attribute, or ``params=``."""
     if inspect.isclass(strategy):
-        raise ConfigError("sweep(strategy=...): a strategy class cannot be swept yet; pass a callable "
-                          "builder(params) that returns an orders or signals frame")
+        from ..strategies.base import check
+
+        check(strategy, "sweep(strategy=...)")
+        declared = dict(strategy.params)
+        if params is not None and dict(params) != declared:
+            extra = [k for k in params if k not in declared]
+            if extra:
+                raise ConfigError(f"sweep(params=...): strategy {strategy.__name__} has no parameter(s) "
+                                  f"{', '.join(extra)} (it has: {', '.join(declared) or 'none'})")
+            declared = {**declared, **params}
+        return ClassInputs(strategy), declared
+    build = _builder(strategy)
+    declared = params if params is not None else getattr(strategy, "params", None)
+    if declared is not None and not isinstance(declared, Mapping):
+        raise ConfigError("sweep(params=...): expected a dict {name: default} of the strategy's parameters")
+    return builder_inputs(build), declared
+
+
+def _builder(strategy: Any) -> Builder:
     if not callable(strategy):
         raise ConfigError(f"sweep(strategy=...): expected a callable builder(params), got {type(strategy).__name__}")
     return strategy
 
 
-def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] | None = None,
+def sweep(data: Any, strategy: Builder | type, grid: Any, *, params: Mapping[str, Any] | None = None,
           constraints: Sequence[Constraint] = (), config: BaseConfig = None,
           overrides: Mapping[str, Any] | Sequence[str] | None = None,
           objective: str | tuple[str, str] | Objective = "final_equity", instruments: Sequence[str | Path] = (),
           metrics: Metrics | None = None, returns_every: str | None = None, out: str | Path | None = None,
           force: bool = False, progress: bool = False, cluster: Any = None,
-          workers: int | None = None) -> SweepResult:
+          workers: int | None = None, engine: PassSettings | None = None) -> SweepResult:
     """Run every set of ``grid`` on ``data`` and rank the sets by ``objective``.
 
     ``strategy``: a builder ``builder(params) -> frame`` (orders, or signals when the
@@ -224,24 +261,23 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
     ``cluster``: a Dask scheduler address (``"tcp://host:8786"``) or a
     ``distributed.Client`` to run the sets on; ``workers=N`` without an address starts a
     local cluster of N processes for the sweep (docs/sweeps.md §9). The results are the
-    in-process sweep's.
+    in-process sweep's. ``engine``: the one-pass engine's ``PassSettings`` (threads, block
+    rows, sets built per batch, sets per pass; docs/sweeps.md §10).
     """
-    build = _builder(strategy)
-    declared = params if params is not None else getattr(strategy, "params", None)
-    if declared is not None and not isinstance(declared, Mapping):
-        raise ConfigError("sweep(params=...): expected a dict {name: default} of the strategy's parameters")
+    inputs, declared = _strategy_inputs(strategy, params)
     obj = Objective.of(objective)
     the_plan = plan(grid, params=declared, constraints=constraints, config=config, overrides=overrides)
     _check_columns(the_plan, obj, metrics)
     keep = _Curves(the_plan, returns_every) if returns_every is not None else None
     where = cluster_settings(cluster, workers)
     out_path = check_out(out, force)
-    inputs = builder_inputs(build)
     m = Measure(metrics, keep.every if keep else None, tuple(the_plan.frame.columns))
     bar = _progress_bar(progress, len(the_plan))
+    ticks = _ticks_bar(bar)
     try:
         if where is None:
-            outcomes = (measure(s, r, m) for s, r in _run_sets_sequential(data, the_plan.sets, inputs, instruments))
+            outcomes = (measure(s, r, m) for s, r in run_sets_one_pass(data, the_plan.sets, inputs, instruments,
+                                                                       engine, ticks))
         else:
             from .cluster import run_sets_on_cluster
 
@@ -249,8 +285,9 @@ def sweep(data: Any, strategy: Builder, grid: Any, *, params: Mapping[str, Any] 
         with closing(outcomes):  # a cluster the sweep started is closed even when a set fails
             rows = _collect_outcomes(outcomes, obj, bar, keep)
     finally:
-        if bar is not None:
-            bar.close()
+        for b in (ticks, bar):
+            if b is not None:
+                b.close()
     results = rank(the_plan.frame.join(pl.DataFrame(rows), on=SET_ID, how="inner"), obj)
     res = SweepResult(results, the_plan, obj, out_path, curves=keep.curves if keep else None,
                       initial=keep.initial if keep else None)
@@ -357,6 +394,16 @@ def write_results(results: pl.DataFrame, out: Path, force: bool, curves: pl.Data
         results.write_parquet(staged.path / RESULTS_FILE)
         if curves is not None:
             curves.write_parquet(staged.path / CURVES_FILE)
+
+
+def _ticks_bar(sets_bar: Any) -> Any:
+    """With a progress bar over the sets, a second one over the ticks each pass reads (the
+    one-pass engine finishes its sets together, at the end of the pass)."""
+    if sets_bar is None:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit=" ticks", unit_scale=True, desc="ticks read", file=sys.stderr, position=1, leave=False)
 
 
 def _progress_bar(enabled: bool, total: int) -> Any:

@@ -24,16 +24,15 @@ from .executor import (
     Metrics,
     Objective,
     SweepResult,
-    _builder,
     _check_columns,
     _collect,
     _progress_bar,
-    _run_sets_sequential,
-    builder_inputs,
+    _strategy_inputs,
     check_out,
     rank,
     write_results,
 )
+from .multi import run_sets_one_pass
 from .settle import BaseConfig, Plan, plan
 from .space import SET_ID, Range, random
 
@@ -62,7 +61,7 @@ def distributions(ranges: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def search(data: Any, strategy: Builder, ranges: Mapping[str, Any], n_trials: int, *, batch_size: int = 8,
+def search(data: Any, strategy: Builder | type, ranges: Mapping[str, Any], n_trials: int, *, batch_size: int = 8,
            params: Mapping[str, Any] | None = None, constraints: Sequence[Constraint] = (),
            config: BaseConfig = None, overrides: Mapping[str, Any] | Sequence[str] | None = None,
            objective: str | tuple[str, str] | Objective = "final_equity", instruments: Sequence[str | Path] = (),
@@ -81,8 +80,7 @@ def search(data: Any, strategy: Builder, ranges: Mapping[str, Any], n_trials: in
         raise ConfigError(f"search(n_trials=...): expected a whole number >= 1, got {n_trials!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"search(batch_size=...): expected a whole number >= 1, got {batch_size!r}")
-    build = _builder(strategy)
-    declared = params if params is not None else getattr(strategy, "params", None)
+    inputs, declared = _strategy_inputs(strategy, params)
     obj = Objective.of(objective)
     dists = distributions(ranges)
     # settle one set of the space first: a bad key, value or objective stops the search before any run
@@ -93,12 +91,11 @@ def search(data: Any, strategy: Builder, ranges: Mapping[str, Any], n_trials: in
     study = optuna.create_study(direction="maximize" if obj.maximize else "minimize",
                                 sampler=sampler if sampler is not None else optuna.samplers.TPESampler(seed=seed))
 
-    inputs = builder_inputs(build)
 
     def run_batch(trials: list[Any], bar: Any) -> tuple[Plan, list[dict[str, Any]]]:
         batch = plan([t.params for t in trials], params=declared, constraints=constraints, config=config,
                      overrides=overrides, ids=[t.number for t in trials], allow_empty=True)
-        return batch, _collect(_run_sets_sequential(data, batch.sets, inputs, instruments), batch, obj, metrics, bar)
+        return batch, _collect(run_sets_one_pass(data, batch.sets, inputs, instruments), batch, obj, metrics, bar)
 
     bar = _progress_bar(progress, n_trials)
     try:

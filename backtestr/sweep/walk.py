@@ -19,9 +19,8 @@ from .executor import (
     Builder,
     Metrics,
     Objective,
-    _builder,
     _run_sets_sequential,
-    builder_inputs,
+    _strategy_inputs,
     sweep,
 )
 from .settle import BaseConfig, _base_overrides, plan
@@ -56,7 +55,7 @@ def _window_list(wins: pl.DataFrame | Sequence[Window]) -> list[Window]:
     return list(wins)
 
 
-def walk_forward(data: Any, strategy: Builder, grid: Any, windows: pl.DataFrame | Sequence[Window], *,
+def walk_forward(data: Any, strategy: Builder | type, grid: Any, windows: pl.DataFrame | Sequence[Window], *,
                  params: Mapping[str, Any] | None = None, constraints: Sequence[Constraint] = (),
                  config: BaseConfig = None, overrides: Mapping[str, Any] | Sequence[str] | None = None,
                  objective: str | tuple[str, str] | Objective = "final_equity",
@@ -67,8 +66,7 @@ def walk_forward(data: Any, strategy: Builder, grid: Any, windows: pl.DataFrame 
     span at log level ``trades`` (for its equity), and stitch the test equity curves with
     ``stitch(mode=mode)`` from each test run's initial cash. The other arguments are those
     of ``sweep``."""
-    build = _builder(strategy)
-    declared = params if params is not None else getattr(strategy, "params", None)
+    inputs, declared = _strategy_inputs(strategy, params)
     obj = Objective.of(objective)
     base = _base_overrides(overrides)
     spans = sorted({k for _, s in enumerate_space(grid) for k in s} & {"data.start", "data.end"})
@@ -77,7 +75,7 @@ def walk_forward(data: Any, strategy: Builder, grid: Any, windows: pl.DataFrame 
     train_frames, chosen_rows, segments = [], [], []
     for w in _window_list(windows):
         span = {"data.start": _when(w.train_start), "data.end": _when(w.train_end)}
-        res = sweep(data, build, grid, params=declared, constraints=constraints, config=config,
+        res = sweep(data, strategy, grid, params=params, constraints=constraints, config=config,
                     overrides={**base, **span}, objective=obj, instruments=instruments, metrics=metrics,
                     progress=progress)
         train_frames.append(res.results.select(pl.lit(w.window, pl.Int64).alias(WINDOW), pl.all()))
@@ -88,7 +86,7 @@ def walk_forward(data: Any, strategy: Builder, grid: Any, windows: pl.DataFrame 
                      "run.log_level": "trades"}
         test_plan = plan([{**chosen.params, **chosen.overrides}], params=declared, config=config,
                          overrides=test_over, ids=[chosen.set_id])
-        ((_, result),) = list(_run_sets_sequential(data, test_plan.sets, builder_inputs(build), instruments))
+        ((_, result),) = list(_run_sets_sequential(data, test_plan.sets, inputs, instruments))
         row = {WINDOW: w.window, SET_ID: best[SET_ID], **{k: best[k] for k in keys},
                f"train_{obj.column}": best[obj.column], **{f"test_{k}": result.summary.get(k) for k in FIGURES}}
         if metrics is not None:
