@@ -25,7 +25,7 @@ from backtestr.errors import ConfigError
 from backtestr.examples.sma_cross import SmaCross
 from backtestr.strategies import PyStrategy, Strategy, StrategyError
 from backtestr.strategies import context as cc
-from backtestr.strategies.pycontext import TAGS, PyCtx, bar_close, buy, n_bars, net_qty, sell
+from backtestr.strategies.pycontext import PyCtx, bar_close, buy, n_bars, net_qty, sell
 from tests.strategy_kit import python_bars, ticks_frame
 from tests.test_strategy import ROW, Busy, Recorder, Rejects, TickFlip
 
@@ -500,7 +500,6 @@ class PyGtd(PyStrategy):
             ctx.set_tag(ctx.buy(s, 1), 1)
 
 
-@pytest.mark.skipif(not (TAGS and hasattr(cc, "set_expiry")), reason="no strategy tags and GTD orders here")
 def test_expiry_and_tags_from_python_write_what_compiled_helpers_write():
     df = ticks_frame(20_000, seed=13)
     over = {"run.log_level": "events", "run.chunk_rows": 1999}
@@ -513,18 +512,6 @@ def test_expiry_and_tags_from_python_write_what_compiled_helpers_write():
     assert res.fills.equals(ref.fills)
     assert res.events.equals(ref.events)
     assert res.strategy_orders.equals(ref.strategy_orders)
-
-
-@pytest.mark.skipif(TAGS and hasattr(cc, "set_expiry"), reason="strategy tags and GTD orders are here")
-def test_without_strategy_gtd_orders_set_expiry_says_so():
-    class Expiring(PyStrategy):
-        timeframes = ("1m",)
-
-        def on_bar(self, ctx, s, tf):
-            ctx.set_expiry(ctx.buy(s, 1), ctx.now() + 10**9)
-
-    with pytest.raises(StrategyError, match="NotImplementedError: set_expiry: this version has no good-till-date"):
-        bt.run(ticks_frame(2000, seed=1), strategy=Expiring)
 
 
 def test_every_compiled_helper_has_a_python_twin_of_the_same_name():

@@ -48,13 +48,8 @@ from ..kernels.enums import (
     TIF_GTD,
     TIF_IOC,
 )
+from ..kernels.gtd import add_expiry, drop_expiry  # a strategy's GTD orders join the expiry list
 from ..kernels.records import ACCOUNT, ORDER, POSITION, SYMBOL
-
-try:  # a strategy's good-till-date orders join the expiry list as the call runs (kernels/gtd.py)
-    from ..kernels.gtd import add_expiry, drop_expiry
-except ImportError:  # pragma: no cover - a version without strategy GTD orders
-    add_expiry = drop_expiry = None
-TAGS = "tag_code" in ORDER.names  # the orders carry a strategy's tag codes (set_tag)
 
 __all__ = [
     "PyCtx", "ContextError", "Record", "K_NONE", "K_PPM", "K_PRICE", "K_TICKS", "OT_LIMIT", "OT_MARKET",
@@ -71,8 +66,7 @@ _STOP_TYPES = (OT_STOP, OT_STOP_LIMIT)
 _DTYPES = (ACCOUNT, SYMBOL, ORDER, POSITION, np.dtype(np.int64))  # bridge.ARRAYS
 _ORDER_FIELDS = ("action", "type", "side", "symbol", "qty_steps", "price_ticks", "stop_ticks", "reason", "ref_id",
                  "oco_group", "sl_kind", "sl_val", "tp_kind", "tp_val", "trail_kind", "trail_val", "trail_act",
-                 "trail_step", "sizing", "size_val", "tif", "status", "expire_ts")
-_ORDER_FIELDS += ("tag_code",) if TAGS else ()
+                 "trail_step", "sizing", "size_val", "tif", "status", "expire_ts", "tag_code")
 
 
 class ContextError(IndexError):
@@ -307,8 +301,7 @@ class PyCtx:
         o = self._o
         o["tif"][k] = TIF_GTC
         o["expire_ts"][k] = 0
-        if TAGS:
-            o["tag_code"][k] = 0
+        o["tag_code"][k] = 0
         return k
 
     def _qty(self, k: int, qty: Any, allow_zero: bool) -> None:
@@ -398,8 +391,6 @@ class PyCtx:
     def set_expiry(self, oid: int, ts: int) -> None:
         """Good-till-date: new order ``oid`` of this call works on ticks with time < ``ts`` (ns
         UTC), then expires; ``ts`` not after ``now()`` rejects it (``expiry_past``)."""
-        if add_expiry is None:
-            raise NotImplementedError("set_expiry: this version has no good-till-date strategy orders")
         k = self._own(oid)
         o = self._o
         if o["action"][k] != A_NEW:
@@ -420,8 +411,6 @@ class PyCtx:
     def set_tag(self, oid: int, tag: int) -> None:
         """Tag code ``tag`` (>= 0) of an order of this call (the class's ``tags[tag]`` in the
         orders log)."""
-        if not TAGS:
-            raise NotImplementedError("set_tag: this version has no strategy tags")
         k = self._own(oid)
         if tag < 0:
             raise ContextError(ERR_ACTIONS, -1, "negative tag")
