@@ -15,7 +15,9 @@ frames are dropped before the next batch, so no more than one batch of frames is
 ever held. A set then costs its own state (orders records, a position table and
 excursion stacks that start at ``capacity`` rows and double when full, log buffers of
 16 rows at log level off). ``sets_per_pass`` bounds the accounts of one pass (the data is read
-once per pass).
+once per pass). With ``logs`` (per-set logs, setlogs.py) each account's sink streams its logs
+to ``logs/<set_id>/`` as the pass goes, and a pass carries at most ``LOGGED_SETS_PER_PASS``
+accounts unless ``sets_per_pass`` says otherwise.
 
 Sets whose settled Configs read the data differently (``data.start``/``end``/
 ``symbols``, ``run.chunk_rows``, ``run.on_bad_rows``, the size slippage model that
