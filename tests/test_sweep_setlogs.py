@@ -124,6 +124,14 @@ def test_a_failing_set_leaves_no_out(archive, tmp_path):
         sweep(archive, builder, {"every": [7, 45, 30]}, config=BASE, out=out, set_logs="trades", engine=SMALL)
     assert not out.exists() and _no_staging_left(tmp_path)
 
+    # a strategy that fails mid-pass while the other set's logs are streaming to its files
+    from backtestr.examples.sma_cross import SmaCross
+
+    with pytest.raises(BacktestrError, match=r"^set 1 \(fast=500, slow=8, qty=1\): strategy sma_cross"):
+        sweep(archive, SmaCross, [{"fast": 3, "slow": 8}, {"fast": 500, "slow": 8}], config=BASE, out=out,
+              set_logs="ticks", engine=SMALL)
+    assert not out.exists() and _no_staging_left(tmp_path)
+
     # a failure after every set's logs were written (a metric that fails): still nothing
     def metrics(result):
         if result.summary["fills"] > 0 and result.fills.height < 100:
@@ -142,6 +150,14 @@ def test_an_earlier_sweep_is_replaced_only_with_force(archive, tmp_path):
     before = {f: (out / f).read_bytes() for f in _files(out)}
     with pytest.raises(BacktestrError, match="force=True"):
         sweep(archive, orders_builder, {"every": [30]}, config=BASE, out=out, set_logs="trades")
+    assert {f: (out / f).read_bytes() for f in _files(out)} == before
+
+    def failing(p):
+        raise ValueError("broken builder")
+
+    failing.params = orders_builder.params
+    with pytest.raises(BacktestrError, match="broken builder"):  # with force, a failed sweep keeps the earlier one
+        sweep(archive, failing, {"every": [30]}, config=BASE, out=out, set_logs="trades", force=True)
     assert {f: (out / f).read_bytes() for f in _files(out)} == before
     sweep(archive, orders_builder, {"every": [30]}, config=BASE, out=out, set_logs="trades", force=True)
     assert sorted(p.name for p in (out / "sets").iterdir()) == ["0"]
