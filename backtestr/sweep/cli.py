@@ -58,7 +58,7 @@ def _sweep_cmd(a: argparse.Namespace) -> int:
     objective = a.objective or grid.objective or "final_equity"
     res = sweep(a.data, strategy, grid.space, params=grid.params, constraints=grid.constraints, config=a.config,
                 overrides=a.set or None, objective=objective, instruments=a.instruments or [], out=a.out,
-                force=a.force, progress=not a.quiet, cluster=a.scheduler, workers=a.workers)
+                force=a.force, progress=not a.quiet, cluster=a.scheduler, workers=a.workers, set_logs=a.set_logs)
     if not a.quiet:
         _print_ranking(res)
     return 0
@@ -100,6 +100,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "cluster; with --scheduler, wait for N workers)")
     p.add_argument("--scheduler", metavar="ADDR", help="run the sets on the Dask cluster at ADDR (tcp://host:8786); "
                    "the workers read --data at the same path")
+    p.add_argument("--set-logs", metavar="LEVEL", help="write each set's logs at LEVEL (off, trades, events, "
+                   "ticks; default off) under OUT/sets/SET_ID/, as `backtestr run --out` writes them")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no ranking")
     p.set_defaults(fn=_sweep_cmd)

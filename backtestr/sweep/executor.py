@@ -31,6 +31,7 @@ from .cluster import cluster_settings, shared_data
 from .constraints import Constraint
 from .curves import every_ns, period_equity, returns_matrix
 from .multi import PassSettings, run_sets_one_pass
+from .setlogs import SETS_DIR, check_logs, logs_level, with_level
 from .settle import BaseConfig, Plan, SettledSet, plan
 from .space import SET_ID
 
@@ -90,6 +91,19 @@ class SweepResult:
     def best(self) -> dict[str, Any]:
         """The best set's row (rank 1)."""
         return self.results.row(0, named=True)
+
+    def logs_of(self, set_id: int) -> Any:
+        """A set's logs written with ``set_logs`` (``out/sets/<set_id>/``), as a run's Result
+        whose frames are read from there when asked for."""
+        from ..run import Result
+
+        folder = self.out / SETS_DIR / str(set_id) if self.out is not None else None
+        if folder is None or not (folder / "summary.json").is_file():
+            raise BacktestrError(f"no logs of set {set_id}: run the sweep with out= and set_logs='trades' "
+                                 "(or another level)")
+        import json
+
+        return Result(json.loads((folder / "summary.json").read_text()), out=folder)
 
     def params_of(self, set_id: int) -> dict[str, Any]:
         """The strategy parameters of a set (defaults filled in)."""
@@ -243,7 +257,8 @@ def sweep(data: Any, strategy: Builder | type, grid: Any, *, params: Mapping[str
           objective: str | tuple[str, str] | Objective = "final_equity", instruments: Sequence[str | Path] = (),
           metrics: Metrics | None = None, returns_every: str | None = None, out: str | Path | None = None,
           force: bool = False, progress: bool = False, cluster: Any = None,
-          workers: int | None = None, engine: PassSettings | None = None) -> SweepResult:
+          workers: int | None = None, engine: PassSettings | None = None,
+          set_logs: str | None = None) -> SweepResult:
     """Run every set of ``grid`` on ``data`` and rank the sets by ``objective``.
 
     ``strategy``: a builder ``builder(params) -> frame`` (orders, or signals when the
@@ -262,43 +277,78 @@ def sweep(data: Any, strategy: Builder | type, grid: Any, *, params: Mapping[str
     ``distributed.Client`` to run the sets on; ``workers=N`` without an address starts a
     local cluster of N processes for the sweep (docs/sweeps.md §9). The results are the
     in-process sweep's. ``engine``: the one-pass engine's ``PassSettings`` (threads, block
-    rows, sets built per batch, sets per pass; docs/sweeps.md §10).
+    rows, sets built per batch, sets per pass; docs/sweeps.md §10). ``set_logs``: a log level
+    (``"trades"``, ``"events"``, ``"ticks"``; default None, off): every set runs at that
+    level and its logs and summary.json are written under ``out/sets/<set_id>/``, as
+    ``run(out=...)`` of the set alone writes them (needs ``out``; not with ``cluster``).
     """
     inputs, declared = _strategy_inputs(strategy, params)
     obj = Objective.of(objective)
+    level = logs_level(set_logs)
     the_plan = plan(grid, params=declared, constraints=constraints, config=config, overrides=overrides)
+    where = cluster_settings(cluster, workers)
+    if level != "off":
+        check_logs(level, out, where is not None, the_plan)
+        the_plan = with_level(the_plan, level)
     _check_columns(the_plan, obj, metrics)
     keep = _Curves(the_plan, returns_every) if returns_every is not None else None
-    where = cluster_settings(cluster, workers)
     out_path = check_out(out, force)
     m = Measure(metrics, keep.every if keep else None, tuple(the_plan.frame.columns))
+    # with per-set logs, the staging folder is made first: the sets' logs stream into it
+    staged = _stage(out_path, force) if out_path is not None and level != "off" else None
+    try:
+        rows = _run_all(data, the_plan, inputs, instruments, (m, obj, keep), (where, engine),
+                        staged.path / SETS_DIR if staged is not None else None, progress)
+        results = rank(the_plan.frame.join(pl.DataFrame(rows), on=SET_ID, how="inner"), obj)
+        res = SweepResult(results, the_plan, obj, out_path, curves=keep.curves if keep else None,
+                          initial=keep.initial if keep else None)
+        if out_path is not None:
+            curves = None
+            if keep is not None:
+                from .plots import curves_frame
+
+                curves = curves_frame(res)
+            write_results(results, out_path, force, curves, staged)
+    except BaseException:
+        if staged is not None:
+            staged.discard()  # a failed or interrupted sweep leaves no OUT, and no set's logs
+        raise
+    return res
+
+
+def _run_all(data: Any, the_plan: Plan, inputs: Callable[[SettledSet], RunInputs], instruments: Sequence[str | Path],
+             kept: tuple[Measure, Objective, Any], how: tuple[Any, PassSettings | None], logs: Path | None,
+             progress: bool) -> list[dict[str, Any]]:
+    """Every set run (in this process or on the cluster ``how[0]``) and measured: the rows."""
+    m, obj, keep = kept
+    where, engine = how
     bar = _progress_bar(progress, len(the_plan))
     ticks = _ticks_bar(bar)
     try:
         if where is None:
-            outcomes = (measure(s, r, m) for s, r in run_sets_one_pass(data, the_plan.sets, inputs, instruments,
-                                                                       engine, ticks))
+            pairs = run_sets_one_pass(data, the_plan.sets, inputs, instruments, engine, ticks, logs)
+            outcomes = (measure(s, r, m) for s, r in pairs)
         else:
             from .cluster import run_sets_on_cluster
 
+            pairs = None
             outcomes = run_sets_on_cluster(shared_data(data), the_plan.sets, inputs, instruments, m, where)
-        with closing(outcomes):  # a cluster the sweep started is closed even when a set fails
-            rows = _collect_outcomes(outcomes, obj, bar, keep)
+        try:
+            with closing(outcomes):  # a cluster the sweep started is closed even when a set fails
+                return _collect_outcomes(outcomes, obj, bar, keep)
+        finally:
+            if pairs is not None:
+                pairs.close()  # the accounts' log writers stopped before the staging folder goes
     finally:
         for b in (ticks, bar):
             if b is not None:
                 b.close()
-    results = rank(the_plan.frame.join(pl.DataFrame(rows), on=SET_ID, how="inner"), obj)
-    res = SweepResult(results, the_plan, obj, out_path, curves=keep.curves if keep else None,
-                      initial=keep.initial if keep else None)
-    if out_path is not None:
-        curves = None
-        if keep is not None:
-            from .plots import curves_frame
 
-            curves = curves_frame(res)
-        write_results(results, out_path, force, curves)
-    return res
+
+def _stage(out: Path, force: bool) -> Any:
+    from ..outputs import stage
+
+    return stage(out, "sweep", "sweep", replace=force)
 
 
 class _Curves:
@@ -382,15 +432,15 @@ def check_out(out: str | Path | None, force: bool) -> Path | None:
     return out_path
 
 
-def write_results(results: pl.DataFrame, out: Path, force: bool, curves: pl.DataFrame | None = None) -> None:
+def write_results(results: pl.DataFrame, out: Path, force: bool, curves: pl.DataFrame | None = None,
+                  staged: Any = None) -> None:
     """``out/results.parquet`` (and, when the sweep kept equity curves, ``curves.parquet``
-    beside it) appear whole or not at all: written into a staging folder beside ``out``,
-    which is then renamed to ``out`` (replacing an earlier sweep's with ``force``;
-    docs/safety.md)."""
-    from ..outputs import stage
+    beside it) appear whole or not at all: written into a staging folder beside ``out``
+    (``staged``: one made before the sets ran, holding their logs), which is then renamed to
+    ``out`` (replacing an earlier sweep's with ``force``; docs/safety.md)."""
     from .plots import CURVES_FILE
 
-    with stage(out, "sweep", "sweep", replace=force) as staged:
+    with staged if staged is not None else _stage(out, force) as staged:
         results.write_parquet(staged.path / RESULTS_FILE)
         if curves is not None:
             curves.write_parquet(staged.path / CURVES_FILE)

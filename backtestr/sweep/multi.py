@@ -15,7 +15,9 @@ frames are dropped before the next batch, so no more than one batch of frames is
 ever held. A set then costs its own state (orders records, a position table and
 excursion stacks that start at ``capacity`` rows and double when full, log buffers of
 16 rows at log level off). ``sets_per_pass`` bounds the accounts of one pass (the data is read
-once per pass).
+once per pass). With ``logs`` (per-set logs, setlogs.py) each account's sink streams its logs
+to ``logs/<set_id>/`` as the pass goes, and a pass carries at most ``LOGGED_SETS_PER_PASS``
+accounts unless ``sets_per_pass`` says otherwise.
 
 Sets whose settled Configs read the data differently (``data.start``/``end``/
 ``symbols``, ``run.chunk_rows``, ``run.on_bad_rows``, the size slippage model that
@@ -38,6 +40,7 @@ from .. import __version__
 from ..accounts import Account, AccountSetup, settle_account
 from ..errors import BacktestrError, ConfigError
 from ..kernels.records import TickChunk
+from .setlogs import LOGGED_SETS_PER_PASS, finish_set, set_folder
 from .settle import SettledSet
 
 Inputs = Callable[[SettledSet], Any]
@@ -205,29 +208,34 @@ def _after_chunk(acct: Account) -> None:
 
 
 def run_sets_one_pass(data: Any, sets: Sequence[SettledSet], inputs: Inputs, instruments: Sequence[str | Path] = (),
-                      settings: PassSettings | None = None, bar: Any = None) -> Iterator[tuple[SettledSet, Any]]:
+                      settings: PassSettings | None = None, bar: Any = None,
+                      logs: Path | None = None) -> Iterator[tuple[SettledSet, Any]]:
     """Every set's account over one read of ``data`` per pass; yields ``(set, Result)``
     (sets in id order within a pass). A failing set stops the sweep, naming the set.
-    ``bar``: a progress bar told the ticks of each chunk as the pass reads it."""
+    ``bar``: a progress bar told the ticks of each chunk as the pass reads it. ``logs``: a
+    folder each set's logs stream into, as ``logs/<set_id>/`` (setlogs.py), with its
+    summary.json; the Results then read their frames from there."""
     cfg = settings or PassSettings()
     threads = cfg.threads or os.cpu_count() or 1
-    per_pass = cfg.sets_per_pass or max(len(sets), 1)
+    per_pass = cfg.sets_per_pass or (LOGGED_SETS_PER_PASS if logs is not None else max(len(sets), 1))
     shared = _Shared(data, instruments)
     pool = ThreadPoolExecutor(threads, thread_name_prefix="backtestr-sweep") if threads > 1 else None
     try:
         for lo in range(0, len(sets), per_pass):
-            yield from _one_pass(sets[lo:lo + per_pass], inputs, shared, cfg, pool, bar)
+            yield from _one_pass(sets[lo:lo + per_pass], inputs, shared, cfg, pool, bar, logs)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _account(s: SettledSet, inputs: Inputs, shared: _Shared, cfg: PassSettings) -> tuple[SettledSet, AccountSetup,
-                                                                                    Account]:
-    """One set's inputs built and settled into its Account (its frames dropped on return)."""
+def _account(s: SettledSet, inputs: Inputs, shared: _Shared, cfg: PassSettings,
+             logs: Path | None = None) -> tuple[SettledSet, AccountSetup, Account]:
+    """One set's inputs built and settled into its Account (its frames dropped on return;
+    with ``logs``, its logs stream to ``logs/<set_id>/``)."""
     try:
         setup = _settle(s, inputs(s), shared)
-        return s, setup, Account(setup, shared.day_starts(s.config, setup.sources), None, capacity=cfg.capacity,
+        staging = set_folder(logs, s.set_id) if logs is not None else None
+        return s, setup, Account(setup, shared.day_starts(s.config, setup.sources), staging, capacity=cfg.capacity,
                                  stack_capacity=cfg.capacity, buffer_rows=SWEEP_BUFFER_ROWS)
     except BaseException as exc:
         if isinstance(exc, BacktestrError) and str(exc).startswith(f"set {s.set_id} "):
@@ -236,7 +244,8 @@ def _account(s: SettledSet, inputs: Inputs, shared: _Shared, cfg: PassSettings) 
 
 
 def _one_pass(sets: Sequence[SettledSet], inputs: Inputs, shared: _Shared, cfg: PassSettings,
-              pool: ThreadPoolExecutor | None, bar: Any = None) -> Iterator[tuple[SettledSet, Any]]:
+              pool: ThreadPoolExecutor | None, bar: Any = None,
+              logs: Path | None = None) -> Iterator[tuple[SettledSet, Any]]:
     t0 = time.perf_counter()
     groups: dict[tuple, list[tuple[SettledSet, Account]]] = {}
     streams: dict[tuple, AccountSetup] = {}
@@ -245,12 +254,12 @@ def _one_pass(sets: Sequence[SettledSet], inputs: Inputs, shared: _Shared, cfg: 
         for lo in range(0, len(sets), cfg.build_batch):  # inputs built a batch at a time, frames dropped after
             batch = sets[lo:lo + cfg.build_batch]
             if lo == 0 or pool is None:  # the first set alone: a strategy class compiles once, caches fill
-                first, batch = [_account(batch[0], inputs, shared, cfg)], batch[1:]
+                first, batch = [_account(batch[0], inputs, shared, cfg, logs)], batch[1:]
             else:
                 first = []
             # the builders and the orders reader (polars, which releases the GIL) in the pass's threads
-            done = first + (list(pool.map(lambda s: _account(s, inputs, shared, cfg), batch)) if pool is not None
-                            else [_account(s, inputs, shared, cfg) for s in batch])
+            done = first + (list(pool.map(lambda s: _account(s, inputs, shared, cfg, logs), batch))
+                            if pool is not None else [_account(s, inputs, shared, cfg, logs) for s in batch])
             for s, setup, acct in done:
                 made.append(acct)
                 key = _read_key(setup)
@@ -263,6 +272,8 @@ def _one_pass(sets: Sequence[SettledSet], inputs: Inputs, shared: _Shared, cfg: 
             for s, acct in members:
                 try:
                     res = acct.finish(stats, t0, __version__)
+                    if logs is not None:
+                        finish_set(res, logs / str(s.set_id))
                 except BaseException as exc:
                     raise named(s, exc) from exc
                 acct.book = acct.logs = None  # the set's state is no longer needed
