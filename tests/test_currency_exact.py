@@ -14,6 +14,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import backtestr as bt
 from backtestr.config import load_config
@@ -116,3 +118,47 @@ def test_no_path_refusal_names_the_symbol_and_both_currencies():
 def test_unknown_account_currency_is_refused_naming_it_and_the_key():
     with pytest.raises(ConfigError, match="account.currency = XYZ"):
         _table("XYZ")
+
+
+_MARK = None
+
+
+def _mark_fn():
+    """A compiled wrapper: keep the rate num / den in a SYMBOL record, then mark u."""
+    global _MARK
+    if _MARK is None:
+        from backtestr.kernels.fx import mark_value, put_rate
+        from numba import njit
+
+        @njit(cache=False)
+        def mark(u, inst, syms, num, den):
+            put_rate(inst[0], syms[0], num, den)
+            return mark_value(u, inst[0], syms[0])
+
+        _MARK = mark
+    return _MARK
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 2**20), st.integers(1, 2**22), st.integers(1, 2**21), st.integers(1, 2**21),
+       st.integers(-2**40, 2**40), st.booleans())
+def test_marking_at_a_live_rate_is_r_of_the_exact_rational(vn, vd, fn, fd, u, small):
+    # R(u x V x rate) with V = vn / vd and rate = fn / fd, one rounding, ties to even; small u takes
+    # the float path with two corrections, large u (|u x vn x fn| >= 2^51) the 128-bit one
+    from backtestr.kernels.records import INSTRUMENT, SYMBOL
+    if small:
+        u = u % 2**20 - 2**19
+    assume(abs(u * vn * fn) < 2**62 * vd * fd)  # an amount of money that fits in 64 bits
+    inst, syms = np.zeros(1, INSTRUMENT), np.zeros(1, SYMBOL)
+    inst[0]["value_num"], inst[0]["value_den"] = vn, vd
+    got = _mark_fn()(u, inst, syms, fn, fd)
+    assert got == round(Fraction(u * vn * fn, vd * fd))
+    assert syms[0]["mk_num"] == vn * fn and syms[0]["mk_den"] == vd * fd
+
+
+def test_marking_ties_go_to_even():
+    from backtestr.kernels.records import INSTRUMENT, SYMBOL
+    inst, syms = np.zeros(1, INSTRUMENT), np.zeros(1, SYMBOL)
+    inst[0]["value_num"], inst[0]["value_den"] = 1, 2
+    # u x 1/2 x 3/3: 5 -> 2.5 -> 2, 7 -> 3.5 -> 4, -5 -> -2.5 -> -2
+    assert [_mark_fn()(u, inst, syms, 3, 3) for u in (5, 7, -5)] == [2, 4, -2]
