@@ -164,14 +164,16 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
         _quote(r, b, a)
         ins = inst[su]
         # a rate moved: re-mark the open symbols converted through it (flat: a symbol's rate is
-        # set when it is needed, and the first test, predictable, is all a flat book pays)
+        # set when it is needed, and the first test, predictable, is all a flat book pays); their
+        # P&L joins the account's at the tick's marking, after steps 0-3, which see it as last marked
+        du = np.int64(0)
         if acct.n_open > 0 and ins.fx_feeds != 0:
             feeds = ins.fx_feeds
             d = 0
             while feeds != 0:  # each symbol converted through this one (bit d: symbol d)
                 if feeds & 1:
                     di = inst[d]
-                    unreal += remark(acct, syms[d], di, prm, syms[di.fx_a - 1], syms[max(di.fx_b, 1) - 1], d == s)
+                    du += remark(acct, syms[d], di, prm, syms[di.fx_a - 1], syms[max(di.fx_b, 1) - 1], d == s)
                 feeds >>= 1
                 d += 1
             watch_lo, watch_hi = acct.watch_lo, acct.watch_hi  # a margin at the new rate re-arms
@@ -193,6 +195,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
                 if st != ST_DONE:
                     return _stop(acct, ts, start, i, st)
             nxt = min(min(next_ev, sample_end), bar_next)
+        unreal += du
         if sizes:
             r.bid_size = chunk.bid_size[iu]
             r.ask_size = chunk.ask_size[iu]

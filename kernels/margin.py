@@ -115,8 +115,10 @@ def update(acct, r, ins, prm):
     _exposure(acct, r, ins)
     if ins.margin_num != 0:
         _margin(acct, r, ins, prm)
-        if acct.margin_used_minor > acct.max_margin_used_minor:  # the largest after any fill (docs/risk.md §7)
-            acct.max_margin_used_minor = acct.margin_used_minor
+    # the largest after any fill (docs/risk.md §7), a fill of a symbol without margin included: the others'
+    # margins may have moved with a rate since the last fill
+    if acct.margin_used_minor > acct.max_margin_used_minor:
+        acct.max_margin_used_minor = acct.margin_used_minor
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
