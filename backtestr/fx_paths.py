@@ -133,3 +133,28 @@ def with_rate_symbols(symbols: list[str], sources: list, all_sources: list, reg:
         extra = [s for s in rate_symbols(paths) if s not in symbols]
     keep = set(symbols)
     return symbols, [src for src in all_sources if any(s in keep for s in src.symbols)], paths
+
+
+LEG_MAX = 1 << 25  # the largest bid + ask of a leg, in its ticks, that exactness is checked for
+_RATIONALS = ("value", "comm_frac", "margin", "swap_long", "swap_short", "fund")
+
+
+def check_range(sym: str, rec) -> None:
+    """Refuse, naming the symbol, a converted symbol whose amounts could overflow the kernel's
+    64-bit products at a leg's bid + ask up to LEG_MAX ticks (docs/currency.md §4): for each
+    rational num / den of its INSTRUMENT record ``rec``, num x fx_num and den x fx_den."""
+    legs = [int(rec[inv]) for at, inv in (("fx_a", "fx_a_inv"), ("fx_b", "fx_b_inv")) if rec[at] > 0]
+    if not legs:
+        return
+    fx_num = LEG_MAX ** sum(1 for inv in legs if not inv)
+    fx_den = LEG_MAX ** sum(1 for inv in legs if inv)
+    for k in _RATIONALS:
+        num, den = abs(int(rec[f"{k}_num"])), int(rec[f"{k}_den"])
+        if k == "margin":
+            den *= int(rec["hedge_den"])
+        if max(num * fx_num, den * fx_den) >= 1 << 63:
+            raise ConfigError(
+                f"instrument {sym}: its {k} rational {num}/{den} times the conversion rate's integers (up to "
+                f"{LEG_MAX} per leg) does not fit in 64 bits; converted at a live rate its amounts would not be "
+                f"exact. Set instruments.{sym}.quote_to_account, or a coarser tick_size or lot_step")
+

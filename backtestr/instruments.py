@@ -25,7 +25,7 @@ from .config import (
     read_toml,
 )
 from .errors import ConfigError
-from .fx_paths import RatePath, fixed_rate, leg_scale
+from .fx_paths import RatePath, check_range, fixed_rate, leg_scale
 from .kernels.enums import RATE_DIGITS
 from .kernels.records import INSTRUMENT, SWAP_NONE, SWAP_PERCENT, SWAP_POINTS
 from .risk import max_order_steps
@@ -181,6 +181,7 @@ def kernel_table(symbols: list[str], reg: dict[str, Instrument], cfg: Config,
         r["max_steps"] = Fraction(ins.max_qty) // Fraction(ins.lot_step)
         _carry(r, ins, v)
         _margin(r, ins, v, cfg, rate * Fraction(ins.lot_step) * 10**digits)
+        check_range(sym, r)  # exact at any live rate (docs/currency.md §4)
     return out
 
 

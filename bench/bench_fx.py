@@ -72,6 +72,7 @@ def main() -> None:
     from backtestr.kernels import engine
     from backtestr.kernels.alloc import new_book, new_logs
     from backtestr.kernels.records import NO_SIZES, TickChunk
+    from backtestr.kernels.strategy_hook import no_strategy
 
     ts, sym, bid, ask = ticks(int(a.ticks))
     chunk = TickChunk(ts, sym, bid, ask, NO_SIZES, NO_SIZES)
@@ -83,13 +84,14 @@ def main() -> None:
     out = {}
     for inst, params, ob, _ in runs.values():  # compile / warm
         engine.run_chunk(TickChunk(ts[:1000], sym[:1000], bid[:1000], ask[:1000], NO_SIZES, NO_SIZES), 0,
-                         new_book(len(SYMS), ob.records.copy(), params), new_logs(1 << 10), inst, params)
+                         new_book(len(SYMS), ob.records.copy(), params), new_logs(1 << 10), inst, params,
+                         *no_strategy(len(SYMS)))
     for _ in range(a.repeat):
         for name, (inst, params, ob, _) in runs.items():
             book = new_book(len(SYMS), ob.records.copy(), params)
             logs = new_logs(1 << 16)
             t = time.perf_counter()
-            engine.run_chunk(chunk, 0, book, logs, inst, params)
+            engine.run_chunk(chunk, 0, book, logs, inst, params, *no_strategy(len(SYMS)))
             best[name] = min(best[name], time.perf_counter() - t)
             out[name] = (int(book.acct[0]["n_fills"]), int(book.acct[0]["n_open"]))
     n = ts.shape[0]

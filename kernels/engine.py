@@ -17,7 +17,7 @@ from .events import ev_room
 from .excursion import finish
 from .excursion import tick as excursion_tick
 from .logbuf import log_equity, room
-from .margin import floating, rate_tick
+from .margin import floating, remark
 from .matching import activate, expire, process_working
 from .positions import close_at_market, slot_of
 from .records import LOG_TICKS, LOG_TRADES, NO_RATE, SLIP_SIZE, ST_BUFFER_FULL, ST_DONE, ST_ORDERS_FULL
@@ -166,12 +166,19 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
         _quote(r, b, a)
         ins = inst[su]
         # a rate moved: re-mark the open symbols converted through it (flat: a symbol's rate is
-        # set when it is needed, and the first test, predictable, is all a flat book pays)
+        # set when it is needed, and the first test, predictable, is all a flat book pays); their
+        # P&L joins the account's at the tick's marking, after steps 0-3, which see it as last marked
+        du = np.int64(0)
         if acct.n_open > 0 and ins.fx_feeds != 0:
-            _store(acct, unreal, peak, max_dd, max_frac)
-            rate_tick(book, inst, prm, ins.fx_feeds)
-            unreal = acct.unrealized_minor
-            cash, watch_lo, watch_hi = _reload(acct)
+            feeds = ins.fx_feeds
+            d = 0
+            while feeds != 0:  # each symbol converted through this one (bit d: symbol d)
+                if feeds & 1:
+                    di = inst[d]
+                    du += remark(acct, syms[d], di, prm, syms[di.fx_a - 1], syms[max(di.fx_b, 1) - 1], d == s)
+                feeds >>= 1
+                d += 1
+            watch_lo, watch_hi = acct.watch_lo, acct.watch_hi  # a margin at the new rate re-arms
         if t >= nxt:
             if t >= sample_end:  # the equity row of the interval before this tick
                 _store(acct, unreal, peak, max_dd, max_frac)
@@ -190,6 +197,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
                 if st != ST_DONE:
                     return _stop(acct, ts, start, i, st)
             nxt = min(min(next_ev, sample_end), bar_next)
+        unreal += du
         if sizes:
             r.bid_size = chunk.bid_size[iu]
             r.ask_size = chunk.ask_size[iu]

@@ -3,9 +3,8 @@
 import numpy as np
 
 from .enums import NEVER
-from .fx import mark_money
+from .fx import mark_value
 from .jit import njit
-from .rounding import mul_div_round_fast
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -13,9 +12,7 @@ def unrealized_at(r, ins, bid, ask):
     """R(V x (bid*Q_long - C_long + C_short - ask*Q_short)) in minor units, at the
     quote ``bid``/``ask`` (the tick loop passes the quote it holds in registers)."""
     u = bid * r.long_steps - r.long_cost + r.short_cost - ask * r.short_steps
-    if r.fx_den == 0:
-        return mul_div_round_fast(u, ins.value_num, ins.value_den, ins.value_inv, ins.value_lim)
-    return mark_money(u, ins, r)  # at the live rate (docs/currency.md)
+    return mark_value(u, ins, r)  # at the live rate, if any (docs/currency.md)
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)

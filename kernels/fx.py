@@ -74,7 +74,11 @@ def steps_floor(money_minor, price, num, den, r):
     """F(money / (price x num / den x rate)): the lot steps ``money`` buys at ``price``."""
     if r.fx_den == 0:
         return mul_div_floor(money_minor, den, price * num)
-    return _floor3(money_minor, den, r.fx_den, price * num * r.fx_num)
+    n = num * r.fx_num
+    if np.float64(price) * np.float64(n) < 9.2e18:
+        return _floor3(money_minor, den, r.fx_den, price * n)
+    # price x n past 64 bits (two direct legs and a large price): F(F(x / n) / price) = F(x / (n x price))
+    return _floor3(money_minor, den, r.fx_den, n) // price
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -84,10 +88,9 @@ def rate_missing(r, ins):
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
-def _leg(syms, at, inv, num, den):
-    """Fold leg ``at`` (1-based symbol index) into the rate ``num / den``: times its mid
-    (bid + ask, half ticks), or divided by it when ``inv``; ``den`` 0 while it has no quote."""
-    q = syms[at - 1]
+def _leg(q, inv, num, den):
+    """Fold a leg, the latest quote ``q`` of its symbol, into the rate ``num / den``: times its
+    mid (bid + ask, half ticks), or divided by it when ``inv``; ``den`` 0 while it has no quote."""
     if q.bid <= 0:
         return num, np.int64(0)
     if inv == 1:
@@ -96,32 +99,74 @@ def _leg(syms, at, inv, num, den):
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
-def set_rate(syms, ins, r):
-    """The symbol's rate from its legs' latest quotes; fx_den = 0 while a leg has none."""
-    num, den = _leg(syms, ins.fx_a, ins.fx_a_inv, np.int64(1), np.int64(1))
+def rate_from(ins, qa, qb):
+    """(num, den): the rate from the latest quotes ``qa``, ``qb`` of the symbol's legs (``qb``
+    read only with a second leg); den = 0 while a leg has none."""
+    num, den = _leg(qa, ins.fx_a_inv, np.int64(1), np.int64(1))
     if den != 0 and ins.fx_b > 0:
-        num, den = _leg(syms, ins.fx_b, ins.fx_b_inv, num, den)
+        num, den = _leg(qb, ins.fx_b_inv, num, den)
+    return num, den
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def rate_of(syms, ins):
+    """(num, den): the symbol's rate from its legs' latest quotes; den = 0 while a leg has none."""
+    return rate_from(ins, syms[ins.fx_a - 1], syms[max(ins.fx_b, 1) - 1])
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _put_mark(r, num, den):
+    r.mk_num = num
+    r.mk_den = den
+    r.mk_numf = np.float64(num)
+    r.mk_inv = _recip(np.float64(den))
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def put_rate(ins, r, num, den):
+    """Keep the rate ``num / den`` (den 0: none) in the symbol's record, with the marking's
+    rational V x rate."""
     if den == 0:
         r.fx_den = 0
         return
     r.fx_num = num
     r.fx_den = den
-    r.fx_vinv = _recip(np.float64(ins.value_den * den))
+    _put_mark(r, ins.value_num * num, ins.value_den * den)
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
-def mark_money(u, ins, r):
-    """R(u x V x rate) for the marking of a converted symbol (``money`` with the tick
-    value), from the reciprocal set with the rate: no division on the tick path."""
-    n = ins.value_num * r.fx_num
-    d = ins.value_den * r.fx_den
-    x = np.float64(u) * np.float64(n)
+def set_rate(syms, ins, r):
+    """The symbol's rate from its legs' latest quotes (fx_den = 0 while a leg has none), or,
+    without a live rate, its marking rational V: before a fill (kernels/positions.py)."""
+    if ins.fx_a > 0:
+        num, den = rate_of(syms, ins)
+        put_rate(ins, r, num, den)
+    elif r.mk_den == 0:
+        _put_mark(r, ins.value_num, ins.value_den)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _mark_slow(u, ins, r):
+    """``mark_value`` where |u x mk_num| is 2^51 or more: exact integer paths."""
+    if r.fx_den == 0:
+        return mul_div_round(u, ins.value_num, ins.value_den)
+    return mul3_div_round(u, ins.value_num, r.fx_num, r.mk_den)
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def mark_value(u, ins, r):
+    """R(u x V x rate), R(u x V) without a live rate: the marking of every symbol, one code
+    path whatever its conversion (a branch on it would be mispredicted on streams of
+    interleaved symbols), from the rational and reciprocal kept in its record: no division
+    on the tick path. 0 for u = 0 before the symbol's first fill (the record's zeros)."""
+    x = np.float64(u) * r.mk_numf
     if (x < _EXACT) & (x > -_EXACT):
-        v = u * n
-        q = _llrint(np.float64(v) * r.fx_vinv)
+        d = r.mk_den
+        v = u * r.mk_num
+        q = _llrint(np.float64(v) * r.mk_inv)  # nearest, or one off next to a half
         t = 2 * (v - q * d)
         odd = q & 1
         up = np.int64(t > d) | (np.int64(t == d) & odd)
         down = np.int64(t < -d) | (np.int64(t == -d) & odd)
         return q + up - down
-    return mul3_div_round(u, ins.value_num, r.fx_num, d)
+    return _mark_slow(u, ins, r)

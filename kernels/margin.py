@@ -2,7 +2,7 @@
 
 Both are per symbol and side aggregates of the exact entry cost, so they change
 only when a fill changes a cost or, for a symbol converted at a live rate, when
-a quote of its conversion legs changes the rate (``rate_tick``); marking stays
+a quote of its conversion legs changes the rate (``remark``); marking stays
 O(1) per tick of a symbol that converts nothing. The watch
 turns the margin-call, stop-out and daily-limit levels into equity thresholds
 so that step 9 of a tick is two integer comparisons.
@@ -12,7 +12,7 @@ import numpy as np
 
 from .books import BIG
 from .equity import symbol_unrealized
-from .fx import money, set_rate
+from .fx import money, put_rate, rate_from
 from .jit import njit
 from .records import BUY
 from .rounding import PPM, mul_div_floor
@@ -89,22 +89,36 @@ def _hedged(ins, lq, lc, sq, sc):
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
+def _exposure(acct, r, ins):
+    """Re-derive a symbol's exposure R(V x C) (docs/risk.md §1)."""
+    x = money(r.long_cost + r.short_cost, ins.value_num, ins.value_den, r)
+    acct.exposure_minor += x - r.exposure_minor
+    r.exposure_minor = x
+
+
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
+def _margin(acct, r, ins, prm):
+    """Re-derive a symbol's margin (docs/risk.md §1, docs/currency.md §6); the thresholds
+    are armed again only when it changed."""
+    a, d = _hedged(ins, r.long_steps, r.long_cost, r.short_steps, r.short_cost)
+    m = money(a, ins.margin_num, ins.margin_den * d, r)
+    if m != r.margin_minor:
+        acct.margin_used_minor += m - r.margin_minor
+        r.margin_minor = m
+        arm(acct, prm)
+
+
+@njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 def update(acct, r, ins, prm):
     """Re-derive a symbol's exposure R(V x C) and margin (docs/risk.md §1, docs/currency.md §6)
     after its positions or its conversion rate changed."""
-    c = r.long_cost + r.short_cost
-    x = money(c, ins.value_num, ins.value_den, r)
-    acct.exposure_minor += x - r.exposure_minor
-    r.exposure_minor = x
+    _exposure(acct, r, ins)
     if ins.margin_num != 0:
-        a, d = _hedged(ins, r.long_steps, r.long_cost, r.short_steps, r.short_cost)
-        m = money(a, ins.margin_num, ins.margin_den * d, r)
-        if m != r.margin_minor:
-            acct.margin_used_minor += m - r.margin_minor
-            r.margin_minor = m
-            if acct.margin_used_minor > acct.max_margin_used_minor:
-                acct.max_margin_used_minor = acct.margin_used_minor
-            arm(acct, prm)
+        _margin(acct, r, ins, prm)
+    # the largest after any fill (docs/risk.md §7), a fill of a symbol without margin included: the others'
+    # margins may have moved with a rate since the last fill
+    if acct.margin_used_minor > acct.max_margin_used_minor:
+        acct.max_margin_used_minor = acct.margin_used_minor
 
 
 @njit(cache=True, nogil=True, _nrt=False, forceinline=True)
@@ -146,23 +160,29 @@ def floating(p, r, ins):
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
-def rate_tick(book, inst, prm, feeds):
-    """A quote of a leg of other symbols' conversions (docs/currency.md §3): those with open
-    positions (bit set ``feeds``, INSTRUMENT fx_feeds) get the new rate and their unrealized
-    P&L, and, when a margin or an exposure limit reads them, their margin and exposure at
-    it. A flat symbol's rate is set when it is next needed (an order's checks, a fill).
-    O(symbols)."""
-    acct = book.acct[0]
-    syms = book.syms
-    limits = (prm.max_exposure_minor > 0) | (prm.max_exposure_ppm > 0)
-    for d in range(syms.shape[0]):
-        if (feeds >> d) & 1:
-            r = syms[d]
-            if (r.long_steps != 0) | (r.short_steps != 0):
-                ins = inst[d]
-                set_rate(syms, ins, r)
-                m = symbol_unrealized(r, ins)
-                acct.unrealized_minor += m - r.unrealized_minor
-                r.unrealized_minor = m
-                if (ins.margin_num != 0) | limits:
-                    update(acct, r, ins, prm)
+def remark(acct, r, ins, prm, qa, qb, own):
+    """A quote of a leg of the symbol's conversion (docs/currency.md §3; ``qa``, ``qb``: its
+    legs' latest quotes, the tick loop calls this for each symbol of the quoted one's
+    INSTRUMENT fx_feeds): with open positions and a rate this quote changed, the symbol gets
+    the new rate and its unrealized P&L and, when read (a margin, an exposure limit), its
+    margin and exposure at it. Returns the change of the account's unrealized P&L, which the
+    caller keeps; ``own``: the quoted symbol itself, left to the tick's own marking. A mid
+    that did not move changes nothing; a flat symbol's rate is set when it is next needed
+    (an order's checks, a fill). Records only, no array: an array passed to an inlined
+    function costs reference counting on every call (docs/architecture.md §7)."""
+    if (r.long_steps == 0) & (r.short_steps == 0):
+        return np.int64(0)
+    num, den = rate_from(ins, qa, qb)
+    if (num == r.fx_num) & (den == r.fx_den):
+        return np.int64(0)
+    put_rate(ins, r, num, den)
+    du = np.int64(0)
+    if not own:
+        m = symbol_unrealized(r, ins)
+        du = m - r.unrealized_minor
+        r.unrealized_minor = m
+    if ins.margin_num != 0:
+        _margin(acct, r, ins, prm)
+    if (prm.max_exposure_minor > 0) | (prm.max_exposure_ppm > 0):
+        _exposure(acct, r, ins)
+    return du

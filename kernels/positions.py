@@ -292,8 +292,7 @@ def apply_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason):
     open or increased (-1 when it only reduced or closed).
     """
     r = book.syms[sym]
-    if ins.fx_a > 0:  # a flat symbol's rate is not kept up to date (margin.rate_tick)
-        set_rate(book.syms, ins, r)
+    set_rate(book.syms, ins, r)  # a flat symbol's rate is not kept up to date (margin.remark)
     slot = r.net_slot if params.account_mode == MODE_NETTING else -1
     return book_fill(book, logs, ins, params, k, sym, side, qty, price, ts, reason, commission(ins, r, price, qty),
                      slot)

@@ -220,7 +220,12 @@ SYMBOL = np.dtype(
         # docs/currency.md); fx_den = 0: none (no conversion, or no quote of a leg yet)
         ("fx_num", I64),
         ("fx_den", I64),
-        ("fx_vinv", F64),  # 1 / (value_den x fx_den): the marking's reciprocal, set with the rate
+        # the marking's rational V x rate = mk_num / mk_den (V alone without a live rate), with
+        # mk_num as a float and 1 / mk_den: set at a fill and with the rate (kernels/fx.py)
+        ("mk_num", I64),
+        ("mk_den", I64),
+        ("mk_numf", F64),
+        ("mk_inv", F64),
     ],
     align=True,
 )

@@ -40,11 +40,10 @@ def replay_fill(book, logs, inst, prm, k, t):
             return
     else:
         slot = -1
-    if ins.fx_a > 0:  # the live rate of a flat symbol is set when it is needed
-        set_rate(book.syms, ins, r)
-        if rate_missing(r, ins):  # a conversion leg has had no quote: P&L cannot be valued
-            reject(book, logs, prm, o, R_NO_QUOTE, t)
-            return
+    set_rate(book.syms, ins, r)  # a flat symbol's rate (its marking rational) is set when it is needed
+    if ins.fx_a > 0 and rate_missing(r, ins):  # a conversion leg has had no quote: P&L cannot be valued
+        reject(book, logs, prm, o, R_NO_QUOTE, t)
+        return
     comm = o.size_val
     c_before = acct.commission_minor
     n_before = acct.n_fills

@@ -205,8 +205,8 @@ class _Model:
         for sym, inverted in inst.rate_legs:
             if sym not in self.quote:
                 return None
-            _, bid, ask = self.quote[sym]
-            mid = (Fraction(bid) + Fraction(ask)) / 2
+            q = self.quote[sym]  # (ts, bid, ask[, sizes]): the engine model keeps the sizes too
+            mid = (Fraction(q[1]) + Fraction(q[2])) / 2
             r = r / mid if inverted else r * mid
         return r
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
 
 from tests.oracle import (
     _CTX,
@@ -79,6 +80,7 @@ class _Pos(_Position):
     tstop: Decimal | None = None
     worst_q: Decimal | None = None
     best_q: Decimal | None = None
+    close_rate: object = None  # the live rate (docs/currency.md) when it closed: its MAE/MFE in money
 
 
 class _Engine(_Model):
@@ -194,6 +196,8 @@ class _Engine(_Model):
         self.emit(oid, pos, ts, -pos.side, "close" if closes else "reduce", qty, price, comm, pnl, reason)
         if closes:
             pos.is_open, pos.close_ts, pos.exit_reason = False, ts, reason
+            if self.inst[pos.symbol].rate_legs:
+                pos.close_rate = self.rate(self.inst[pos.symbol])
             self.open[pos.symbol].remove(pos)
             self.closed_order.append(pos.position_id)
 
@@ -223,6 +227,8 @@ class _Engine(_Model):
         return sum((p.side * p.qty for p in self.open[sym]), D0)
 
     def unrealized(self, sym) -> Decimal:
+        if not self.open[sym]:  # flat: nothing (and a symbol converted at a live rate may have none yet)
+            return D0
         _, bid, ask, _, _ = self.quote.get(sym, (0, D0, D0, None, None))
         u = sum((p.qty * bid - p.cost if p.side > 0 else p.cost - p.qty * ask for p in self.open[sym]), D0)
         return self.money(self.value(self.inst[sym], u))
@@ -619,6 +625,8 @@ def _result(md: _Engine) -> EResult:
 
         def excursion(q, p=p, inst=inst, m=m):
             u = q * p.entry_qty - p.entry_value if p.side > 0 else p.entry_value - q * p.entry_qty
+            if p.close_rate is not None:  # at the rate of the moment it closed (docs/currency.md §4)
+                return m(md.money(Fraction(u) * Fraction(inst.contract_size) * p.close_rate))
             return m(md.money(md.value(inst, u)))
 
         res.positions.append({

@@ -34,12 +34,14 @@ def test_fixed_margin_per_lot_in_the_quote_currency_at_the_live_rate():
     # DE40 (quoted in EUR, lot step 0.1) in a USD account: EUR -> USD = mid(EURUSD).
     # 100 EUR per lot, 2 lots: 200 EUR x 1.10001 = 220.002 USD -> 22 000 minor; after EURUSD moves
     # to 1.20000/1.20002 (mid 1.20001): 240.002 USD -> 24 000. The index price does not matter.
+    # max_margin_used is the largest after any fill (docs/risk.md §7): 22 000, the margin at the fill;
+    # the 24 000 of the new rate shows in the lowest margin level below.
     data = quotes([(1, "EURUSD", "1.10000", "1.10002"), (2, "DE40", "18000.00", "18001.00"),
                    (3, "DE40", "18500.00", "18501.00"), (4, "EURUSD", "1.20000", "1.20002"),
                    (5, "DE40", "18500.00", "18501.00")])
     o = orders({"t": 1.5, "symbol": "DE40", "side": "buy", "qty": 2})
     res = go(data, o, instruments={"DE40": {"margin_per_lot": "100"}})
-    assert res.summary["max_margin_used_minor"] == 24_000
+    assert res.summary["max_margin_used_minor"] == 22_000
     # equity at t=4: 10 000 000 + (18500.00 - 18001.00) x 2 = 998 EUR x 1.20001 = 1197.60998 USD
     # -> +119 761; the margin is 24 000 then: the lowest level, 10 119 761 / 24 000 (at t=2 it is
     # (10 000 000 - 220) / 22 000, the spread of 2 EUR x 1.10001 = 2.20002 USD lost; at t=3

@@ -85,6 +85,11 @@ def accounts(draw, **kw) -> Scenario:
     if live and draw(st.integers(0, 2)) == 0:
         via = draw(st.sampled_from(live))
         instruments = {s: dataclasses.replace(i, rate_legs=((via, True),)) for s, i in sc.instruments.items()}
+        # with both in the run, BTCUSD sometimes quoted in the other's currency: a cross through
+        # USD, two legs (GBP -> USD at GBPUSD's mid, USD -> EUR at one over EURUSD's)
+        if len(live) == 2 and "BTCUSD" in instruments and draw(st.booleans()):
+            other = live[1] if via == live[0] else live[0]
+            instruments["BTCUSD"] = dataclasses.replace(instruments["BTCUSD"], rate_legs=((other, False), (via, True)))
         return dataclasses.replace(sc, minor_digits=digits, instruments=instruments, currency=via[:3])
     rates = st.sampled_from(["1", "1", "1.08532", "0.0067", "151.37", "0.7"])
     instruments = {
@@ -123,13 +128,21 @@ def config(sc: Scenario, **run) -> dict:
                 "contract_size": str(i.contract_size),
                 "min_qty": str(i.min_qty),
                 "max_qty": "0",
-                # live conversion: quoted in USD, the rate from the stream; else a fixed rate
-                **({"quote": "USD"} if i.rate_legs else
+                # live conversion: quoted in USD (or in the first leg's base currency for a cross), the
+                # rate from the stream; else a fixed rate
+                **({"quote": quote_of(i.rate_legs)} if i.rate_legs else
                    {"quote": sc.currency, "quote_to_account": str(i.quote_to_account)}),
             }
             for s, i in sc.instruments.items()
         },
     }
+
+
+def quote_of(legs: tuple[tuple[str, bool], ...]) -> str:
+    """The quote currency a conversion path starts from: an inverted first leg A/Q reads Q,
+    a direct one Q/C reads Q."""
+    sym, inverted = legs[0]
+    return sym[3:] if inverted else sym[:3]
 
 
 def run_kernel(sc: Scenario, out=None, **run) -> bt.Result:

@@ -2,8 +2,10 @@
 
 Part 1 works small scenarios out by hand (in the comments) for each rule of
 ``docs/risk.md``.  Part 2 draws random risk scenarios (``risk_scenario`` of
-``tests/oracle_risk.py``: the engine scenarios with margin rates, a price drift,
-small accounts, sized orders and tight limits) and compares ``backtestr.run``
+``tests/oracle_risk.py``: the engine scenarios with margin rates, fixed margins
+per lot and hedged shares, a price drift, small accounts, sized orders and tight
+limits; a third of those with EURUSD in an account in EUR, converted at the live
+rate) and compares ``backtestr.run``
 with the oracle fill by fill, order by order, position by position and event
 by event, in two chunkings.
 
@@ -51,6 +53,8 @@ Rules the rule book leaves open, as the oracle reads them (``INTERPRETATION``):
     the last at or before ``ts``; ``D`` at the first tick is the initial cash.
 11. A ``risk_pct`` stop at distance 0 is left undefined (the oracle raises);
     scenarios avoid it.
+12. Hedged margin (docs/currency.md §6): with as many lots long as short, the
+    longs are the larger side.
 """
 
 from __future__ import annotations
@@ -518,25 +522,31 @@ def test_kernel_matches_risk_oracle_in_chunks(sc: RiskScenario) -> None:
     check_risk(sc)
 
 
-@pytest.mark.parametrize("draw_seed", [1, 2])
-def test_risk_scenarios_exercise_the_rules(draw_seed):
+def test_risk_scenarios_exercise_the_rules():
     """The generator's limits are tight enough that the rules act: stop-outs, margin calls, daily limits,
-    breaker trips and every kind of rejection happen in 300 draws (oracle only)."""
+    breaker trips, every kind of rejection, conversion at the live rate and the margin modes happen in
+    2 x 300 draws (oracle only)."""
     seen = Counter()
 
-    @seed(draw_seed)
     @settings(max_examples=300, database=None, phases=[Phase.generate], **_SETTINGS)
     @given(risk_scenario())
     def draw(sc):
         res = sc.run_oracle()
         seen.update(e["reason"] if e["event"] == "rejected" else e["event"] for e in res.events)
         seen.update("sized" for o in sc.orders if o.get("sizing") not in (None, "qty"))
+        # conversion at the live rate, a fixed margin per lot, a hedged share
+        seen.update(k for k, on in (("live", any(i.rate_legs for i in sc.instruments.values()) and res.fills),
+                                    ("per_lot", any(i.margin_per_lot for i in sc.instruments.values())),
+                                    ("hedged", any(i.margin_hedged != 1 for i in sc.instruments.values())
+                                     and sc.config.account_mode == "hedging")) if on)
 
-    draw()
+    for draw_seed in (1, 2):
+        seed(draw_seed)(draw)()
     wanted = ("stop_out", "margin_call", "daily_limit", "breaker_tripped", "breaker_reset", "sized", "rate_limit",
               "price_sanity", "breaker", "daily_loss", "no_quote", "no_stop", "size_zero", "max_qty",
-              "max_notional", "max_positions", "max_positions_symbol", "max_exposure", "no_margin")
-    assert not [k for k in wanted if seen[k] == 0], seen
+              "max_notional", "max_positions", "max_positions_symbol", "max_exposure", "no_margin", "live", "per_lot",
+              "hedged")
+    assert not [k for k in wanted if seen[k] == 0], ([k for k in wanted if seen[k] == 0], seen)
 
 
 # Small cases the comparison turned up, worked out by hand: name -> (scenario, order outcomes).
