@@ -18,9 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .columns import SIZE_COLS, check_ts_type
 from .errors import DataError
 from .kernels import framecodes
-from .reader import SIZE_COLS, Source, _stat_ns, check_ts_type
+from .reader import Source, _stat_ns
 
 WHERE = "tick frame"
 

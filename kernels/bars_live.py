@@ -83,6 +83,21 @@ def open_bar(ctx, tfs, bars, bounds, j, s, p, sp, t):
         c.next_close = close
 
 
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _put(q, r, ts_open, ts_close):
+    """Bar ``q`` takes bar ``r``'s prices, tick count and spread figures, over (ts_open, ts_close]."""
+    q.ts_open = ts_open
+    q.ts_close = ts_close
+    q.open = r.open
+    q.high = r.high
+    q.low = r.low
+    q.close = r.close
+    q.n_ticks = r.n_ticks
+    q.spread_min = r.spread_min
+    q.spread_max = r.spread_max
+    q.spread_sum = r.spread_sum
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def _to_ring(strat, j, s):
     """Move the open bar of (j, s) into its ring of closed bars."""
@@ -92,16 +107,7 @@ def _to_ring(strat, j, s):
     r = bars[j * n_sym + s]
     keep = c.keep
     q = bars[c.n_tf * n_sym + (j * n_sym + s) * keep + r.n_closed % keep]
-    q.ts_open = r.ts_open
-    q.ts_close = r.ts_close
-    q.open = r.open
-    q.high = r.high
-    q.low = r.low
-    q.close = r.close
-    q.n_ticks = r.n_ticks
-    q.spread_min = r.spread_min
-    q.spread_max = r.spread_max
-    q.spread_sum = r.spread_sum
+    _put(q, r, r.ts_open, r.ts_close)
     q.n_closed = r.n_closed
     r.n_closed += 1
     r.n_ticks = 0
@@ -126,16 +132,7 @@ def _fold_up(strat, f):
             q = bars[j * n_sym + s]
             if q.n_ticks == 0:
                 o, close = _bucket(tfs, strat.bounds, j, r.ts_open)
-                q.ts_open = o
-                q.ts_close = close
-                q.open = r.open
-                q.high = r.high
-                q.low = r.low
-                q.close = r.close
-                q.n_ticks = r.n_ticks
-                q.spread_min = r.spread_min
-                q.spread_max = r.spread_max
-                q.spread_sum = r.spread_sum
+                _put(q, r, o, close)
                 tfs[j].next_close = close
                 if close < c.next_close:
                     c.next_close = close

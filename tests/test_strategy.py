@@ -40,7 +40,7 @@ from backtestr.strategies.context import (
     set_stops,
     submit,
 )
-from tests.strategy_kit import TICK, python_bars, ticks_frame
+from tests.strategy_kit import python_bars, ticks_frame
 
 MIN = 60 * 10**9
 ROW = 15  # values recorded per bar by Recorder
@@ -104,43 +104,6 @@ def test_bars_in_the_run_match_a_plain_aggregation(three_days):
         assert tuple(row[2:12]) == b[1:11]
         assert row[12] == b[6]  # the quote at on_bar is the bar's last tick (mid basis: bid + ask)
         assert row[13] == b[2]  # actions of on_bar are stamped with ts_close
-
-
-class SmaSignals:
-    """The SMA crossover of backtestr/examples/sma_cross.py as a Polars signals table."""
-
-    @staticmethod
-    def table(df: pl.DataFrame, fast: int, slow: int, qty_lots: float) -> pl.DataFrame:
-        last = df["ts"].cast(pl.Int64).max()
-        bars = (df.with_columns(t=pl.col("ts").cast(pl.Int64),
-                                mid=((pl.col("bid") + pl.col("ask")) / TICK).round().cast(pl.Int64))
-                .with_columns(close_ts=(pl.col("t") // MIN + 1) * MIN)
-                .group_by("symbol", "close_ts", maintain_order=True).agg(pl.col("mid").last().alias("close"))
-                .filter(pl.col("close_ts") <= last)  # closed by a later tick
-                .sort("symbol", "close_ts"))
-        d = (pl.col("close").rolling_sum(fast).over("symbol") * slow
-             - pl.col("close").rolling_sum(slow).over("symbol") * fast)
-        sig = bars.with_columns(sign=d.sign()).with_columns(prev=pl.col("sign").shift(1).over("symbol"))
-        cross = sig.filter(pl.col("sign").is_not_null() & pl.col("prev").is_not_null() & (pl.col("sign") != 0)
-                           & (pl.col("prev") != 0) & (pl.col("sign") != pl.col("prev")))
-        return cross.select(ts=pl.col("close_ts").cast(pl.Datetime("ns", "UTC")), symbol="symbol",
-                            target=pl.col("sign") * qty_lots).sort("ts", "symbol")
-
-
-def _fills(res) -> pl.DataFrame:
-    return res.fills.select("ts", "symbol", "side", "qty_steps", "price_ticks", "effect", "realized_pnl_minor",
-                            "cash_after_minor")
-
-
-def test_sma_cross_equals_the_same_rules_as_a_signals_table():
-    df = ticks_frame(40_000, seed=11)
-    res = bt.run(df, strategy=SmaCross, params={"fast": 5, "slow": 20, "qty": 100})
-    signals = SmaSignals.table(df, 5, 20, 1.0)
-    assert signals.height > 10
-    ref = bt.run(df, signals=signals)
-    assert res.summary["fills"] == ref.summary["fills"] > 10
-    assert _fills(res).equals(_fills(ref))
-    assert res.summary["final_equity"] == ref.summary["final_equity"]
 
 
 class Busy(Strategy):
