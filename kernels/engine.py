@@ -147,6 +147,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
     w_bid, w_ask = weights(sc)
     bar_next = sc.next_close
     nxt = min(min(next_ev, sample_end), bar_next)  # the earliest of the three: one compare per tick
+    pend = acct.remark_pending_minor
     i = start
     while i < n:
         iu = np.uint64(i)  # unsigned indices: no wraparound code (i, s >= 0)
@@ -168,7 +169,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
         # a rate moved: re-mark the open symbols converted through it (flat: a symbol's rate is
         # set when it is needed, and the first test, predictable, is all a flat book pays); their
         # P&L joins the account's at the tick's marking, after steps 0-3, which see it as last marked
-        du = np.int64(0)
+        du = pend  # a re-mark of this tick made before a stop (run_chunk resumes at the tick)
         if acct.n_open > 0 and ins.fx_feeds != 0:
             feeds = ins.fx_feeds
             d = 0
@@ -184,6 +185,7 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
                 _store(acct, unreal, peak, max_dd, max_frac)
                 if acct.have_sample == 1:
                     if not room(logs, acct, 0, 0, 1):
+                        acct.remark_pending_minor = du
                         return _stop(acct, ts, start, i, ST_BUFFER_FULL)
                     log_equity(logs, acct, ts[i - 1] if i > start else acct.last_ts, acct.n_open)
                 sample_end = (t // interval + 1) * interval
@@ -195,9 +197,13 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
                 cash, watch_lo, watch_hi = _reload(acct)
                 next_ev = _next_event(book)
                 if st != ST_DONE:
+                    acct.remark_pending_minor = du
                     return _stop(acct, ts, start, i, st)
             nxt = min(min(next_ev, sample_end), bar_next)
         unreal += du
+        if pend != 0:
+            pend = 0
+            acct.remark_pending_minor = 0
         if sizes:
             r.bid_size = chunk.bid_size[iu]
             r.ask_size = chunk.ask_size[iu]

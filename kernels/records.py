@@ -304,6 +304,9 @@ ACCOUNT = np.dtype(
         ("have_level", I8),
         ("min_level", F64),
         ("level_eq", I64),
+        # a rate tick's re-mark of the symbols converted through it, not yet in the account's
+        # unrealized P&L when run_chunk stopped before the tick's marking (it joins on resume)
+        ("remark_pending_minor", I64),
     ],
     align=True,
 )
