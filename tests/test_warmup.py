@@ -79,3 +79,28 @@ def test_import_is_light_and_run_stays_the_function():
             "print(heavy, callable(backtestr.run), backtestr.Result.__name__, backtestr.Config.__name__)\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert out == ["[]", "True", "Result", "Config"]
+
+
+def test_a_new_strategy_compile_is_reported_as_compile_s_without_the_kernel_notice(capsys):
+    import backtestr as bt
+    from backtestr.strategies import Strategy
+    from backtestr.strategies.context import buy, net_qty
+    from tests.strategy_kit import ticks_frame
+
+    class FirstSeen(Strategy):  # a class never compiled in this process
+        timeframes = ("1m",)
+
+        @staticmethod
+        @njit
+        def on_bar(ctx, s, tf):
+            if net_qty(ctx, s) == 0:
+                buy(ctx, s, 1)
+
+    df = ticks_frame(5_000, seed=5)
+    first = bt.run(df, strategy=FirstSeen).summary
+    again = bt.run(df, strategy=FirstSeen).summary
+    assert first["compile_s"] > 0  # the strategy's callback compiled while the run was settled
+    assert first["compile_s"] < first["wall_s"]
+    assert first["ticks_per_s"] == round(first["ticks"] / (first["wall_s"] - first["compile_s"]))
+    assert again["compile_s"] == 0  # compiled once per class and process
+    assert NOTICE not in capsys.readouterr().err  # the kernels were not compiled
