@@ -41,7 +41,7 @@ def _print_summary(s: dict[str, Any], out: Any, quiet: bool) -> None:
         f"symbols        {', '.join(s['symbols'])}",
         f"period         {s['start']} .. {s['end']}",
         f"ticks          {s['ticks']:,}   ({s['ticks_per_s']:,} ticks/s, {s['wall_s']:.2f} s)",
-        *([f"compile        {s['compile_s']:.2f} s   (once per environment, not in ticks/s)"] if s.get("compile_s") else []),
+        *([f"compile        {s['compile_s']:.2f} s   (kernels once per environment, a strategy once per process; not in ticks/s)"] if s.get("compile_s") else []),
         f"orders         {s['orders']:,} ({s['orders_filled']:,} filled, {s['orders_no_action']:,} already at "
         f"target, {s['orders_rejected']:,} rejected, {s['orders_unfilled']:,} unfilled)",
         f"fills          {s['fills']:,}   positions {s['positions']:,} ({s['positions_open']:,} open)",
