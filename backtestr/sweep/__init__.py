@@ -12,10 +12,11 @@ from .plots import heatmap, parallel, pbo_figure, walk_forward_figure  # also re
 from .search import search
 from .settle import Plan, SettledSet, plan
 from .space import Range, random
+from .stats import headline
 from .walk import WalkForward, walk_forward
 from .walkforward import select_best, stitch, windows
 
 __all__ = ["Objective", "Plan", "Range", "SettledSet", "SweepResult", "WalkForward", "deflated_sharpe",
-           "deflated_sharpe_of", "expected_max_sharpe", "heatmap", "parallel", "parse_constraint", "pbo",
+           "deflated_sharpe_of", "expected_max_sharpe", "headline", "heatmap", "parallel", "parse_constraint", "pbo",
            "pbo_figure", "plan", "probabilistic_sharpe", "random", "returns_matrix", "search", "select_best",
            "stitch", "sweep", "walk_forward", "walk_forward_figure", "windows"]

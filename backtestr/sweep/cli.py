@@ -58,10 +58,17 @@ def _sweep_cmd(a: argparse.Namespace) -> int:
     objective = a.objective or grid.objective or "final_equity"
     res = sweep(a.data, strategy, grid.space, params=grid.params, constraints=grid.constraints, config=a.config,
                 overrides=a.set or None, objective=objective, instruments=a.instruments or [], out=a.out,
-                force=a.force, progress=not a.quiet, cluster=a.scheduler, workers=a.workers, set_logs=a.set_logs)
+                force=a.force, progress=not a.quiet, cluster=a.scheduler, workers=a.workers, set_logs=a.set_logs,
+                metrics=_headline() if a.stats else None)
     if not a.quiet:
         _print_ranking(res)
     return 0
+
+
+def _headline() -> Any:
+    from .stats import headline
+
+    return headline
 
 
 def _print_ranking(res: Any) -> None:
@@ -102,6 +109,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "the workers read --data at the same path")
     p.add_argument("--set-logs", metavar="LEVEL", help="write each set's logs at LEVEL (off, trades, events, "
                    "ticks; default off) under OUT/sets/SET_ID/, as `backtestr run --out` writes them")
+    p.add_argument("--stats", action="store_true", help="add every headline statistic of each set (Sharpe, "
+                   "Sortino, win rate, ...; needs run.log_level trades or above) to the results")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no ranking")
     p.set_defaults(fn=_sweep_cmd)
