@@ -102,6 +102,26 @@ def _quote(r, b, a):
     excursion_tick(r, b, a)  # branch-free; reset by the next opening when flat
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _idle(r):
+    """No working order and no pending entry order on the symbol (flat: no position stop)."""
+    return ((r.work_head < 0) & (r.h_buy_stop < 0) & (r.h_sell_stop < 0) & (r.h_buy_limit < 0)
+            & (r.h_sell_limit < 0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _first_at(ts, lo, n, x):
+    """The first index in lo..n-1 with ts >= x (n when none): a binary search of sorted ts."""
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ts[np.uint64(mid)] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True, nogil=True)
 def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
     """Process ticks ``start..len(chunk)`` of one chunk for one account.
@@ -148,6 +168,9 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
     bar_next = sc.next_close
     nxt = min(min(next_ev, sample_end), bar_next)  # the earliest of the three: one compare per tick
     pend = acct.remark_pending_minor
+    # skipping a flat book's quiet ticks: one symbol (its quote is the only state they change),
+    # no strategy, no per-tick rows, no funding rates from the data, no quote sizes
+    quiet_ok = syms.shape[0] == 1 and not strat_on and level < LOG_TICKS and not rates and not sizes
     i = start
     while i < n:
         iu = np.uint64(i)  # unsigned indices: no wraparound code (i, s >= 0)
@@ -278,6 +301,15 @@ def run_chunk(chunk, start, book, logs, inst, params, strat, hook):
                     return _stop(acct, ts, start, i + 1, ST_ORDERS_FULL)
             nxt = min(min(next_ev, sample_end), bar_next)
         i += 1
+        # a flat single-symbol book with nothing working: no tick before the next event changes
+        # anything but the quote, so the loop goes on at that event's tick
+        if quiet_ok and acct.n_open == 0 and _idle(r) and (eq > watch_lo) & (eq <= watch_hi):
+            j = _first_at(ts, i, n, nxt)
+            if j > i:
+                ju = np.uint64(j - 1)
+                _quote(r, bid[ju], ask[ju])
+                r.last_ts = ts[ju]
+                i = j
     _store(acct, unreal, peak, max_dd, max_frac)
     return _stop(acct, ts, start, n, ST_DONE)
 
