@@ -6,6 +6,9 @@ price in ticks is ``ticks * 1e-5`` and a quantity in steps ``steps * 0.01`` lots
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import polars as pl
 
@@ -63,3 +66,15 @@ def python_bars(df: pl.DataFrame, length_ns: int, basis: str = "mid", bucket=Non
             r[7] += 1
             r[8], r[9], r[10] = min(r[8], sp), max(r[9], sp), r[10] + sp
     return out + [tuple(open_bars[k]) + (None,) for k in sorted(open_bars)]
+
+
+def ny_day(t: int) -> tuple[int, int]:
+    """The trading day holding ``t``: from 17:00 New York on the day before its label."""
+    ny = ZoneInfo("America/New_York")
+    local = datetime.fromtimestamp(t / 1e9, ny)
+    label = local.date() + (timedelta(days=1) if local.hour >= 17 else timedelta(0))
+
+    def start(d):
+        return int(datetime(d.year, d.month, d.day, 17, tzinfo=ny).timestamp()) * 10**9
+
+    return start(label - timedelta(days=1)), start(label)

@@ -6,7 +6,7 @@ tests/strategy_kit.py::python_bars, quotes read off the data.
 from __future__ import annotations
 
 import bisect
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,22 +18,10 @@ import backtestr as bt
 from backtestr.cli import main
 from backtestr.examples.breakout import Breakout
 from backtestr.examples.sma_cross import SmaCross, sma_signals
-from tests.strategy_kit import SYMS, TICK, python_bars, ticks_frame
+from tests.strategy_kit import SYMS, TICK, ny_day, python_bars, ticks_frame
 
 MIN = 60 * 10**9
 HOUR = 60 * MIN
-
-
-def _ny_day(t: int) -> tuple[int, int]:
-    """The trading day holding ``t``: from 17:00 New York on the day before its label."""
-    ny = ZoneInfo("America/New_York")
-    local = datetime.fromtimestamp(t / 1e9, ny)
-    label = local.date() + (timedelta(days=1) if local.hour >= 17 else timedelta(0))
-
-    def start(d):
-        return int(datetime(d.year, d.month, d.day, 17, tzinfo=ny).timestamp()) * 10**9
-
-    return start(label - timedelta(days=1)), start(label)
 
 
 def _cli(tmp, df: pl.DataFrame, spec: str, params: dict, sets: tuple[str, ...] = ()) -> dict[str, pl.DataFrame]:
@@ -87,7 +75,7 @@ def breakout(tmp_path_factory):
     df = ticks_frame(40_000, seed=21, gap_ms=20_000)  # about nine days
     logs = _cli(tmp_path_factory.mktemp("breakout"), df, "backtestr.examples.breakout:Breakout", BREAKOUT)
     m15 = _closed(python_bars(df, 15 * MIN))
-    days = _closed(python_bars(df, 0, bucket=_ny_day))
+    days = _closed(python_bars(df, 0, bucket=ny_day))
     return df, logs, m15, days
 
 

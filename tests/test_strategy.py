@@ -40,7 +40,7 @@ from backtestr.strategies.context import (
     set_stops,
     submit,
 )
-from tests.strategy_kit import python_bars, ticks_frame
+from tests.strategy_kit import ny_day, python_bars, ticks_frame
 
 MIN = 60 * 10**9
 ROW = 15  # values recorded per bar by Recorder
@@ -68,18 +68,6 @@ class Recorder(Strategy):
             st.n += 1
 
 
-def _ny_day(t: int) -> tuple[int, int]:
-    """The trading day holding ``t``: from 17:00 New York on the day before its label."""
-    ny = ZoneInfo("America/New_York")
-    local = datetime.fromtimestamp(t / 1e9, ny)
-    label = local.date() + (timedelta(days=1) if local.hour >= 17 else timedelta(0))
-
-    def start(d):
-        return int(datetime(d.year, d.month, d.day, 17, tzinfo=ny).timestamp()) * 10**9
-
-    return start(label - timedelta(days=1)), start(label)
-
-
 @pytest.fixture(scope="module")
 def three_days() -> pl.DataFrame:
     return ticks_frame(6000, seed=5, gap_ms=80_000)  # about three days
@@ -92,7 +80,7 @@ def test_bars_in_the_run_match_a_plain_aggregation(three_days):
     assert int(st["n"]) < CAP
     expected = []
     for tf, ref in enumerate((python_bars(three_days, MIN), python_bars(three_days, 5 * MIN),
-                              python_bars(three_days, 0, bucket=_ny_day))):
+                              python_bars(three_days, 0, bucket=ny_day))):
         for b in ref:
             if b[-1] is not None:  # closed by a later tick
                 expected.append((b[-1], b[2], tf, b[0], b))
