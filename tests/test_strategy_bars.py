@@ -9,8 +9,8 @@ import pytest
 from backtestr.kernels.strategy_hook import sources
 
 import backtestr as bt
-from tests.strategy_kit import python_bars, ticks_frame
-from tests.test_strategy import MIN, ROW, Recorder, _ny_day
+from tests.strategy_kit import ny_day, python_bars, ticks_frame
+from tests.test_strategy import MIN, ROW, Recorder
 
 SEC = 10**9
 
@@ -41,7 +41,7 @@ def test_bars_built_from_shorter_ones_match_a_plain_aggregation(days):
     res = bt.run(days, strategy=MixRecorder)
     st = res.strategy_state[0]
     got = st["rows"][: int(st["n"]) * ROW].reshape(-1, ROW)
-    refs = (python_bars(days, 0, bucket=_ny_day), python_bars(days, 5 * MIN), python_bars(days, 90 * SEC),
+    refs = (python_bars(days, 0, bucket=ny_day), python_bars(days, 5 * MIN), python_bars(days, 90 * SEC),
             python_bars(days, MIN), python_bars(days, 3 * MIN))
     expected = []
     for tf, ref in enumerate(refs):
